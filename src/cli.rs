@@ -1,0 +1,451 @@
+//! The command line: clap structures (what the user typed) turned into library configuration
+//! (what to do) in one place, then handed to the library. No numerics here.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use lariat::data::{read_dataset, read_target, Dataset, Format, Header, ReadOptions, Target};
+use lariat::fit::{fit, FitConfig, FitOutcome, LambdaSpec};
+use lariat::model::Model;
+use lariat::output::write_atomic;
+use lariat::params::{Algorithm, SolverParams, DEFAULT_TOL};
+use lariat::problem::Preprocess;
+use lariat::solver::BackendKind;
+use lariat::synth::{generate, SyntheticSpec};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "lariat",
+    version,
+    about = "Lasso and Elastic-Net regression on very wide matrices",
+    long_about = "Lasso and Elastic-Net regression on very wide matrices.\n\n\
+        Minimises 1/(2n) ||y - Xw - b||^2 + lambda (l1_ratio ||w||_1 + (1 - l1_ratio)/2 ||w||^2),\n\
+        the objective of glmnet and scikit-learn (sklearn's alpha = lambda, glmnet's alpha = l1_ratio)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Fit one model at one lambda.
+    Fit(FitArgs),
+    /// Predict with a fitted model.
+    Predict(PredictArgs),
+    /// Fit a built-in synthetic wide problem and report what was recovered.
+    Demo(DemoArgs),
+}
+
+/// How to read input files.
+#[derive(Args, Debug, Clone)]
+pub struct InputArgs {
+    /// File format of --x (and --y): npy, csv or libsvm. Default: from the extension.
+    #[arg(long)]
+    pub format: Option<Format>,
+    /// CSV delimiter: ',', ';' or 'tab'. Default: detected from the first line.
+    #[arg(long, value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+    /// CSV files have a header row (default: detected; a row with a non-numeric field is a header).
+    #[arg(long, conflicts_with = "no_header")]
+    pub header: bool,
+    /// CSV files have no header row.
+    #[arg(long)]
+    pub no_header: bool,
+}
+
+impl InputArgs {
+    fn read_options(&self, target: Option<&str>) -> ReadOptions {
+        ReadOptions {
+            format: self.format,
+            target: target.map(Target::parse),
+            delimiter: self.delimiter,
+            header: match (self.header, self.no_header) {
+                (true, _) => Header::Yes,
+                (_, true) => Header::No,
+                _ => Header::Auto,
+            },
+        }
+    }
+}
+
+fn parse_delimiter(s: &str) -> std::result::Result<u8, String> {
+    match s {
+        "," | "comma" => Ok(b','),
+        ";" | "semicolon" => Ok(b';'),
+        "\t" | "tab" | "\\t" => Ok(b'\t'),
+        _ => Err(format!(
+            "unsupported delimiter '{s}' (expected ',', ';' or 'tab')"
+        )),
+    }
+}
+
+/// Options shared by everything that fits.
+#[derive(Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// Mixing parameter: 1 = Lasso, 0 = Ridge (scikit-learn's l1_ratio, glmnet's alpha).
+    #[arg(long, default_value_t = 1.0)]
+    pub l1_ratio: f64,
+    /// Do not fit an intercept (by default X and y are centred, implicitly).
+    #[arg(long)]
+    pub no_intercept: bool,
+    /// Penalise standardized coefficients (glmnet's standardize = TRUE); coefficients are
+    /// still reported on the original scale.
+    #[arg(long)]
+    pub standardize: bool,
+    /// Relative duality-gap tolerance: stop when gap <= tol * ||y - mean(y)||^2 / n
+    /// (scikit-learn's units).
+    #[arg(long, default_value_t = DEFAULT_TOL)]
+    pub tol: f64,
+    /// Iteration cap (default: 100000 sweeps for cd, 100000 steps for fista).
+    #[arg(long)]
+    pub max_iter: Option<usize>,
+    /// Algorithm: cd (coordinate descent, fastest on CPU), fista (the GPU's algorithm, on
+    /// CPU), or auto.
+    #[arg(long, default_value = "auto")]
+    pub solver: Algorithm,
+    /// Device: auto, cpu or gpu.
+    #[arg(long, default_value = "auto")]
+    pub device: BackendKind,
+}
+
+impl ModelArgs {
+    fn config(&self, lambda: LambdaSpec) -> FitConfig {
+        FitConfig {
+            preprocess: Preprocess {
+                fit_intercept: !self.no_intercept,
+                standardize: self.standardize,
+            },
+            lambda,
+            l1_ratio: self.l1_ratio,
+            solver: SolverParams {
+                tol: self.tol,
+                max_iter: self.max_iter,
+                algorithm: self.solver,
+            },
+            device: self.device,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("lambda_choice").required(true).args(["lambda", "lambda_ratio"])))]
+pub struct FitArgs {
+    /// Design matrix X (.npy, .csv or .svm/.libsvm).
+    #[arg(long)]
+    pub x: PathBuf,
+    /// Target y (.npy or one-column CSV). Not needed with --target or a LIBSVM file.
+    #[arg(long)]
+    pub y: Option<PathBuf>,
+    /// CSV: the column of --x that holds y, by header name or 0-based index.
+    #[arg(long, conflicts_with = "y")]
+    pub target: Option<String>,
+    /// Penalty strength lambda (scikit-learn's alpha).
+    #[arg(long)]
+    pub lambda: Option<f64>,
+    /// lambda as a fraction of lambda_max, the smallest lambda giving w = 0.
+    #[arg(long)]
+    pub lambda_ratio: Option<f64>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Write the model as JSON here (atomically).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print nothing but errors and warnings.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// Model JSON written by `lariat fit --out`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Design matrix X, same columns as at fit time.
+    #[arg(long)]
+    pub x: PathBuf,
+    /// CSV: a column of --x to drop before predicting (the target, when present).
+    #[arg(long)]
+    pub target: Option<String>,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Write predictions here as CSV (one column, header "prediction"); default: stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Samples.
+    #[arg(long, default_value_t = 300)]
+    pub n: usize,
+    /// Features.
+    #[arg(long, default_value_t = 20_000)]
+    pub p: usize,
+    /// True non-zero features.
+    #[arg(long, default_value_t = 30)]
+    pub informative: usize,
+    /// Toeplitz correlation between neighbouring columns.
+    #[arg(long, default_value_t = 0.5)]
+    pub rho: f64,
+    /// Signal-to-noise ratio.
+    #[arg(long, default_value_t = 5.0)]
+    pub snr: f64,
+    /// lambda as a fraction of lambda_max.
+    #[arg(long, default_value_t = 0.1)]
+    pub lambda_ratio: f64,
+    /// RNG seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Fit(a) => run_fit(a),
+        Command::Predict(a) => run_predict(a),
+        Command::Demo(a) => run_demo(a),
+    }
+}
+
+/// Reads X and y as the flags say, checking that they belong together.
+fn read_xy(
+    x: &Path,
+    y: Option<&Path>,
+    target: Option<&str>,
+    input: &InputArgs,
+) -> Result<(Dataset, Vec<f64>)> {
+    let mut ds = read_dataset(x, &input.read_options(target))?;
+    let y = match (y, ds.y.take()) {
+        (Some(path), None) => read_target(path, &input.read_options(None))?,
+        (None, Some(y)) => y,
+        (Some(path), Some(_)) => bail!(
+            "{}: this file already carries the target; drop --y {}",
+            x.display(),
+            path.display()
+        ),
+        (None, None) => bail!(
+            "no target: give --y FILE, or --target NAME|INDEX for a column of {}",
+            x.display()
+        ),
+    };
+    if y.len() != ds.x.n_rows() {
+        bail!(
+            "X ({}) has {} rows but y has {} values",
+            x.display(),
+            ds.x.n_rows(),
+            y.len()
+        );
+    }
+    Ok((ds, y))
+}
+
+fn run_fit(a: FitArgs) -> Result<()> {
+    let t0 = Instant::now();
+    let (ds, y) = read_xy(&a.x, a.y.as_deref(), a.target.as_deref(), &a.input)?;
+    let load_s = t0.elapsed().as_secs_f64();
+    let lambda = match (a.lambda, a.lambda_ratio) {
+        (Some(l), _) => LambdaSpec::Value(l),
+        (_, Some(r)) => LambdaSpec::Ratio(r),
+        _ => unreachable!("clap requires one of --lambda, --lambda-ratio"),
+    };
+    let cfg = a.model.config(lambda);
+    let out = fit(ds.x.as_ref(), &y, ds.feature_names.as_deref(), &cfg)?;
+    if let Some(path) = &a.out {
+        write_atomic(path, out.model.to_json().as_bytes())
+            .with_context(|| format!("writing the model to {}", path.display()))?;
+    }
+    warn_about(&out, ds.feature_names.as_deref(), &cfg);
+    if !a.quiet {
+        print_summary(&ds, &out, load_s, lambda);
+        if let Some(path) = &a.out {
+            println!("wrote {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// Warnings a user must see even with --quiet: non-convergence, dropped columns.
+fn warn_about(out: &FitOutcome, names: Option<&[String]>, cfg: &FitConfig) {
+    let m = &out.model;
+    if !m.converged {
+        eprintln!(
+            "warning: not converged after {} iterations: duality gap {:.3e} > tolerance {:.3e} \
+             (raise --max-iter or --tol)",
+            m.iterations, m.duality_gap, m.gap_tolerance
+        );
+    }
+    if cfg.preprocess.standardize && !out.zero_columns.is_empty() {
+        let show: Vec<String> = out
+            .zero_columns
+            .iter()
+            .take(5)
+            .map(|&j| feature_label(names, j))
+            .collect();
+        eprintln!(
+            "note: {} constant column(s) cannot be standardized; their coefficient is 0 ({}{})",
+            out.zero_columns.len(),
+            show.join(", "),
+            if out.zero_columns.len() > 5 {
+                ", ..."
+            } else {
+                ""
+            }
+        );
+    }
+}
+
+fn feature_label(names: Option<&[String]>, j: usize) -> String {
+    match names {
+        Some(n) => format!("'{}'", n[j]),
+        None => format!("column {j}"),
+    }
+}
+
+fn print_summary(ds: &Dataset, out: &FitOutcome, load_s: f64, spec: LambdaSpec) {
+    let m = &out.model;
+    let kind = if m.l1_ratio == 1.0 {
+        "lasso".to_string()
+    } else if m.l1_ratio == 0.0 {
+        "ridge".to_string()
+    } else {
+        format!("elastic net (l1_ratio {})", m.l1_ratio)
+    };
+    let lam = match spec {
+        LambdaSpec::Ratio(r) => format!("{:.6e} ({r} x lambda_max)", m.lambda),
+        LambdaSpec::Value(_) if out.lambda_max.is_finite() => format!(
+            "{:.6e} ({:.4} x lambda_max)",
+            m.lambda,
+            m.lambda / out.lambda_max
+        ),
+        LambdaSpec::Value(_) => format!("{:.6e}", m.lambda),
+    };
+    println!(
+        "data       {} from {} (read in {load_s:.3} s)",
+        ds.x.describe(),
+        ds.source.display()
+    );
+    println!("model      {kind}, lambda {lam}");
+    println!(
+        "solver     {} on {}: {} after {} iterations, {:.3} s",
+        m.solver,
+        m.device,
+        if m.converged {
+            "converged"
+        } else {
+            "NOT converged"
+        },
+        m.iterations,
+        m.seconds
+    );
+    println!(
+        "objective  {:.10e}   duality gap {:.3e} (tolerance {:.3e})",
+        m.objective, m.duality_gap, m.gap_tolerance
+    );
+    println!(
+        "non-zeros  {} of {}   intercept {:.6}",
+        m.coef.indices.len(),
+        m.n_features,
+        m.intercept
+    );
+    let mut order: Vec<usize> = (0..m.coef.values.len()).collect();
+    order.sort_by(|&a, &b| m.coef.values[b].abs().total_cmp(&m.coef.values[a].abs()));
+    let top: Vec<String> = order
+        .iter()
+        .take(10)
+        .map(|&k| {
+            format!(
+                "{} {:+.4}",
+                feature_label(m.feature_names.as_deref(), m.coef.indices[k]),
+                m.coef.values[k]
+            )
+        })
+        .collect();
+    if !top.is_empty() {
+        println!("largest    {}", top.join(", "));
+    }
+}
+
+fn run_predict(a: PredictArgs) -> Result<()> {
+    let model = Model::read(&a.model)?;
+    let ds = read_dataset(&a.x, &a.input.read_options(a.target.as_deref()))?;
+    let yhat = model
+        .predict(ds.x.as_ref())
+        .with_context(|| format!("predicting {} with {}", a.x.display(), a.model.display()))?;
+    let mut text = String::with_capacity(yhat.len() * 20 + 11);
+    text.push_str("prediction\n");
+    for v in &yhat {
+        text.push_str(&format!("{v:.17e}\n"));
+    }
+    match &a.out {
+        Some(path) => write_atomic(path, text.as_bytes())?,
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+fn run_demo(a: DemoArgs) -> Result<()> {
+    let spec = SyntheticSpec {
+        n: a.n,
+        p: a.p,
+        n_informative: a.informative,
+        rho: a.rho,
+        snr: a.snr,
+        seed: a.seed,
+    };
+    if a.n < 2 || a.p < 1 {
+        bail!("the demo needs --n >= 2 and --p >= 1");
+    }
+    let t0 = Instant::now();
+    let data = generate(&spec);
+    println!(
+        "demo: {} x {} Toeplitz design (rho {}), {} true features, SNR {} (generated in {:.2} s)",
+        a.n,
+        a.p,
+        a.rho,
+        data.support.len(),
+        a.snr,
+        t0.elapsed().as_secs_f64()
+    );
+    let cfg = a.model.config(LambdaSpec::Ratio(a.lambda_ratio));
+    let out = fit(&data.x, &data.y, None, &cfg)?;
+    warn_about(&out, None, &cfg);
+    let m = &out.model;
+    let selected = &m.coef.indices;
+    let found = data
+        .support
+        .iter()
+        .filter(|j| selected.binary_search(j).is_ok())
+        .count();
+    println!(
+        "fit:  {} on {}, lambda = {} x lambda_max = {:.4e}: {} after {} iterations in {:.3} s",
+        m.solver,
+        m.device,
+        a.lambda_ratio,
+        m.lambda,
+        if m.converged {
+            "converged"
+        } else {
+            "NOT converged"
+        },
+        m.iterations,
+        m.seconds
+    );
+    println!(
+        "      objective {:.8e}, duality gap {:.2e} (tolerance {:.2e})",
+        m.objective, m.duality_gap, m.gap_tolerance
+    );
+    println!(
+        "recovered {found} of {} true features; {} selected in all ({} false positives)",
+        data.support.len(),
+        selected.len(),
+        selected.len() - found
+    );
+    Ok(())
+}

@@ -1,0 +1,90 @@
+//! The library's typed error. Every variant carries what the user needs to find the problem:
+//! the file, the line and column, the shapes that disagree, the offending value.
+
+use std::path::PathBuf;
+
+/// Result alias used throughout the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in lariat's library code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be opened, read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A text file is malformed at a known place (1-based line and column).
+    #[error("{}:{line}:{col}: {msg}", path.display())]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        col: usize,
+        msg: String,
+    },
+
+    /// A binary or structured file is malformed (no line numbers to give).
+    #[error("{}: {msg}", path.display())]
+    Format { path: PathBuf, msg: String },
+
+    /// A NaN or infinite value in the data.
+    #[error("{}: {what} value {value} at {location}", path.display())]
+    NonFinite {
+        path: PathBuf,
+        what: &'static str,
+        value: f64,
+        location: String,
+    },
+
+    /// An input with no rows or no columns.
+    #[error("{}: no data ({rows} rows x {cols} columns)", path.display())]
+    Empty {
+        path: PathBuf,
+        rows: usize,
+        cols: usize,
+    },
+
+    /// Two inputs whose sizes must agree do not.
+    #[error("shape mismatch: {what}")]
+    Shape { what: String },
+
+    /// A parameter outside its valid range.
+    #[error("invalid {name} = {value}: {expected}")]
+    InvalidParam {
+        name: &'static str,
+        value: String,
+        expected: String,
+    },
+
+    /// A fitted model and the data given to it do not belong together.
+    #[error("model has {model} features but the data has {data} columns")]
+    ModelMismatch { model: usize, data: usize },
+
+    /// A requested capability that this build or machine does not provide.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn invalid(
+        name: &'static str,
+        value: impl ToString,
+        expected: impl ToString,
+    ) -> Self {
+        Error::InvalidParam {
+            name,
+            value: value.to_string(),
+            expected: expected.to_string(),
+        }
+    }
+}

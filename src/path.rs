@@ -1,0 +1,37 @@
+//! Paths of solutions over lambda, warm-started from one to the next. This is the only caller
+//! of [`Backend::solve`]: a single fit is a path of length one, so whatever improves paths
+//! (screening, working sets) improves single fits too.
+
+use crate::error::Result;
+use crate::params::ValidParams;
+use crate::penalty::ElasticNet;
+use crate::problem::Problem;
+use crate::solver::{Backend, Fit};
+
+/// Solves for each penalty in order, each warm-started from the previous solution.
+pub fn solve_path(
+    problem: &Problem,
+    penalties: &[ElasticNet],
+    backend: &mut dyn Backend,
+    params: &ValidParams,
+) -> Result<Vec<Fit>> {
+    let mut fits: Vec<Fit> = Vec::with_capacity(penalties.len());
+    for pen in penalties {
+        let warm = fits.last().map(|f| f.w.as_slice());
+        let fit = backend.solve(problem, pen, warm, params)?;
+        fits.push(fit);
+    }
+    Ok(fits)
+}
+
+/// glmnet's grid: `n_lambdas` values from `lambda_max` down to `min_ratio * lambda_max`,
+/// evenly spaced in log scale.
+pub fn geometric_grid(lambda_max: f64, min_ratio: f64, n_lambdas: usize) -> Vec<f64> {
+    if n_lambdas == 1 {
+        return vec![lambda_max];
+    }
+    let step = min_ratio.ln() / (n_lambdas - 1) as f64;
+    (0..n_lambdas)
+        .map(|k| lambda_max * (step * k as f64).exp())
+        .collect()
+}

@@ -1,0 +1,137 @@
+//! The backend seam. A [`Backend`] takes a [`Problem`], a penalty, an optional warm start and
+//! valid parameters, and returns a [`Fit`] whose duality gap was computed by
+//! [`Problem::duality_gap_from`], the one judge of every backend. Backends decide nothing
+//! else: grids, validation and output live in `path` and the CLI.
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::params::{Algorithm, ValidParams};
+use crate::penalty::ElasticNet;
+use crate::problem::Problem;
+
+pub mod cd;
+pub mod fista;
+
+/// How a solve ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The duality gap reached the tolerance.
+    Converged,
+    /// The iteration cap was reached first; `gap` says how far from optimal the answer is.
+    MaxIter,
+}
+
+/// A solution in problem units (centred, scaled), with the certificate of its quality.
+#[derive(Clone, Debug)]
+pub struct Fit {
+    /// Coefficients of the centred/scaled problem.
+    pub w: Vec<f64>,
+    /// `P(w)`.
+    pub objective: f64,
+    /// Duality gap reached (absolute, in objective units).
+    pub gap: f64,
+    /// The absolute gap that was asked for: `tol ||yc||^2 / n`.
+    pub gap_tol: f64,
+    /// Iterations: sweeps for coordinate descent, gradient steps for FISTA.
+    pub n_iter: usize,
+    /// Full passes over X (`X^T r` over all columns): the cost that matters on wide data.
+    pub full_passes: usize,
+    pub status: Status,
+}
+
+/// A solver backend: CPU now, GPU next, each behind this one trait.
+pub trait Backend {
+    /// Name for reports: "cpu", "gpu", ...
+    fn device(&self) -> String;
+    /// Solver name for reports: "cd", "fista".
+    fn solver(&self) -> String;
+    /// Minimises `P` for one penalty, from `warm` (zeros when `None`).
+    fn solve(
+        &mut self,
+        problem: &Problem,
+        penalty: &ElasticNet,
+        warm: Option<&[f64]>,
+        params: &ValidParams,
+    ) -> Result<Fit>;
+}
+
+/// The f64 CPU backend: coordinate descent or FISTA.
+pub struct CpuBackend {
+    algorithm: Algorithm,
+}
+
+impl CpuBackend {
+    pub fn new(algorithm: Algorithm) -> Self {
+        let algorithm = match algorithm {
+            Algorithm::Auto => Algorithm::Cd,
+            a => a,
+        };
+        CpuBackend { algorithm }
+    }
+}
+
+impl Backend for CpuBackend {
+    fn device(&self) -> String {
+        "cpu".into()
+    }
+    fn solver(&self) -> String {
+        self.algorithm.name().into()
+    }
+    fn solve(
+        &mut self,
+        problem: &Problem,
+        penalty: &ElasticNet,
+        warm: Option<&[f64]>,
+        params: &ValidParams,
+    ) -> Result<Fit> {
+        if let Some(w) = warm {
+            if w.len() != problem.p() {
+                return Err(Error::Shape {
+                    what: format!(
+                        "warm start has {} coefficients, problem has {}",
+                        w.len(),
+                        problem.p()
+                    ),
+                });
+            }
+        }
+        Ok(match self.algorithm {
+            Algorithm::Fista => fista::solve(problem, penalty, warm, params),
+            _ => cd::solve(problem, penalty, warm, params),
+        })
+    }
+}
+
+/// Which device to run on. Matched in one place, [`make_backend`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BackendKind {
+    /// The best available: the CPU in this build.
+    #[default]
+    Auto,
+    Cpu,
+    Gpu,
+}
+
+impl std::str::FromStr for BackendKind {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "auto" => Ok(BackendKind::Auto),
+            "cpu" => Ok(BackendKind::Cpu),
+            "gpu" => Ok(BackendKind::Gpu),
+            _ => Err(format!("unknown device '{s}' (expected auto, cpu or gpu)")),
+        }
+    }
+}
+
+/// Builds the backend for a device choice.
+pub fn make_backend(kind: BackendKind, algorithm: Algorithm) -> Result<Box<dyn Backend>> {
+    match kind {
+        BackendKind::Auto | BackendKind::Cpu => Ok(Box::new(CpuBackend::new(algorithm))),
+        BackendKind::Gpu => Err(Error::Unsupported(
+            "the GPU backend is not part of this build yet; use --device cpu".into(),
+        )),
+    }
+}

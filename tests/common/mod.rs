@@ -1,0 +1,44 @@
+//! Shared test helpers: seeded random problems, approximate comparisons, temp dirs, the binary.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use lariat::design::Dense;
+use lariat::synth::Rng;
+
+/// Random dense problem with a few true features, column scales varying over 2 decades.
+pub fn random_problem(n: usize, p: usize, seed: u64) -> (Dense<f64>, Vec<f64>) {
+    let mut rng = Rng::new(seed);
+    let mut data = vec![0.0; n * p];
+    for j in 0..p {
+        let scale = 10f64.powf(rng.uniform() * 2.0 - 1.0);
+        let shift = rng.normal();
+        for i in 0..n {
+            data[j * n + i] = shift + scale * rng.normal();
+        }
+    }
+    let x = Dense::from_col_major(n, p, data);
+    let mut y = vec![0.0; n];
+    for _ in 0..3.min(p) {
+        let j = rng.below(p);
+        let b = rng.normal() * 2.0;
+        lariat::design::Design::col_axpy(&x, j, b, &mut y);
+    }
+    y.iter_mut().for_each(|v| *v += 0.3 * rng.normal() + 1.0);
+    (x, y)
+}
+
+pub fn rel_diff(a: f64, b: f64) -> f64 {
+    (a - b).abs() / a.abs().max(b.abs()).max(1e-300)
+}
+
+/// A fresh, empty directory under the system temp dir.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let k = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("lariat-test-{tag}-{}-{k}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

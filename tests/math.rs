@@ -1,0 +1,213 @@
+//! The math of `math.md` against closed forms: the worked ISTA step, the orthonormal design,
+//! the KKT conditions and the duality gap at returned solutions, lambda_max.
+
+mod common;
+
+use common::{random_problem, rel_diff};
+use lariat::design::{Dense, Design};
+use lariat::params::{Algorithm, SolverParams};
+use lariat::penalty::{soft_threshold, ElasticNet};
+use lariat::problem::{Preprocess, Problem};
+use lariat::solver::{fista::ista_step, Backend, CpuBackend, Status};
+
+const NO_INTERCEPT: Preprocess = Preprocess {
+    fit_intercept: false,
+    standardize: false,
+};
+
+fn solve(pb: &Problem, pen: ElasticNet, alg: Algorithm, tol: f64) -> lariat::solver::Fit {
+    let params = SolverParams {
+        tol,
+        max_iter: Some(1_000_000),
+        algorithm: alg,
+    }
+    .check()
+    .unwrap();
+    CpuBackend::new(alg).solve(pb, &pen, None, &params).unwrap()
+}
+
+#[test]
+fn worked_example_one_ista_step() {
+    let x = Dense::from_row_major(2, 2, &[1.0, 2.0, 3.0, 4.0]);
+    let y = [5.0, 6.0];
+    let pb = Problem::new(&x, &y, NO_INTERCEPT).unwrap();
+    let pen = ElasticNet {
+        lambda: 1.0,
+        l1_ratio: 1.0,
+    };
+    let w1 = ista_step(&pb, &pen, &[0.5, 0.5], 0.1);
+    assert!((w1[0] - 0.95).abs() < 1e-12, "{w1:?}");
+    assert!((w1[1] - 1.25).abs() < 1e-12, "{w1:?}");
+}
+
+/// `n x p` matrix with orthogonal columns of squared norm `n` (so `X^T X / n = I`), by
+/// Gram-Schmidt on random columns.
+fn orthonormal_design(n: usize, p: usize, seed: u64) -> Dense<f64> {
+    let mut rng = lariat::synth::Rng::new(seed);
+    let mut cols: Vec<Vec<f64>> = Vec::new();
+    for _ in 0..p {
+        let mut v: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+        for c in &cols {
+            let d: f64 = c.iter().zip(&v).map(|(a, b)| a * b).sum::<f64>() / n as f64;
+            v.iter_mut().zip(c).for_each(|(vi, ci)| *vi -= d * ci);
+        }
+        let nrm = (v.iter().map(|a| a * a).sum::<f64>() / n as f64).sqrt();
+        v.iter_mut().for_each(|a| *a /= nrm);
+        cols.push(v);
+    }
+    Dense::from_col_major(n, p, cols.concat())
+}
+
+#[test]
+fn orthonormal_design_is_soft_thresholded_least_squares() {
+    let (n, p) = (40, 12);
+    let x = orthonormal_design(n, p, 7);
+    let mut rng = lariat::synth::Rng::new(8);
+    let mut y: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+    x.col_axpy(0, 1.5, &mut y);
+    x.col_axpy(3, -1.0, &mut y);
+    let pb = Problem::new(&x, &y, NO_INTERCEPT).unwrap();
+    let mut ols = vec![0.0; p];
+    x.rmatvec(&y, &mut ols);
+    ols.iter_mut().for_each(|b| *b /= n as f64);
+    for l1_ratio in [1.0, 0.5] {
+        let pen = ElasticNet {
+            lambda: 0.6,
+            l1_ratio,
+        };
+        let expected: Vec<f64> = ols
+            .iter()
+            .map(|&b| soft_threshold(b, pen.l1()) / (1.0 + pen.l2()))
+            .collect();
+        assert!(expected.iter().any(|&e| e == 0.0) && expected.iter().any(|&e| e != 0.0));
+        for alg in [Algorithm::Cd, Algorithm::Fista] {
+            let fit = solve(&pb, pen, alg, 1e-14);
+            assert_eq!(fit.status, Status::Converged);
+            for j in 0..p {
+                assert!(
+                    (fit.w[j] - expected[j]).abs() < 1e-7,
+                    "{alg:?} l1_ratio {l1_ratio} j {j}: {} vs {}",
+                    fit.w[j],
+                    expected[j]
+                );
+                assert_eq!(
+                    fit.w[j] == 0.0,
+                    expected[j] == 0.0,
+                    "{alg:?} support at {j}"
+                );
+            }
+        }
+    }
+}
+
+/// KKT of the Elastic Net in problem units: `g_j/n - l2 w_j = l1 sign(w_j)` on the support,
+/// `|g_j/n| <= l1` off it, with `g = Xe^T (yc - Xe w)`.
+fn max_kkt_violation(pb: &Problem, pen: &ElasticNet, w: &[f64]) -> f64 {
+    let r = pb.residual(w);
+    let mut g = vec![0.0; pb.p()];
+    pb.rmatvec(&r, &mut g);
+    let n = pb.n() as f64;
+    w.iter()
+        .zip(&g)
+        .map(|(&wj, &gj)| {
+            let s = gj / n - pen.l2() * wj;
+            if wj != 0.0 {
+                (s - pen.l1() * wj.signum()).abs()
+            } else {
+                (s.abs() - pen.l1()).max(0.0)
+            }
+        })
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn kkt_and_gap_hold_at_returned_solutions() {
+    for (seed, (n, p)) in [(30, 200), (100, 20), (50, 50)].into_iter().enumerate() {
+        let (x, y) = random_problem(n, p, seed as u64 + 100);
+        for prep in [
+            Preprocess::default(),
+            NO_INTERCEPT,
+            Preprocess {
+                fit_intercept: true,
+                standardize: true,
+            },
+        ] {
+            let pb = Problem::new(&x, &y, prep).unwrap();
+            for l1_ratio in [1.0, 0.4] {
+                let lambda = 0.05 * pb.lambda_max(l1_ratio);
+                let pen = ElasticNet { lambda, l1_ratio };
+                for alg in [Algorithm::Cd, Algorithm::Fista] {
+                    let tol = 1e-10;
+                    let fit = solve(&pb, pen, alg, tol);
+                    assert_eq!(fit.status, Status::Converged, "{alg:?} {n}x{p} {prep:?}");
+                    let gap = pb.duality_gap(&fit.w, &pen);
+                    assert!(gap.gap >= -1e-12 * gap.primal.abs(), "gap {gap:?}");
+                    assert!(
+                        gap.gap <= pb.gap_tolerance(tol) * (1.0 + 1e-9),
+                        "gap {gap:?}"
+                    );
+                    let kkt = max_kkt_violation(&pb, &pen, &fit.w);
+                    assert!(
+                        kkt < 1e-4 * pen.lambda,
+                        "{alg:?} {n}x{p} {prep:?}: KKT {kkt:e}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn lambda_at_or_above_lambda_max_gives_exact_zeros() {
+    let (x, y) = random_problem(25, 60, 5);
+    for prep in [Preprocess::default(), NO_INTERCEPT] {
+        let pb = Problem::new(&x, &y, prep).unwrap();
+        for l1_ratio in [1.0, 0.3] {
+            let lmax = pb.lambda_max(l1_ratio);
+            for factor in [1.0, 1.5] {
+                let pen = ElasticNet {
+                    lambda: lmax * factor,
+                    l1_ratio,
+                };
+                for alg in [Algorithm::Cd, Algorithm::Fista] {
+                    let fit = solve(&pb, pen, alg, 1e-8);
+                    assert!(fit.w.iter().all(|&v| v == 0.0), "{alg:?} {factor}");
+                }
+                // Just below lambda_max something enters.
+                let pen = ElasticNet {
+                    lambda: lmax * 0.99,
+                    l1_ratio,
+                };
+                let fit = solve(&pb, pen, Algorithm::Cd, 1e-10);
+                assert!(fit.w.iter().any(|&v| v != 0.0));
+            }
+        }
+    }
+}
+
+#[test]
+fn gap_is_positive_away_from_the_optimum_and_zero_at_w0_above_lambda_max() {
+    let (x, y) = random_problem(20, 30, 9);
+    let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+    let lmax = pb.lambda_max(1.0);
+    let pen = ElasticNet {
+        lambda: lmax * 0.5,
+        l1_ratio: 1.0,
+    };
+    let w = vec![0.1; 30];
+    assert!(pb.duality_gap(&w, &pen).gap > 0.0);
+    let pen = ElasticNet {
+        lambda: lmax * 1.01,
+        l1_ratio: 1.0,
+    };
+    let g = pb.duality_gap(&vec![0.0; 30], &pen);
+    assert!(g.gap.abs() < 1e-12 * g.primal, "{g:?}");
+    // Ridge: the gap must vanish at the closed-form optimum too.
+    let pen = ElasticNet {
+        lambda: 0.7,
+        l1_ratio: 0.0,
+    };
+    let fit = solve(&pb, pen, Algorithm::Cd, 1e-12);
+    assert_eq!(fit.status, Status::Converged);
+    assert!(rel_diff(fit.objective, pb.objective(&fit.w, &pen)) < 1e-12);
+}
