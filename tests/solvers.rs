@@ -1,0 +1,173 @@
+//! Properties that relate the solvers to each other: cd and fista reach the same optimum on
+//! random problems; dense and sparse storage give the same fit; results are deterministic;
+//! a path warm-starts to the same answers as cold fits.
+
+mod common;
+
+use common::{random_problem, rel_diff};
+use lariat::design::{Csc, Dense, Design};
+use lariat::params::{Algorithm, SolverParams};
+use lariat::path::{geometric_grid, solve_path};
+use lariat::penalty::ElasticNet;
+use lariat::problem::{Preprocess, Problem};
+use lariat::solver::{Backend, CpuBackend, Fit, Status};
+use lariat::synth::Rng;
+
+fn solve(pb: &Problem, pen: ElasticNet, alg: Algorithm, tol: f64) -> Fit {
+    let params = SolverParams {
+        tol,
+        max_iter: Some(1_000_000),
+        algorithm: alg,
+    }
+    .check()
+    .unwrap();
+    CpuBackend::new(alg).solve(pb, &pen, None, &params).unwrap()
+}
+
+/// A seeded property test: 24 random problems (shape, preprocessing, penalty all drawn).
+#[test]
+fn cd_and_fista_agree_on_random_problems() {
+    let mut rng = Rng::new(2024);
+    for case in 0..24 {
+        let n = 5 + rng.below(60);
+        let p = 1 + rng.below(150);
+        let (x, y) = random_problem(n, p, 1000 + case);
+        let prep = Preprocess {
+            fit_intercept: rng.uniform() < 0.7,
+            standardize: rng.uniform() < 0.4,
+        };
+        let pb = Problem::new(&x, &y, prep).unwrap();
+        let l1_ratio = if rng.uniform() < 0.5 {
+            1.0
+        } else {
+            0.1 + 0.9 * rng.uniform()
+        };
+        let lmax = pb.lambda_max(l1_ratio);
+        let pen = ElasticNet {
+            lambda: lmax * 10f64.powf(-2.0 * rng.uniform() - 0.3),
+            l1_ratio,
+        };
+        let a = solve(&pb, pen, Algorithm::Cd, 1e-12);
+        let b = solve(&pb, pen, Algorithm::Fista, 1e-12);
+        let ctx = format!("case {case}: {n}x{p} {prep:?} {pen:?}");
+        assert_eq!(a.status, Status::Converged, "cd {ctx}");
+        assert_eq!(b.status, Status::Converged, "fista {ctx}");
+        assert!(
+            rel_diff(a.objective, b.objective) < 1e-9,
+            "{ctx}: {} vs {}",
+            a.objective,
+            b.objective
+        );
+        let scale = a.w.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+        for j in 0..p {
+            assert!(
+                (a.w[j] - b.w[j]).abs() < 1e-4 * scale,
+                "{ctx}: w[{j}] {} vs {}",
+                a.w[j],
+                b.w[j]
+            );
+        }
+    }
+}
+
+fn to_csc(x: &Dense<f64>, zero_below: f64) -> (Dense<f64>, Csc) {
+    let (n, p) = (x.n_rows(), x.n_cols());
+    let mut dense = x.as_col_major().to_vec();
+    let mut trip = Vec::new();
+    for j in 0..p {
+        for i in 0..n {
+            let v = &mut dense[j * n + i];
+            if v.abs() < zero_below {
+                *v = 0.0;
+            } else {
+                trip.push((i as u32, j as u32, *v));
+            }
+        }
+    }
+    (
+        Dense::from_col_major(n, p, dense),
+        Csc::from_triplets(n, p, trip),
+    )
+}
+
+#[test]
+fn dense_and_sparse_storage_give_the_same_fit() {
+    let (x, y) = random_problem(40, 90, 77);
+    let (dense, sparse) = to_csc(&x, 0.8);
+    for prep in [
+        Preprocess::default(),
+        Preprocess {
+            fit_intercept: false,
+            standardize: false,
+        },
+        Preprocess {
+            fit_intercept: true,
+            standardize: true,
+        },
+    ] {
+        let pd = Problem::new(&dense, &y, prep).unwrap();
+        let ps = Problem::new(&sparse, &y, prep).unwrap();
+        let pen = ElasticNet {
+            lambda: 0.1 * pd.lambda_max(0.8),
+            l1_ratio: 0.8,
+        };
+        assert!(rel_diff(pd.lambda_max(0.8), ps.lambda_max(0.8)) < 1e-12);
+        for alg in [Algorithm::Cd, Algorithm::Fista] {
+            let a = solve(&pd, pen, alg, 1e-12);
+            let b = solve(&ps, pen, alg, 1e-12);
+            assert!(
+                rel_diff(a.objective, b.objective) < 1e-10,
+                "{alg:?} {prep:?}"
+            );
+            for j in 0..90 {
+                assert!((a.w[j] - b.w[j]).abs() < 1e-6, "{alg:?} {prep:?} w[{j}]");
+            }
+        }
+    }
+}
+
+#[test]
+fn cpu_results_are_deterministic_bit_for_bit() {
+    let (x, y) = random_problem(60, 3000, 31);
+    let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+    let pen = ElasticNet {
+        lambda: 0.05 * pb.lambda_max(1.0),
+        l1_ratio: 1.0,
+    };
+    for alg in [Algorithm::Cd, Algorithm::Fista] {
+        let a = solve(&pb, pen, alg, 1e-8);
+        let b = solve(&pb, pen, alg, 1e-8);
+        let bits = |f: &Fit| f.w.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&a), bits(&b), "{alg:?}");
+        assert_eq!(a.objective.to_bits(), b.objective.to_bits());
+        assert_eq!(a.n_iter, b.n_iter);
+    }
+}
+
+#[test]
+fn warm_started_path_matches_cold_fits() {
+    let (x, y) = random_problem(30, 120, 55);
+    let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+    let lambdas = geometric_grid(pb.lambda_max(1.0), 0.01, 12);
+    let pens: Vec<ElasticNet> = lambdas
+        .iter()
+        .map(|&lambda| ElasticNet {
+            lambda,
+            l1_ratio: 1.0,
+        })
+        .collect();
+    let params = SolverParams {
+        tol: 1e-12,
+        ..SolverParams::default()
+    }
+    .check()
+    .unwrap();
+    let path = solve_path(&pb, &pens, &mut CpuBackend::new(Algorithm::Cd), &params).unwrap();
+    assert_eq!(path.len(), 12);
+    for (fit, pen) in path.iter().zip(&pens) {
+        let cold = solve(&pb, *pen, Algorithm::Cd, 1e-12);
+        assert!(rel_diff(fit.objective, cold.objective) < 1e-8);
+    }
+    assert!(path[0].w.iter().all(|&v| v == 0.0));
+    assert!(path[11].w.iter().filter(|&&v| v != 0.0).count() > 3);
+}
