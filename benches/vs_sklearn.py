@@ -84,7 +84,7 @@ def main():
         la_times, la_wall, la_model = [], [], None
         out = os.path.join(tmp, "model.json")
         for _ in range(a.repeats):
-            cmd = [a.lariat, "fit", "--x", xp, "--y", yp, "--lambda", repr(lam), "--tol", repr(a.tol),
+            cmd = [a.lariat, "fit", "--x", xp, "--y", yp, "--lambda", repr(float(lam)), "--tol", repr(a.tol),
                    "--solver", "cd", "--device", "cpu", "--out", out, "--quiet"]
             t0 = time.perf_counter()
             subprocess.run(cmd, check=True)

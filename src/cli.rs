@@ -87,7 +87,7 @@ fn parse_delimiter(s: &str) -> std::result::Result<u8, String> {
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {
     /// Mixing parameter: 1 = Lasso, 0 = Ridge (scikit-learn's l1_ratio, glmnet's alpha).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub l1_ratio: f64,
     /// Do not fit an intercept (by default X and y are centred, implicitly).
     #[arg(long)]
@@ -98,7 +98,7 @@ pub struct ModelArgs {
     pub standardize: bool,
     /// Relative duality-gap tolerance: stop when gap <= tol * ||y - mean(y)||^2 / n
     /// (scikit-learn's units).
-    #[arg(long, default_value_t = DEFAULT_TOL)]
+    #[arg(long, default_value_t = DEFAULT_TOL, allow_negative_numbers = true)]
     pub tol: f64,
     /// Iteration cap (default: 100000 sweeps for cd, 100000 steps for fista).
     #[arg(long)]
@@ -144,10 +144,10 @@ pub struct FitArgs {
     #[arg(long, conflicts_with = "y")]
     pub target: Option<String>,
     /// Penalty strength lambda (scikit-learn's alpha).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub lambda: Option<f64>,
     /// lambda as a fraction of lambda_max, the smallest lambda giving w = 0.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub lambda_ratio: Option<f64>,
     #[command(flatten)]
     pub model: ModelArgs,
@@ -197,7 +197,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 5.0)]
     pub snr: f64,
     /// lambda as a fraction of lambda_max.
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.2)]
     pub lambda_ratio: f64,
     /// RNG seed.
     #[arg(long, default_value_t = 0)]
@@ -361,7 +361,7 @@ fn print_summary(ds: &Dataset, out: &FitOutcome, load_s: f64, spec: LambdaSpec) 
         .take(10)
         .map(|&k| {
             format!(
-                "{} {:+.4}",
+                "{} {:+.4e}",
                 feature_label(m.feature_names.as_deref(), m.coef.indices[k]),
                 m.coef.values[k]
             )

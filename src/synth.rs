@@ -83,14 +83,14 @@ pub struct Synthetic {
 pub fn toeplitz_design(n: usize, p: usize, rho: f64, rng: &mut Rng) -> Dense<f64> {
     let mut data = vec![0.0; n * p];
     let c = (1.0 - rho * rho).sqrt();
-    for i in 0..n {
-        data[i] = rng.normal();
+    for v in data.iter_mut().take(n) {
+        *v = rng.normal();
     }
     for j in 1..p {
         let (prev, cur) = data.split_at_mut(j * n);
         let prev = &prev[(j - 1) * n..];
-        for i in 0..n {
-            cur[i] = rho * prev[i] + c * rng.normal();
+        for (c_i, p_i) in cur.iter_mut().zip(prev).take(n) {
+            *c_i = rho * p_i + c * rng.normal();
         }
     }
     Dense::from_col_major(n, p, data)

@@ -1,5 +1,7 @@
 //! Agreement with scikit-learn on committed fixtures (tests/fixtures/gen_sklearn.py made them).
 
+#![allow(clippy::needless_range_loop)]
+
 mod common;
 
 use common::rel_diff;

@@ -2,6 +2,8 @@
 //! random problems; dense and sparse storage give the same fit; results are deterministic;
 //! a path warm-starts to the same answers as cold fits.
 
+#![allow(clippy::needless_range_loop)]
+
 mod common;
 
 use common::{random_problem, rel_diff};

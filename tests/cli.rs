@@ -1,0 +1,507 @@
+//! The real binary: every bad input of issue #2 gets a one-line error naming the file, line or
+//! column, and a non-zero exit code; outputs are atomic; fit -> predict round-trips.
+
+#![allow(clippy::needless_range_loop)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::temp_dir;
+
+fn lariat(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lariat"))
+        .args(args)
+        .output()
+        .expect("the lariat binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Runs `args`, expects failure with exit code 1 and an error line containing every `needle`.
+fn expect_error(args: &[&str], needles: &[&str]) {
+    let o = lariat(args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "args {args:?}\nstderr: {err}");
+    assert!(err.starts_with("error: "), "stderr: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected: {err}"
+    );
+    for n in needles {
+        assert!(err.contains(n), "expected '{n}' in: {err}");
+    }
+}
+
+const GOOD: &str = "a,b,y\n1,2,3\n4,5,6.5\n7,8,9\n2,1,3.5\n";
+
+#[test]
+fn missing_file_is_named() {
+    let d = temp_dir("cli-missing");
+    let x = d.join("nope.csv");
+    let y = write(&d, "y.csv", "1\n2\n");
+    expect_error(
+        &[
+            "fit",
+            "--x",
+            x.to_str().unwrap(),
+            "--y",
+            y.to_str().unwrap(),
+            "--lambda",
+            "1",
+        ],
+        &["nope.csv", "No such file"],
+    );
+}
+
+#[test]
+fn ragged_csv_names_line_and_column() {
+    let d = temp_dir("cli-ragged");
+    let x = write(&d, "ragged.csv", "a,b,y\n1,2,3\n4,5,6\n7,8\n");
+    expect_error(
+        &[
+            "fit",
+            "--x",
+            x.to_str().unwrap(),
+            "--target",
+            "y",
+            "--lambda",
+            "1",
+        ],
+        &["ragged.csv:4:", "expected 3 fields, found 2"],
+    );
+}
+
+#[test]
+fn non_numeric_csv_names_line_and_column() {
+    let d = temp_dir("cli-nonnum");
+    let x = write(&d, "bad.csv", "a,b,y\n1,2,3\n4,abc,6\n");
+    expect_error(
+        &[
+            "fit",
+            "--x",
+            x.to_str().unwrap(),
+            "--target",
+            "y",
+            "--lambda",
+            "1",
+        ],
+        &["bad.csv:3:2", "'abc'"],
+    );
+}
+
+#[test]
+fn nan_and_inf_are_located() {
+    let d = temp_dir("cli-nan");
+    let x = write(&d, "nan.csv", "a,b,y\n1,2,3\n4,5,6\n7,8,NaN\n");
+    expect_error(
+        &[
+            "fit",
+            "--x",
+            x.to_str().unwrap(),
+            "--target",
+            "y",
+            "--lambda",
+            "1",
+        ],
+        &["nan.csv", "line 4", "column 3"],
+    );
+    let x = write(&d, "inf.csv", "a,b,y\n1,inf,3\n4,5,6\n");
+    expect_error(
+        &[
+            "fit",
+            "--x",
+            x.to_str().unwrap(),
+            "--target",
+            "y",
+            "--lambda",
+            "1",
+        ],
+        &["inf.csv", "line 2", "column 2"],
+    );
+    // .npy: position given as (row, column).
+    let xp = d.join("x.npy");
+    let mut v = vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+    v[4] = f64::INFINITY; // column-major: row 0, column 2 of a 2 x 3 matrix
+    lariat::data::npy::write_npy_f64(&xp, 2, 3, &v).unwrap();
+    let y = write(&d, "y.csv", "1\n2\n");
+    expect_error(
+        &[
+            "fit",
+            "--x",
+            xp.to_str().unwrap(),
+            "--y",
+            y.to_str().unwrap(),
+            "--lambda",
+            "1",
+        ],
+        &["x.npy", "row 0, column 2"],
+    );
+}
+
+#[test]
+fn x_and_y_of_different_lengths() {
+    let d = temp_dir("cli-len");
+    let x = write(&d, "x.csv", "1,2\n3,4\n5,6\n");
+    let y = write(&d, "y.csv", "1\n2\n");
+    expect_error(
+        &[
+            "fit",
+            "--x",
+            x.to_str().unwrap(),
+            "--y",
+            y.to_str().unwrap(),
+            "--lambda",
+            "1",
+        ],
+        &["3 rows", "2 values"],
+    );
+}
+
+#[test]
+fn empty_matrix() {
+    let d = temp_dir("cli-empty");
+    let x = write(&d, "empty.csv", "a,b,y\n");
+    expect_error(
+        &[
+            "fit",
+            "--x",
+            x.to_str().unwrap(),
+            "--target",
+            "y",
+            "--lambda",
+            "1",
+        ],
+        &["empty.csv", "no data"],
+    );
+}
+
+#[test]
+fn constant_column_is_allowed_and_reported_once_when_standardizing() {
+    let d = temp_dir("cli-const");
+    let x = write(
+        &d,
+        "c.csv",
+        "a,k,z,y\n1,5,0,3\n4,5,0,6.5\n7,5,0,9\n2,5,0,3.5\n",
+    );
+    let out = d.join("m.json");
+    let o = lariat(&[
+        "fit",
+        "--x",
+        x.to_str().unwrap(),
+        "--target",
+        "y",
+        "--lambda-ratio",
+        "0.01",
+        "--standardize",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(err.matches("constant column").count(), 1, "{err}");
+    assert!(err.contains("'k'") && err.contains("'z'"), "{err}");
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let idx: Vec<u64> = m["coef"]["indices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(idx, vec![0], "only 'a' can be selected");
+    // Without --standardize: no note, still coefficient 0.
+    let o = lariat(&[
+        "fit",
+        "--x",
+        x.to_str().unwrap(),
+        "--target",
+        "y",
+        "--lambda-ratio",
+        "0.01",
+    ]);
+    assert!(o.status.success());
+    assert!(!stderr(&o).contains("constant"));
+}
+
+#[test]
+fn bad_parameters() {
+    let d = temp_dir("cli-params");
+    let x = write(&d, "x.csv", GOOD);
+    let xs = x.to_str().unwrap();
+    expect_error(
+        &["fit", "--x", xs, "--target", "y", "--lambda", "-1"],
+        &["lambda", "-1"],
+    );
+    expect_error(
+        &[
+            "fit",
+            "--x",
+            xs,
+            "--target",
+            "y",
+            "--lambda",
+            "1",
+            "--l1-ratio",
+            "1.5",
+        ],
+        &["l1-ratio", "1.5", "[0, 1]"],
+    );
+    expect_error(
+        &[
+            "fit",
+            "--x",
+            xs,
+            "--target",
+            "y",
+            "--lambda",
+            "1",
+            "--l1-ratio",
+            "-0.1",
+        ],
+        &["l1-ratio", "-0.1"],
+    );
+    expect_error(
+        &[
+            "fit",
+            "--x",
+            xs,
+            "--target",
+            "y",
+            "--lambda-ratio",
+            "0.1",
+            "--l1-ratio",
+            "0",
+        ],
+        &["lambda-ratio", "ridge"],
+    );
+    expect_error(
+        &[
+            "fit", "--x", xs, "--target", "y", "--lambda", "1", "--tol", "0",
+        ],
+        &["tol"],
+    );
+    expect_error(
+        &["fit", "--x", xs, "--target", "nosuch", "--lambda", "1"],
+        &["nosuch"],
+    );
+    // Usage errors (clap) exit with 2.
+    let o = lariat(&["fit", "--x", xs, "--target", "y"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn model_that_does_not_match_the_data() {
+    let d = temp_dir("cli-mismatch");
+    let x = write(&d, "x.csv", GOOD);
+    let m = d.join("m.json");
+    let o = lariat(&[
+        "fit",
+        "--x",
+        x.to_str().unwrap(),
+        "--target",
+        "y",
+        "--lambda-ratio",
+        "0.1",
+        "--out",
+        m.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let x3 = write(&d, "x3.csv", "a,b,c\n1,2,3\n");
+    expect_error(
+        &[
+            "predict",
+            "--model",
+            m.to_str().unwrap(),
+            "--x",
+            x3.to_str().unwrap(),
+        ],
+        &["model has 2 features", "3 columns"],
+    );
+    let junk = write(&d, "junk.json", "{\"intercept\": 1.0,\n \"coef\": 3}");
+    expect_error(
+        &[
+            "predict",
+            "--model",
+            junk.to_str().unwrap(),
+            "--x",
+            x3.to_str().unwrap(),
+        ],
+        &["junk.json:2:"],
+    );
+}
+
+#[test]
+fn failed_fit_leaves_no_output_and_keeps_the_old_one() {
+    let d = temp_dir("cli-atomic");
+    let x = write(&d, "x.csv", GOOD);
+    let out = d.join("m.json");
+    std::fs::write(&out, "previous").unwrap();
+    let o = lariat(&[
+        "fit",
+        "--x",
+        x.to_str().unwrap(),
+        "--target",
+        "y",
+        "--lambda",
+        "-2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous");
+    let leftovers: Vec<_> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 2, "{leftovers:?}");
+    // An unwritable destination is an error, not a silent success.
+    let o = lariat(&[
+        "fit",
+        "--x",
+        x.to_str().unwrap(),
+        "--target",
+        "y",
+        "--lambda",
+        "1",
+        "--out",
+        "/nonexistent-dir/m.json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("/nonexistent-dir/m.json"));
+}
+
+#[test]
+fn fit_then_predict_round_trip_and_model_fields() {
+    let d = temp_dir("cli-roundtrip");
+    let x = write(&d, "x.csv", GOOD);
+    let m = d.join("m.json");
+    let o = lariat(&[
+        "fit",
+        "--x",
+        x.to_str().unwrap(),
+        "--target",
+        "y",
+        "--lambda",
+        "0.05",
+        "--out",
+        m.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("objective"));
+    let model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&m).unwrap()).unwrap();
+    for field in [
+        "intercept",
+        "coef",
+        "n_features",
+        "feature_names",
+        "lambda",
+        "l1_ratio",
+        "objective",
+        "duality_gap",
+        "iterations",
+        "converged",
+        "device",
+        "solver",
+        "seconds",
+    ] {
+        assert!(model.get(field).is_some(), "model JSON lacks '{field}'");
+    }
+    assert_eq!(model["feature_names"], serde_json::json!(["a", "b"]));
+    assert_eq!(model["converged"], serde_json::json!(true));
+    let yhat = d.join("yhat.csv");
+    let o = lariat(&[
+        "predict",
+        "--model",
+        m.to_str().unwrap(),
+        "--x",
+        x.to_str().unwrap(),
+        "--target",
+        "y",
+        "--out",
+        yhat.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Independent check: intercept + X coef from the JSON.
+    let b = model["intercept"].as_f64().unwrap();
+    let mut coef = [0.0; 2];
+    for (i, v) in model["coef"]["indices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(model["coef"]["values"].as_array().unwrap())
+    {
+        coef[i.as_u64().unwrap() as usize] = v.as_f64().unwrap();
+    }
+    let rows = [[1.0, 2.0], [4.0, 5.0], [7.0, 8.0], [2.0, 1.0]];
+    let text = std::fs::read_to_string(&yhat).unwrap();
+    let got: Vec<f64> = text.lines().skip(1).map(|l| l.parse().unwrap()).collect();
+    assert_eq!(got.len(), 4);
+    for (r, g) in rows.iter().zip(&got) {
+        let want = b + r[0] * coef[0] + r[1] * coef[1];
+        assert!((want - g).abs() < 1e-12, "{want} vs {g}");
+    }
+}
+
+#[test]
+fn libsvm_and_npy_inputs_fit_the_same_model_as_csv() {
+    let d = temp_dir("cli-formats");
+    let csv = write(&d, "x.csv", "a,b,y\n1,0,3\n0,5,6.5\n7,8,9\n2,0,3.5\n");
+    let svm = write(&d, "x.svm", "3 1:1\n6.5 2:5\n9 1:7 2:8\n3.5 1:2\n");
+    let xn = d.join("x.npy");
+    lariat::data::npy::write_npy_f64(&xn, 4, 2, &[1.0, 0.0, 7.0, 2.0, 0.0, 5.0, 8.0, 0.0]).unwrap();
+    let yn = d.join("y.npy");
+    lariat::data::npy::write_npy_vec(&yn, &[3.0, 6.5, 9.0, 3.5]).unwrap();
+    let mut objectives = Vec::new();
+    for args in [
+        vec!["--x", csv.to_str().unwrap(), "--target", "y"],
+        vec!["--x", svm.to_str().unwrap()],
+        vec!["--x", xn.to_str().unwrap(), "--y", yn.to_str().unwrap()],
+    ] {
+        let m = d.join("m.json");
+        let mut full = vec![
+            "fit",
+            "--lambda",
+            "0.1",
+            "--tol",
+            "1e-12",
+            "--out",
+            m.to_str().unwrap(),
+        ];
+        full.extend(args);
+        let o = lariat(&full);
+        assert!(o.status.success(), "{full:?}: {}", stderr(&o));
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&m).unwrap()).unwrap();
+        objectives.push(v["objective"].as_f64().unwrap());
+    }
+    assert!(
+        (objectives[0] - objectives[1]).abs() < 1e-12
+            && (objectives[0] - objectives[2]).abs() < 1e-12,
+        "{objectives:?}"
+    );
+}
+
+#[test]
+fn demo_runs_and_recovers_features() {
+    let o = lariat(&["demo", "--n", "100", "--p", "500", "--informative", "5"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("recovered"), "{out}");
+    assert!(out.contains("converged"), "{out}");
+}
