@@ -38,6 +38,8 @@ pub enum Command {
     Predict(PredictArgs),
     /// Fit a built-in synthetic wide problem and report what was recovered.
     Demo(DemoArgs),
+    /// List the GPU adapters and the limits that matter to lariat.
+    Info,
 }
 
 /// How to read input files.
@@ -107,9 +109,14 @@ pub struct ModelArgs {
     /// CPU), or auto.
     #[arg(long, default_value = "auto")]
     pub solver: Algorithm,
-    /// Device: auto, cpu or gpu.
+    /// Device: auto (a hardware GPU for large problems, else the CPU), cpu, or gpu (any
+    /// adapter, software ones included).
     #[arg(long, default_value = "auto")]
     pub device: BackendKind,
+    /// GPU adapter to use, by a substring of its name (see `lariat info`); also
+    /// LARIAT_ADAPTER.
+    #[arg(long)]
+    pub adapter: Option<String>,
 }
 
 impl ModelArgs {
@@ -127,6 +134,7 @@ impl ModelArgs {
                 algorithm: self.solver,
             },
             device: self.device,
+            adapter: self.adapter.clone(),
         }
     }
 }
@@ -211,6 +219,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Fit(a) => run_fit(a),
         Command::Predict(a) => run_predict(a),
         Command::Demo(a) => run_demo(a),
+        Command::Info => run_info(),
     }
 }
 
@@ -335,7 +344,7 @@ fn print_summary(ds: &Dataset, out: &FitOutcome, load_s: f64, spec: LambdaSpec) 
     println!(
         "solver     {} on {}: {} after {} iterations, {:.3} s",
         m.solver,
-        m.device,
+        device_label(out),
         if m.converged {
             "converged"
         } else {
@@ -426,7 +435,7 @@ fn run_demo(a: DemoArgs) -> Result<()> {
     println!(
         "fit:  {} on {}, lambda = {} x lambda_max = {:.4e}: {} after {} iterations in {:.3} s",
         m.solver,
-        m.device,
+        device_label(&out),
         a.lambda_ratio,
         m.lambda,
         if m.converged {
@@ -447,5 +456,67 @@ fn run_demo(a: DemoArgs) -> Result<()> {
         selected.len(),
         selected.len() - found
     );
+    Ok(())
+}
+
+/// "cpu", or the GPU adapter, with a note when the CPU polished the GPU's answer.
+fn device_label(out: &FitOutcome) -> String {
+    if out.model.device == "gpu+cpu-polish" {
+        format!("{} + f64 CPU polish", out.backend)
+    } else {
+        out.backend.clone()
+    }
+}
+
+#[cfg(feature = "gpu")]
+fn run_info() -> Result<()> {
+    use lariat::solver::gpu::context::list_adapters;
+    let adapters = list_adapters();
+    if adapters.is_empty() {
+        println!("no GPU adapter found (on Debian: apt-get install mesa-vulkan-drivers for a software one); lariat runs on the CPU");
+        return Ok(());
+    }
+    let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
+    for (i, a) in adapters.iter().enumerate() {
+        println!("[{i}] {}", a.name);
+        println!(
+            "    backend {}, type {}{}",
+            a.backend,
+            a.device_type,
+            if a.is_software { " (software)" } else { "" }
+        );
+        println!("    driver  {}", a.driver);
+        println!(
+            "    max buffer {:.0} MiB, max storage binding {:.0} MiB, workgroup <= {} invocations (x <= {}), {} B workgroup memory, {} storage buffers per stage",
+            mib(a.max_buffer_size),
+            mib(a.max_storage_binding),
+            a.max_workgroup_invocations,
+            a.max_workgroup_size_x,
+            a.max_workgroup_storage,
+            a.max_storage_buffers_per_stage
+        );
+        println!(
+            "    features: SHADER_F16 {}, SUBGROUP {}, SHADER_F64 {}",
+            yes(a.shader_f16),
+            yes(a.subgroup),
+            yes(a.shader_f64)
+        );
+    }
+    println!("--device auto uses the first hardware adapter listed; --adapter NAME or LARIAT_ADAPTER picks another");
+    Ok(())
+}
+
+#[cfg(feature = "gpu")]
+fn yes(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+#[cfg(not(feature = "gpu"))]
+fn run_info() -> Result<()> {
+    println!("this lariat was built without the `gpu` feature: CPU only");
     Ok(())
 }

@@ -37,6 +37,12 @@ pub trait Design: Send + Sync {
     fn col_sum(&self, j: usize) -> f64;
     /// `sum_i (x_ij - m)^2`, computed without cancellation (two-pass style).
     fn col_centered_sq_norm(&self, j: usize, m: f64) -> f64;
+    /// Writes column `j` as f32 into `out` (length n): the GPU's upload format.
+    fn write_col_f32(&self, j: usize, out: &mut [f32]) {
+        let mut tmp = vec![0.0f64; self.n_rows()];
+        self.col_axpy(j, 1.0, &mut tmp);
+        out.iter_mut().zip(&tmp).for_each(|(o, v)| *o = *v as f32);
+    }
     /// Number of stored entries (n p for dense storage), used for memory and cost estimates.
     fn stored_entries(&self) -> usize;
     /// Short description for reports, e.g. "dense f32 (memory-mapped)".
@@ -257,6 +263,11 @@ impl<T: Element> Design for Dense<T> {
                 d * d
             })
             .sum()
+    }
+    fn write_col_f32(&self, j: usize, out: &mut [f32]) {
+        out.iter_mut()
+            .zip(self.col(j))
+            .for_each(|(o, v)| *o = v.to_f64() as f32);
     }
     fn stored_entries(&self) -> usize {
         self.n * self.p

@@ -63,6 +63,10 @@ pub enum Error {
     #[error("model has {model} features but the data has {data} columns")]
     ModelMismatch { model: usize, data: usize },
 
+    /// The GPU (adapter, device, shader or buffer) failed; the message says which and why.
+    #[error("GPU: {0}")]
+    Gpu(String),
+
     /// A requested capability that this build or machine does not provide.
     #[error("{0}")]
     Unsupported(String),

@@ -10,7 +10,7 @@ use crate::params::{check_l1_ratio, check_penalty, SolverParams};
 use crate::path::solve_path;
 use crate::penalty::ElasticNet;
 use crate::problem::{Preprocess, Problem};
-use crate::solver::{make_backend, BackendKind, Fit, Status};
+use crate::solver::{make_backend, BackendKind, BackendRequest, Fit, Status};
 
 /// How lambda is given.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -22,13 +22,15 @@ pub enum LambdaSpec {
 }
 
 /// Everything a single fit needs besides the data.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct FitConfig {
     pub preprocess: Preprocess,
     pub lambda: LambdaSpec,
     pub l1_ratio: f64,
     pub solver: SolverParams,
     pub device: BackendKind,
+    /// GPU adapter name filter (`--adapter`).
+    pub adapter: Option<String>,
 }
 
 impl Default for FitConfig {
@@ -39,6 +41,7 @@ impl Default for FitConfig {
             l1_ratio: 1.0,
             solver: SolverParams::default(),
             device: BackendKind::Auto,
+            adapter: None,
         }
     }
 }
@@ -53,6 +56,8 @@ pub struct FitOutcome {
     pub lambda_max: f64,
     /// Columns whose coefficient is 0 by construction (constant, or all zero).
     pub zero_columns: Vec<usize>,
+    /// The backend that solved it, e.g. "cpu" or "gpu: NVIDIA H100 (Vulkan, DiscreteGpu)".
+    pub backend: String,
 }
 
 /// Resolves `LambdaSpec` against the problem.
@@ -110,7 +115,12 @@ pub fn fit(
     } else {
         f64::INFINITY
     };
-    let mut backend = make_backend(cfg.device, params.algorithm)?;
+    let mut backend = make_backend(&BackendRequest {
+        kind: cfg.device,
+        algorithm: cfg.solver.algorithm,
+        adapter: cfg.adapter.clone(),
+        entries: x.n_rows() * x.n_cols(),
+    })?;
     let fit = solve_path(&problem, &[penalty], backend.as_mut(), &params)?
         .pop()
         .expect("a path of one lambda has one fit");
@@ -129,7 +139,7 @@ pub fn fit(
         tol: params.tol,
         iterations: fit.n_iter,
         converged: fit.status == Status::Converged,
-        device: backend.device(),
+        device: fit.device.clone(),
         solver: backend.solver(),
         seconds,
         fit_intercept: cfg.preprocess.fit_intercept,
@@ -141,5 +151,6 @@ pub fn fit(
         fit,
         lambda_max,
         zero_columns: problem.zero_columns(),
+        backend: backend.device(),
     })
 }

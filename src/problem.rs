@@ -48,6 +48,23 @@ pub struct Problem<'a> {
     prep: Preprocess,
 }
 
+/// The sums the duality gap needs, with `r = yc - Xe w`, `g = Xe^T r`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct GapScalars {
+    /// `||r||^2`
+    pub r_sq: f64,
+    /// `r^T yc`
+    pub r_yc: f64,
+    /// `||w||_1`
+    pub w_l1: f64,
+    /// `||w||^2`
+    pub w_sq: f64,
+    /// `||g - n lambda (1 - rho) w||_inf`
+    pub g_inf: f64,
+    /// `||g||^2` (the Ridge dual needs it)
+    pub g_sq: f64,
+}
+
 /// Everything the duality gap computation produces.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GapInfo {
@@ -240,34 +257,49 @@ impl<'a> Problem<'a> {
         self.duality_gap_from(w, &r, &g, pen)
     }
 
-    /// The duality gap given the residual `r = yc - Xe w` and `g = Xe^T r` already computed
-    /// (by any backend, at any precision): the single place where a solution is judged.
+    /// The duality gap given the residual `r = yc - Xe w` and `g = Xe^T r` already computed.
     pub fn duality_gap_from(&self, w: &[f64], r: &[f64], g: &[f64], pen: &ElasticNet) -> GapInfo {
         let n = self.n() as f64;
-        let r_sq = sq_norm(r);
         let (w_l1, w_sq) = w
             .iter()
             .fold((0.0, 0.0), |(a, b), &x| (a + x.abs(), b + x * x));
-        let r_yc: f64 = r.iter().zip(&self.yc).map(|(a, b)| a * b).sum();
-        let primal = r_sq / (2.0 * n) + pen.l1() * w_l1 + 0.5 * pen.l2() * w_sq;
+        let g_inf = g
+            .iter()
+            .zip(w)
+            .map(|(gj, wj)| (gj - n * pen.l2() * wj).abs())
+            .fold(0.0, f64::max);
+        let scalars = GapScalars {
+            r_sq: sq_norm(r),
+            r_yc: r.iter().zip(&self.yc).map(|(a, b)| a * b).sum(),
+            w_l1,
+            w_sq,
+            g_inf,
+            g_sq: sq_norm(g),
+        };
+        self.gap_from_scalars(&scalars, pen)
+    }
+
+    /// The duality gap of `math.md` from the six sums it needs, however they were computed
+    /// (f64 here, f32 partial sums added in f64 by the GPU backend): the single place where a
+    /// solution is judged.
+    pub fn gap_from_scalars(&self, s: &GapScalars, pen: &ElasticNet) -> GapInfo {
+        let n = self.n() as f64;
+        let primal = s.r_sq / (2.0 * n) + pen.l1() * s.w_l1 + 0.5 * pen.l2() * s.w_sq;
         let dual = if pen.l1() > 0.0 {
             // Dual point s r, scaled into the feasible set ||Xe^T theta - n l2 w||_inf <= n l1.
-            let g_inf = g
-                .iter()
-                .zip(w)
-                .map(|(gj, wj)| (gj - n * pen.l2() * wj).abs())
-                .fold(0.0, f64::max);
-            let s = if g_inf > 0.0 {
-                (n * pen.l1() / g_inf).min(1.0)
+            let scale = if s.g_inf > 0.0 {
+                (n * pen.l1() / s.g_inf).min(1.0)
             } else {
                 1.0
             };
             primal
-                - ((r_sq + n * pen.l2() * w_sq) / (2.0 * n) * (1.0 + s * s) + pen.l1() * w_l1
-                    - s / n * r_yc)
+                - ((s.r_sq + n * pen.l2() * s.w_sq) / (2.0 * n) * (1.0 + scale * scale)
+                    + pen.l1() * s.w_l1
+                    - scale / n * s.r_yc)
         } else {
-            // Ridge: the dual is unconstrained, D(r) = (r^T yc - ||r||^2/2)/n - ||Xe^T r||^2/(2 n^2 lambda).
-            (r_yc - 0.5 * r_sq) / n - sq_norm(g) / (2.0 * n * n * pen.l2())
+            // Ridge: the dual is unconstrained,
+            // D(r) = (r^T yc - ||r||^2/2)/n - ||Xe^T r||^2/(2 n^2 lambda).
+            (s.r_yc - 0.5 * s.r_sq) / n - s.g_sq / (2.0 * n * n * pen.l2())
         };
         GapInfo {
             primal,

@@ -66,6 +66,7 @@ pub fn solve(pb: &Problem, pen: &ElasticNet, warm: Option<&[f64]>, params: &Vali
                 n_iter,
                 full_passes,
                 status,
+                device: "cpu".into(),
             };
         }
         inner_tol = (inner_tol * INNER_TIGHTEN).min(info.gap);

@@ -14,7 +14,7 @@ use crate::problem::{sq_norm, Problem};
 /// Iterations between duality-gap checks (each check costs one more pass over X).
 pub const GAP_EVERY: usize = 10;
 /// Power iteration converges to sigma_max^2 from below; this margin keeps 1/L a safe step.
-const LIPSCHITZ_MARGIN: f64 = 1.01;
+pub const LIPSCHITZ_MARGIN: f64 = 1.01;
 const POWER_ITER_MAX: usize = 500;
 const POWER_ITER_RTOL: f64 = 1e-7;
 
@@ -89,7 +89,7 @@ pub fn solve(pb: &Problem, pen: &ElasticNet, warm: Option<&[f64]>, params: &Vali
     let mut n_iter = 0usize;
 
     loop {
-        if n_iter % GAP_EVERY == 0 || n_iter >= params.max_iter {
+        if n_iter.is_multiple_of(GAP_EVERY) || n_iter >= params.max_iter {
             let r = pb.residual(&w);
             pb.rmatvec(&r, &mut g);
             full_passes += 1;
@@ -110,6 +110,7 @@ pub fn solve(pb: &Problem, pen: &ElasticNet, warm: Option<&[f64]>, params: &Vali
                     n_iter,
                     full_passes,
                     status,
+                    device: "cpu".into(),
                 };
             }
         }

@@ -12,6 +12,8 @@ use crate::problem::Problem;
 
 pub mod cd;
 pub mod fista;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 
 /// How a solve ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -39,6 +41,9 @@ pub struct Fit {
     /// Full passes over X (`X^T r` over all columns): the cost that matters on wide data.
     pub full_passes: usize,
     pub status: Status,
+    /// Where the answer was computed: "cpu", "gpu", or "gpu+cpu-polish" when an f64 CPU
+    /// polish finished what f32 on the GPU could not certify.
+    pub device: String,
 }
 
 /// A solver backend: CPU now, GPU next, each behind this one trait.
@@ -107,12 +112,18 @@ impl Backend for CpuBackend {
 /// Which device to run on. Matched in one place, [`make_backend`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum BackendKind {
-    /// The best available: the CPU in this build.
+    /// A hardware GPU when there is one and the problem is large enough to pay for it
+    /// ([`AUTO_GPU_MIN_ENTRIES`]), else the CPU.
     #[default]
     Auto,
     Cpu,
+    /// Any GPU adapter, software ones (lavapipe) included.
     Gpu,
 }
+
+/// `--device auto` uses a hardware GPU only from this many matrix entries on: below, device
+/// setup and shader compilation cost more than the CPU solve.
+pub const AUTO_GPU_MIN_ENTRIES: usize = 10_000_000;
 
 impl std::str::FromStr for BackendKind {
     type Err = String;
@@ -126,12 +137,59 @@ impl std::str::FromStr for BackendKind {
     }
 }
 
-/// Builds the backend for a device choice.
-pub fn make_backend(kind: BackendKind, algorithm: Algorithm) -> Result<Box<dyn Backend>> {
-    match kind {
-        BackendKind::Auto | BackendKind::Cpu => Ok(Box::new(CpuBackend::new(algorithm))),
-        BackendKind::Gpu => Err(Error::Unsupported(
-            "the GPU backend is not part of this build yet; use --device cpu".into(),
-        )),
+/// What a backend is built for: the device choice, the algorithm, the adapter name (GPU) and
+/// the size of the problem (for `auto`).
+#[derive(Clone, Debug, Default)]
+pub struct BackendRequest {
+    pub kind: BackendKind,
+    pub algorithm: Algorithm,
+    /// `--adapter`: substring of the GPU adapter's name.
+    pub adapter: Option<String>,
+    /// `n * p` of the problem to solve.
+    pub entries: usize,
+}
+
+/// Builds the backend for a request. `cd` is CPU-only; the GPU runs FISTA.
+pub fn make_backend(req: &BackendRequest) -> Result<Box<dyn Backend>> {
+    match req.kind {
+        BackendKind::Cpu => Ok(Box::new(CpuBackend::new(req.algorithm))),
+        BackendKind::Gpu => {
+            if req.algorithm == Algorithm::Cd {
+                return Err(Error::invalid(
+                    "solver",
+                    "cd",
+                    "coordinate descent runs on the CPU only; use --solver fista (or auto) with --device gpu",
+                ));
+            }
+            gpu_backend(req, true)
+        }
+        BackendKind::Auto => {
+            let wants_gpu = req.entries >= AUTO_GPU_MIN_ENTRIES && req.algorithm != Algorithm::Cd;
+            if wants_gpu {
+                if let Ok(b) = gpu_backend(req, false) {
+                    return Ok(b);
+                }
+            }
+            Ok(Box::new(CpuBackend::new(req.algorithm)))
+        }
     }
+}
+
+#[cfg(feature = "gpu")]
+fn gpu_backend(req: &BackendRequest, allow_software: bool) -> Result<Box<dyn Backend>> {
+    let opts = gpu::GpuOptions {
+        adapter: gpu::context::AdapterChoice {
+            name: req.adapter.clone(),
+            allow_software,
+        },
+        ..Default::default()
+    };
+    Ok(Box::new(gpu::GpuBackend::new(opts)?))
+}
+
+#[cfg(not(feature = "gpu"))]
+fn gpu_backend(_req: &BackendRequest, _allow_software: bool) -> Result<Box<dyn Backend>> {
+    Err(Error::Unsupported(
+        "this lariat was built without the `gpu` feature; use --device cpu".into(),
+    ))
 }

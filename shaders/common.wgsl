@@ -1,0 +1,32 @@
+// common.wgsl: shared declarations, prepended to every kernel file by src/solver/gpu/kernels.rs.
+//
+// X lives on the device as f32, column-major, split into column panels (one storage buffer
+// each, so no binding exceeds the adapter's max_storage_buffer_binding_size): element (i, j)
+// of a panel is at j * n + i. Column-major makes every kernel's reads coalesced: the gradient
+// reads a column with consecutive threads on consecutive rows, and the residual reads, for one
+// active column, consecutive rows from consecutive threads.
+//
+// Keep in sync with `Params` and `Panel` in src/solver/gpu/kernels.rs (size tests there).
+
+struct Params {
+    n: u32,          // rows
+    p: u32,          // columns (all panels)
+    n_blocks: u32,   // WG-sized blocks over p (compaction, prox partials)
+    n_red: u32,      // workgroups of the strided reductions
+    inv_n: f32,      // 1 / n
+    step: f32,       // FISTA step 1 / L
+    l1: f32,         // lambda * l1_ratio
+    l2: f32,         // lambda * (1 - l1_ratio)
+}
+
+struct Panel {
+    col_start: u32,  // first global column of this panel
+    ncols: u32,      // columns in this panel
+    first: u32,      // 1 for the first panel of a residual pass (initialises r)
+    _pad: u32,
+}
+
+// Workgroup index over a 2-D grid: dispatches wider than 65535 workgroups wrap into y.
+fn wg_linear(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wid.x + wid.y * nwg.x;
+}

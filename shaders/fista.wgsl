@@ -1,0 +1,82 @@
+// fista.wgsl: one FISTA step after the gradient g = Xe^T (y - Xe z) is known.
+//
+//   prox:     w_new = S(z - step (l2 z - g / n), step l1)          (gradient step, ridge term,
+//             uphill partials: sum_j (z_j - w_new_j)(w_new_j - w_j)  soft-threshold, restart test)
+//   state:    restart if uphill > 0 (O'Donoghue & Candes): t = 1, beta = 0;
+//             else t' = (1 + sqrt(1 + 4 t^2)) / 2, beta = (t - 1) / t', t = t'
+//   momentum: z = w_new + beta (w_new - w),  w = w_new
+//
+// The restart test needs a sum over all p coordinates before the momentum can be applied, so
+// the step is three dispatches rather than one fused kernel: a global dependency, not a choice.
+// S(a, k) = sign(a) max(|a| - k, 0) is the proximal operator of k |.|.
+
+override WG: u32 = 64u;
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read_write> z: array<f32>;
+@group(0) @binding(2) var<storage, read_write> w: array<f32>;
+@group(0) @binding(3) var<storage, read> g: array<f32>;
+@group(0) @binding(4) var<storage, read_write> w_new: array<f32>;
+@group(0) @binding(5) var<storage, read_write> partial: array<f32>;
+@group(0) @binding(6) var<storage, read_write> state: array<f32>;   // [t, beta]
+
+var<workgroup> sh: array<f32, WG>;
+
+fn soft_threshold(a: f32, k: f32) -> f32 {
+    return sign(a) * max(abs(a) - k, 0.0);
+}
+
+@compute @workgroup_size(WG)
+fn prox(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    let b = wg_linear(wid, nwg);
+    if (b >= P.n_blocks) { return; }          // uniform
+    let j = b * WG + lid;
+    var up = 0.0;
+    if (j < P.p) {
+        let zj = z[j];
+        let wn = soft_threshold(zj - P.step * (P.l2 * zj - g[j] * P.inv_n), P.step * P.l1);
+        w_new[j] = wn;
+        up = (zj - wn) * (wn - w[j]);
+    }
+    sh[lid] = up;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+        if (lid < s) { sh[lid] += sh[lid + s]; }
+        workgroupBarrier();
+    }
+    if (lid == 0u) { partial[b] = sh[0]; }
+}
+
+@compute @workgroup_size(WG)
+fn state_update(@builtin(local_invocation_index) lid: u32) {
+    var acc = 0.0;
+    for (var b = lid; b < P.n_blocks; b += WG) { acc += partial[b]; }
+    sh[lid] = acc;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+        if (lid < s) { sh[lid] += sh[lid + s]; }
+        workgroupBarrier();
+    }
+    if (lid == 0u) {
+        let t = state[0];
+        if (sh[0] > 0.0) {
+            state[0] = 1.0;
+            state[1] = 0.0;
+        } else {
+            let t_next = 0.5 * (1.0 + sqrt(1.0 + 4.0 * t * t));
+            state[1] = (t - 1.0) / t_next;
+            state[0] = t_next;
+        }
+    }
+}
+
+@compute @workgroup_size(WG)
+fn momentum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(local_invocation_index) lid: u32) {
+    let j = wg_linear(wid, nwg) * WG + lid;
+    if (j >= P.p) { return; }                 // no barriers in this kernel
+    let wn = w_new[j];
+    z[j] = wn + state[1] * (wn - w[j]);
+    w[j] = wn;
+}

@@ -1,0 +1,428 @@
+//! The GPU backend: FISTA in f32 on the device (wgpu / WGSL), mirroring
+//! [`crate::solver::fista`] step for step, judged by the same duality gap.
+//!
+//! The host uploads the problem once ([`resident::Resident`]), encodes many iterations per
+//! submission, and reads back only the gap's partial sums every `k` iterations (`k` adapts to
+//! the observed convergence rate). When the GPU's f32 gap meets the target, the solution is
+//! certified by the f64 gap on the CPU; if f32 could not get there, an f64 CPU coordinate
+//! descent warm-started from the GPU answer finishes the job ("gpu+cpu-polish").
+
+pub mod context;
+pub mod kernels;
+pub mod resident;
+
+use std::time::Instant;
+
+use self::context::{AdapterChoice, GpuContext};
+use self::kernels::{KernelConfig, Kernels};
+use self::resident::{device_bytes, run_and_read, Resident, Vector};
+use super::{cd, fista, Backend, Fit, Status};
+use crate::error::{Error, Result};
+use crate::params::ValidParams;
+use crate::penalty::ElasticNet;
+use crate::problem::{sq_norm, GapScalars, Problem};
+
+/// Below this relative gap (in units of `||yc||^2 / n`) f32 sums are mostly rounding noise:
+/// the GPU stops there and the f64 check decides whether a CPU polish is needed.
+pub const F32_GAP_FLOOR: f64 = 1e-7;
+const POWER_MAX_ROUNDS: usize = 300;
+const POWER_ROUNDS_PER_READ: usize = 10;
+const POWER_RTOL: f64 = 1e-5;
+const FIRST_CHECK_EVERY: usize = 10;
+const MAX_CHECK_EVERY: usize = 1000;
+/// Gap checks without a 1% improvement before the GPU is declared stuck at f32 precision.
+const STALL_CHECKS: usize = 4;
+
+/// Options of the GPU backend.
+#[derive(Clone, Debug, Default)]
+pub struct GpuOptions {
+    pub adapter: AdapterChoice,
+    /// Split X into panels of at most this many columns (tests force small panels).
+    pub max_panel_cols: Option<usize>,
+    /// Device memory budget in bytes; default: `LARIAT_GPU_MEMORY`, else system memory for
+    /// software adapters, else unchecked (allocation failures are still reported).
+    pub memory_budget: Option<u64>,
+}
+
+/// Statistics of the last solve, for `lariat bench` and reports.
+#[derive(Clone, Debug, Default)]
+pub struct GpuStats {
+    pub upload_seconds: f64,
+    pub power_seconds: f64,
+    pub iterate_seconds: f64,
+    pub certify_seconds: f64,
+    pub polish_seconds: f64,
+    pub gpu_iterations: usize,
+    pub gap_checks: usize,
+    pub n_panels: usize,
+}
+
+/// Identity of the problem whose data is on the device, so a path uploads X once.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct ProblemKey {
+    design: usize,
+    n: usize,
+    p: usize,
+    fit_intercept: bool,
+    standardize: bool,
+}
+
+impl ProblemKey {
+    fn of(pb: &Problem) -> Self {
+        let prep = pb.preprocess();
+        ProblemKey {
+            design: pb.design() as *const dyn crate::design::Design as *const u8 as usize,
+            n: pb.n(),
+            p: pb.p(),
+            fit_intercept: prep.fit_intercept,
+            standardize: prep.standardize,
+        }
+    }
+}
+
+pub struct GpuBackend {
+    ctx: GpuContext,
+    kernels: Kernels,
+    opts: GpuOptions,
+    resident: Option<(ProblemKey, Resident, f64)>,
+    pub stats: GpuStats,
+}
+
+impl GpuBackend {
+    /// Opens a device and compiles the kernels.
+    pub fn new(opts: GpuOptions) -> Result<GpuBackend> {
+        let ctx = GpuContext::new(&opts.adapter)?;
+        let config = KernelConfig::for_adapter(
+            ctx.device_type,
+            ctx.limits.max_compute_invocations_per_workgroup,
+        );
+        let kernels = Kernels::new(&ctx.device, config);
+        ctx.check("compiling the kernels")?;
+        Ok(GpuBackend {
+            ctx,
+            kernels,
+            opts,
+            resident: None,
+            stats: GpuStats::default(),
+        })
+    }
+
+    pub fn context(&self) -> &GpuContext {
+        &self.ctx
+    }
+
+    pub fn kernels(&self) -> &Kernels {
+        &self.kernels
+    }
+
+    fn memory_budget(&self) -> Option<u64> {
+        if let Some(b) = self.opts.memory_budget {
+            return Some(b);
+        }
+        if let Some(b) = std::env::var("LARIAT_GPU_MEMORY")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            return Some(b);
+        }
+        if self.ctx.report.is_software {
+            return system_available_memory();
+        }
+        None
+    }
+
+    /// Takes the resident problem out of `self`, uploading it first unless it is already on
+    /// the device; returns it with `sigma_max(Xe)^2`. Put it back with `self.resident = ..`.
+    fn take_resident(&mut self, pb: &Problem) -> Result<(ProblemKey, Resident, f64)> {
+        let key = ProblemKey::of(pb);
+        if let Some(r) = self.resident.take() {
+            if r.0 == key {
+                return Ok(r);
+            }
+        }
+        let need = device_bytes(pb.n(), pb.p());
+        if let Some(avail) = self.memory_budget() {
+            if need > avail {
+                return Err(Error::Gpu(format!(
+                    "a {} x {} problem needs {:.2} GiB of device memory, {} has {:.2} GiB available",
+                    pb.n(),
+                    pb.p(),
+                    gib(need),
+                    self.ctx.report.name,
+                    gib(avail)
+                )));
+            }
+        }
+        let t0 = Instant::now();
+        let res = Resident::upload(&self.ctx, &self.kernels, pb, self.opts.max_panel_cols)?;
+        self.stats.upload_seconds = t0.elapsed().as_secs_f64();
+        self.stats.n_panels = res.n_panels();
+        let t0 = Instant::now();
+        let sigma_sq = power_iteration(&self.ctx, &self.kernels, &res)?;
+        self.stats.power_seconds = t0.elapsed().as_secs_f64();
+        Ok((key, res, sigma_sq))
+    }
+
+    /// Uploads `pb` (if needed) and returns `sigma_max(Xe)^2` as the device computed it.
+    pub fn upload(&mut self, pb: &Problem) -> Result<f64> {
+        let r = self.take_resident(pb)?;
+        let s = r.2;
+        self.resident = Some(r);
+        Ok(s)
+    }
+
+    /// The problem currently on the device.
+    pub fn resident(&self) -> Option<&Resident> {
+        self.resident.as_ref().map(|r| &r.1)
+    }
+}
+
+fn gib(b: u64) -> f64 {
+    b as f64 / (1u64 << 30) as f64
+}
+
+/// MemAvailable from /proc/meminfo (software adapters allocate device memory there).
+fn system_available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// `sigma_max(Xe)^2` by power iteration on the device, from the CPU's start vector.
+fn power_iteration(ctx: &GpuContext, k: &Kernels, res: &Resident) -> Result<f64> {
+    let p = res.p;
+    let mut v: Vec<f64> = (0..p)
+        .map(|j| 1.0 + ((j * 7919) % 97) as f64 / 97.0)
+        .collect();
+    let nrm = sq_norm(&v).sqrt();
+    let v32: Vec<f32> = v.iter_mut().map(|x| (*x / nrm) as f32).collect();
+    res.write_f32(ctx, &res.v, &v32);
+    res.write_params(ctx, 0.0, 0.0, 0.0);
+    let mut est = 0.0f64;
+    let mut rounds = 0;
+    while rounds < POWER_MAX_ROUNDS {
+        let out = run_and_read(
+            ctx,
+            "power iteration",
+            |pass| {
+                for _ in 0..POWER_ROUNDS_PER_READ {
+                    res.encode_power_round(k, pass);
+                }
+            },
+            &res.est,
+        )?;
+        rounds += POWER_ROUNDS_PER_READ;
+        let new = out[0] as f64;
+        if !new.is_finite() {
+            return Err(Error::Gpu(format!("power iteration produced {new}")));
+        }
+        let done = (new - est).abs() <= POWER_RTOL * new || new == 0.0;
+        est = new;
+        if done {
+            break;
+        }
+    }
+    Ok(est)
+}
+
+impl Backend for GpuBackend {
+    fn device(&self) -> String {
+        format!("gpu: {}", self.ctx.report.short())
+    }
+
+    fn solver(&self) -> String {
+        "fista".into()
+    }
+
+    fn solve(
+        &mut self,
+        pb: &Problem,
+        pen: &ElasticNet,
+        warm: Option<&[f64]>,
+        params: &ValidParams,
+    ) -> Result<Fit> {
+        let p = pb.p();
+        if let Some(w) = warm {
+            if w.len() != p {
+                return Err(Error::Shape {
+                    what: format!("warm start has {} coefficients, problem has {p}", w.len()),
+                });
+            }
+        }
+        let yc_scale = sq_norm(pb.yc()) / pb.n() as f64;
+        let gap_tol = pb.gap_tolerance(params.tol);
+        let target = gap_tol.max(F32_GAP_FLOOR * yc_scale);
+        let (key, res, sigma_sq) = self.take_resident(pb)?;
+        let step = {
+            let lip = fista::LIPSCHITZ_MARGIN * sigma_sq / pb.n() as f64 + pen.l2();
+            if lip > 0.0 {
+                1.0 / lip
+            } else {
+                0.0
+            }
+        };
+        let out = self.iterate(pb, pen, (warm, params), &res, step, target);
+        self.resident = Some((key, res, sigma_sq));
+        let (w, n_iter, mut full_passes) = out?;
+        let t0 = Instant::now();
+        let info = pb.duality_gap(&w, pen);
+        full_passes += 1;
+        self.stats.certify_seconds = t0.elapsed().as_secs_f64();
+        if info.gap <= gap_tol || n_iter >= params.max_iter {
+            self.stats.polish_seconds = 0.0;
+            let status = if info.gap <= gap_tol {
+                Status::Converged
+            } else {
+                Status::MaxIter
+            };
+            return Ok(Fit {
+                w,
+                objective: info.primal,
+                gap: info.gap.max(0.0),
+                gap_tol,
+                n_iter,
+                full_passes,
+                status,
+                device: "gpu".into(),
+            });
+        }
+        // f32 could not certify the requested tolerance: finish in f64 on the CPU.
+        let t0 = Instant::now();
+        let mut polished = cd::solve(pb, pen, Some(&w), params);
+        self.stats.polish_seconds = t0.elapsed().as_secs_f64();
+        polished.n_iter += n_iter;
+        polished.full_passes += full_passes;
+        polished.device = "gpu+cpu-polish".into();
+        Ok(polished)
+    }
+}
+
+impl GpuBackend {
+    /// The device loop: FISTA steps in batches, a gap check (partial sums only) after each.
+    /// Returns the iterate, the steps taken and the full passes over X.
+    fn iterate(
+        &mut self,
+        pb: &Problem,
+        pen: &ElasticNet,
+        (warm, params): (Option<&[f64]>, &ValidParams),
+        res: &Resident,
+        step: f64,
+        target: f64,
+    ) -> Result<(Vec<f64>, usize, usize)> {
+        let p = pb.p();
+        let (ctx, k) = (&self.ctx, &self.kernels);
+        res.write_params(ctx, step, pen.l1(), pen.l2());
+        let w0: Vec<f32> = match warm {
+            Some(w) => w.iter().map(|&x| x as f32).collect(),
+            None => vec![0.0; p],
+        };
+        res.write_f32(ctx, &res.w, &w0);
+        res.write_f32(ctx, &res.z, &w0);
+        res.write_f32(ctx, &res.state, &[1.0, 0.0]);
+
+        let t0 = Instant::now();
+        let mut n_iter = 0usize;
+        let mut full_passes = 0usize;
+        let mut every = FIRST_CHECK_EVERY;
+        let mut history: Vec<f64> = Vec::new();
+        let mut checks = 0usize;
+        loop {
+            let steps = if history.is_empty() {
+                0
+            } else {
+                every.min(params.max_iter - n_iter)
+            };
+            let red = run_and_read(
+                ctx,
+                "FISTA iterations",
+                |pass| {
+                    for _ in 0..steps {
+                        res.encode_fista_step(k, pass);
+                    }
+                    res.encode_gap_sums(k, pass);
+                },
+                &res.red,
+            )?;
+            n_iter += steps;
+            full_passes += steps + 1;
+            checks += 1;
+            let gap = pb.gap_from_scalars(&sum_partials(&red, res.n_red), pen).gap;
+            if !gap.is_finite() {
+                return Err(Error::Gpu(format!(
+                    "the GPU iteration diverged (gap {gap}) after {n_iter} steps"
+                )));
+            }
+            history.push(gap);
+            if gap <= target || n_iter >= params.max_iter || stalled(&history) || step == 0.0 {
+                break;
+            }
+            every = next_check_interval(&history, every, target);
+        }
+        self.stats.iterate_seconds = t0.elapsed().as_secs_f64();
+        self.stats.gpu_iterations = n_iter;
+        self.stats.gap_checks = checks;
+        let w32 = run_and_read(ctx, "download w", |_| {}, &res.w)?;
+        Ok((w32.iter().map(|&x| x as f64).collect(), n_iter, full_passes))
+    }
+}
+
+/// Adds the f32 partial sums of `reduce.wgsl` in f64.
+pub fn sum_partials(red: &[f32], n_red: usize) -> GapScalars {
+    let mut s = GapScalars::default();
+    for b in 0..n_red {
+        s.w_l1 += red[4 * b] as f64;
+        s.w_sq += red[4 * b + 1] as f64;
+        s.g_inf = s.g_inf.max(red[4 * b + 2] as f64);
+        s.g_sq += red[4 * b + 3] as f64;
+        s.r_sq += red[4 * n_red + 2 * b] as f64;
+        s.r_yc += red[4 * n_red + 2 * b + 1] as f64;
+    }
+    s
+}
+
+/// True when the last `STALL_CHECKS` gaps improved on the best before them by less than 1%.
+fn stalled(history: &[f64]) -> bool {
+    if history.len() <= STALL_CHECKS {
+        return false;
+    }
+    let (before, recent) = history.split_at(history.len() - STALL_CHECKS);
+    let best_before = before.iter().cloned().fold(f64::INFINITY, f64::min);
+    let best_recent = recent.iter().cloned().fold(f64::INFINITY, f64::min);
+    best_recent > 0.99 * best_before
+}
+
+/// Chooses how many iterations to run before the next gap check, from the rate observed
+/// between the last two checks: aim for half the predicted remaining steps, so read-backs stay
+/// rare on long solves and the overshoot stays small on short ones.
+fn next_check_interval(history: &[f64], every: usize, target: f64) -> usize {
+    let n = history.len();
+    if n < 3 {
+        return every;
+    }
+    let (prev, cur) = (history[n - 2], history[n - 1]);
+    if !(cur > 0.0 && prev > cur) {
+        return every;
+    }
+    let rate_per_step = (cur / prev).ln() / every as f64;
+    let remaining = (target / cur).ln() / rate_per_step;
+    (0.5 * remaining).clamp(FIRST_CHECK_EVERY as f64, MAX_CHECK_EVERY as f64) as usize
+}
+
+/// Used by `run_and_read` callers that need the active list (tests).
+pub fn read_active(
+    ctx: &GpuContext,
+    k: &Kernels,
+    res: &Resident,
+    which: Vector,
+) -> Result<Vec<u32>> {
+    let meta = run_and_read(
+        ctx,
+        "compact",
+        |pass| res.encode_compact(k, pass, which),
+        &res.meta,
+    )?;
+    let count = meta[0].to_bits() as usize;
+    let act = run_and_read(ctx, "read act", |_| {}, &res.act)?;
+    Ok(act[..count].iter().map(|v| v.to_bits()).collect())
+}

@@ -1,0 +1,451 @@
+//! A problem resident on the device: X uploaded once as f32 column panels, every vector the
+//! iteration needs, and the bind groups, built once. Per iteration the host only encodes
+//! dispatches; it reads back only the few partial sums of a gap check.
+
+use wgpu::util::DeviceExt;
+
+use super::context::GpuContext;
+use super::kernels::{grid, Kernels, Panel, Params};
+use crate::error::{Error, Result};
+use crate::problem::Problem;
+
+/// Workgroups of the strided reductions: enough to fill a GPU, few enough that the host reads
+/// back a handful of floats.
+const MAX_RED_WORKGROUPS: usize = 256;
+
+struct PanelBuffers {
+    ncols: usize,
+    x: wgpu::Buffer,
+    residual_y: wgpu::BindGroup,
+    residual_zero: wgpu::BindGroup,
+    gradient: wgpu::BindGroup,
+}
+
+/// Which vector a residual / gap pass is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Vector {
+    /// The FISTA extrapolation point `z`.
+    Z,
+    /// The iterate `w`.
+    W,
+    /// The power-iteration vector.
+    V,
+}
+
+pub struct Resident {
+    pub n: usize,
+    pub p: usize,
+    pub n_blocks: usize,
+    pub n_red: usize,
+    wg: usize,
+    cols_per_wg: usize,
+    pub params: wgpu::Buffer,
+    pub w: wgpu::Buffer,
+    pub z: wgpu::Buffer,
+    pub v: wgpu::Buffer,
+    pub g: wgpu::Buffer,
+    pub r: wgpu::Buffer,
+    pub state: wgpu::Buffer,
+    pub red: wgpu::Buffer,
+    pub est: wgpu::Buffer,
+    pub act: wgpu::Buffer,
+    pub act_val: wgpu::Buffer,
+    pub meta: wgpu::Buffer,
+    pub w_new: wgpu::Buffer,
+    pub y: wgpu::Buffer,
+    panels: Vec<PanelBuffers>,
+    compact_z: wgpu::BindGroup,
+    compact_w: wgpu::BindGroup,
+    compact_v: wgpu::BindGroup,
+    fista: wgpu::BindGroup,
+    reduce: wgpu::BindGroup,
+    power: wgpu::BindGroup,
+}
+
+/// Bytes of device memory a problem needs (X in f32 plus the vectors).
+pub fn device_bytes(n: usize, p: usize) -> u64 {
+    4 * (n as u64 * p as u64 + 12 * p as u64 + 4 * n as u64) + 64 * 1024
+}
+
+/// Columns per panel so that one panel fits one storage binding.
+pub fn panel_cols(n: usize, p: usize, max_binding: u64, forced: Option<usize>) -> usize {
+    let fit = (max_binding / (4 * n as u64)).max(1) as usize;
+    forced.unwrap_or(fit).clamp(1, fit).min(p)
+}
+
+fn storage(ctx: &GpuContext, label: &str, bytes: usize) -> wgpu::Buffer {
+    ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: (bytes.max(4)).next_multiple_of(4) as u64,
+        usage: wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_DST
+            | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    })
+}
+
+fn storage_init(ctx: &GpuContext, label: &str, data: &[u8]) -> wgpu::Buffer {
+    ctx.device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: if data.is_empty() { &[0u8; 4] } else { data },
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_DST
+                | wgpu::BufferUsages::COPY_SRC,
+        })
+}
+
+fn uniform_init(ctx: &GpuContext, label: &str, data: &[u8]) -> wgpu::Buffer {
+    ctx.device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: data,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        })
+}
+
+impl Resident {
+    /// Uploads the problem: X as f32 panels, centred y, column means and inverse scales.
+    pub fn upload(
+        ctx: &GpuContext,
+        kernels: &Kernels,
+        pb: &Problem,
+        forced_panel_cols: Option<usize>,
+    ) -> Result<Resident> {
+        let (n, p) = (pb.n(), pb.p());
+        let max_binding = ctx.max_binding();
+        for (what, len) in [("p (columns)", p), ("n (rows)", n)] {
+            if 4 * len as u64 > max_binding {
+                return Err(Error::Gpu(format!(
+                    "{what} = {len} needs vectors of {} bytes; {} allows {max_binding} per binding",
+                    4 * len,
+                    ctx.report.name
+                )));
+            }
+        }
+        let wg = kernels.config.wg as usize;
+        let cols_per_wg = (kernels.config.wg / kernels.config.tpc) as usize;
+        let n_blocks = p.div_ceil(wg);
+        let n_red = n_blocks.clamp(1, MAX_RED_WORKGROUPS);
+
+        let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let f32s = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        let mean = storage_init(ctx, "mean", bytemuck::cast_slice(&f32s(pb.x_mean())));
+        let inv_scale: Vec<f32> = (0..p)
+            .map(|j| {
+                if pb.col_sq_norms()[j] == 0.0 {
+                    0.0 // dead column: its coefficient and gradient stay exactly 0
+                } else {
+                    (1.0 / pb.x_scale()[j]) as f32
+                }
+            })
+            .collect();
+        let inv_scale = storage_init(ctx, "inv_scale", bytemuck::cast_slice(&inv_scale));
+        let y = storage_init(ctx, "y", bytemuck::cast_slice(&f32s(pb.yc())));
+        let zeros = storage(ctx, "zeros_n", 4 * n);
+        let r = storage(ctx, "r", 4 * n);
+        let vec_p = |label| storage(ctx, label, 4 * p);
+        let (w, z, v, g, w_new, act_val) = (
+            vec_p("w"),
+            vec_p("z"),
+            vec_p("v"),
+            vec_p("g"),
+            vec_p("w_new"),
+            vec_p("act_val"),
+        );
+        let act = vec_p("act");
+        let block_count = storage(ctx, "block_count", 4 * n_blocks);
+        let block_offset = storage(ctx, "block_offset", 4 * n_blocks);
+        let partial = storage(ctx, "partial", 4 * n_blocks);
+        let meta = storage(ctx, "meta", 8);
+        let state = storage(ctx, "state", 8);
+        let red = storage(ctx, "red", 4 * 6 * n_red);
+        let est = storage(ctx, "est", 4);
+        let params = uniform_init(ctx, "params", bytemuck::bytes_of(&Params::default()));
+
+        let k = kernels;
+        let dev = &ctx.device;
+        let per_panel = panel_cols(n, p, max_binding, forced_panel_cols);
+        let mut panels = Vec::new();
+        let mut col_start = 0;
+        let mut host = vec![0f32; n * per_panel];
+        while col_start < p {
+            let ncols = per_panel.min(p - col_start);
+            let data = &mut host[..n * ncols];
+            for (c, chunk) in data.chunks_exact_mut(n).enumerate() {
+                pb.design().write_col_f32(col_start + c, chunk);
+            }
+            let x = storage_init(
+                ctx,
+                &format!("X panel {}", panels.len()),
+                bytemuck::cast_slice(data),
+            );
+            let uni = |first: u32| {
+                let panel = Panel {
+                    col_start: col_start as u32,
+                    ncols: ncols as u32,
+                    first,
+                    _pad: 0,
+                };
+                uniform_init(ctx, "panel", bytemuck::bytes_of(&panel))
+            };
+            let u = uni((col_start == 0) as u32);
+            let residual_y = k.residual.bind(
+                dev,
+                "residual(y)",
+                &[&params, &u, &x, &y, &act, &act_val, &meta, &r],
+            );
+            let residual_zero = k.residual.bind(
+                dev,
+                "residual(0)",
+                &[&params, &u, &x, &zeros, &act, &act_val, &meta, &r],
+            );
+            let gradient = k.gradient.bind(
+                dev,
+                "gradient",
+                &[&params, &u, &x, &r, &mean, &inv_scale, &g],
+            );
+            panels.push(PanelBuffers {
+                ncols,
+                x,
+                residual_y,
+                residual_zero,
+                gradient,
+            });
+            col_start += ncols;
+        }
+        let compact = |label, vec: &wgpu::Buffer| {
+            k.compact.bind(
+                dev,
+                label,
+                &[
+                    &params,
+                    vec,
+                    &mean,
+                    &inv_scale,
+                    &block_count,
+                    &block_offset,
+                    &meta,
+                    &act,
+                    &act_val,
+                ],
+            )
+        };
+        let compact_z = compact("compact(z)", &z);
+        let compact_w = compact("compact(w)", &w);
+        let compact_v = compact("compact(v)", &v);
+        let fista = k.fista.bind(
+            dev,
+            "fista",
+            &[&params, &z, &w, &g, &w_new, &partial, &state],
+        );
+        let reduce = k
+            .reduce
+            .bind(dev, "reduce", &[&params, &w, &g, &r, &y, &red]);
+        let power = k.power.bind(dev, "power", &[&params, &g, &red, &v, &est]);
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(format!(
+                "out of device memory uploading a {n} x {p} problem ({:.2} GiB needed): {e}",
+                device_bytes(n, p) as f64 / (1u64 << 30) as f64
+            )));
+        }
+        ctx.check("uploading the problem")?;
+        Ok(Resident {
+            n,
+            p,
+            n_blocks,
+            n_red,
+            wg,
+            cols_per_wg,
+            params,
+            w,
+            z,
+            v,
+            g,
+            r,
+            state,
+            red,
+            est,
+            act,
+            act_val,
+            meta,
+            w_new,
+            y,
+            panels,
+            compact_z,
+            compact_w,
+            compact_v,
+            fista,
+            reduce,
+            power,
+        })
+    }
+
+    /// Number of column panels X was split into.
+    pub fn n_panels(&self) -> usize {
+        self.panels.len()
+    }
+
+    /// Device bytes of X.
+    pub fn x_bytes(&self) -> u64 {
+        self.panels.iter().map(|p| p.x.size()).sum()
+    }
+
+    pub fn write_params(&self, ctx: &GpuContext, step: f64, l1: f64, l2: f64) {
+        let params = Params {
+            n: self.n as u32,
+            p: self.p as u32,
+            n_blocks: self.n_blocks as u32,
+            n_red: self.n_red as u32,
+            inv_n: (1.0 / self.n as f64) as f32,
+            step: step as f32,
+            l1: l1 as f32,
+            l2: l2 as f32,
+        };
+        ctx.queue
+            .write_buffer(&self.params, 0, bytemuck::bytes_of(&params));
+    }
+
+    pub fn write_f32(&self, ctx: &GpuContext, buf: &wgpu::Buffer, data: &[f32]) {
+        ctx.queue.write_buffer(buf, 0, bytemuck::cast_slice(data));
+    }
+
+    /// Active-set compaction of `which` (act, act_val, meta).
+    pub fn encode_compact(&self, k: &Kernels, pass: &mut wgpu::ComputePass, which: Vector) {
+        let bg = match which {
+            Vector::Z => &self.compact_z,
+            Vector::W => &self.compact_w,
+            Vector::V => &self.compact_v,
+        };
+        let (gx, gy) = grid(self.n_blocks as u32);
+        pass.set_bind_group(0, bg, &[]);
+        pass.set_pipeline(k.compact.pipeline("count"));
+        pass.dispatch_workgroups(gx, gy, 1);
+        pass.set_pipeline(k.compact.pipeline("scan"));
+        pass.dispatch_workgroups(1, 1, 1);
+        pass.set_pipeline(k.compact.pipeline("scatter"));
+        pass.dispatch_workgroups(gx, gy, 1);
+    }
+
+    /// `r = y - Xe v` for the vector last compacted (`y = 0` when `zero_y`).
+    pub fn encode_residual(&self, k: &Kernels, pass: &mut wgpu::ComputePass, zero_y: bool) {
+        let (gx, gy) = grid(self.n.div_ceil(self.wg) as u32);
+        pass.set_pipeline(k.residual.pipeline("residual"));
+        for panel in &self.panels {
+            let bg = if zero_y {
+                &panel.residual_zero
+            } else {
+                &panel.residual_y
+            };
+            pass.set_bind_group(0, bg, &[]);
+            pass.dispatch_workgroups(gx, gy, 1);
+        }
+    }
+
+    /// `g = Xe^T r`: the full pass over X.
+    pub fn encode_gradient(&self, k: &Kernels, pass: &mut wgpu::ComputePass) {
+        pass.set_pipeline(k.gradient.pipeline("gradient"));
+        for panel in &self.panels {
+            let (gx, gy) = grid(panel.ncols.div_ceil(self.cols_per_wg) as u32);
+            pass.set_bind_group(0, &panel.gradient, &[]);
+            pass.dispatch_workgroups(gx, gy, 1);
+        }
+    }
+
+    /// One FISTA iteration: residual and gradient at z, prox step, restart test, momentum.
+    pub fn encode_fista_step(&self, k: &Kernels, pass: &mut wgpu::ComputePass) {
+        self.encode_compact(k, pass, Vector::Z);
+        self.encode_residual(k, pass, false);
+        self.encode_gradient(k, pass);
+        let (gx, gy) = grid(self.n_blocks as u32);
+        pass.set_bind_group(0, &self.fista, &[]);
+        pass.set_pipeline(k.fista.pipeline("prox"));
+        pass.dispatch_workgroups(gx, gy, 1);
+        pass.set_pipeline(k.fista.pipeline("state_update"));
+        pass.dispatch_workgroups(1, 1, 1);
+        pass.set_pipeline(k.fista.pipeline("momentum"));
+        pass.dispatch_workgroups(gx, gy, 1);
+    }
+
+    /// The partial sums of the duality gap at w, into `red`.
+    pub fn encode_gap_sums(&self, k: &Kernels, pass: &mut wgpu::ComputePass) {
+        self.encode_compact(k, pass, Vector::W);
+        self.encode_residual(k, pass, false);
+        self.encode_gradient(k, pass);
+        self.encode_reductions(k, pass);
+    }
+
+    /// `reduce_p` and `reduce_n` over the current w, g, r.
+    pub fn encode_reductions(&self, k: &Kernels, pass: &mut wgpu::ComputePass) {
+        pass.set_bind_group(0, &self.reduce, &[]);
+        pass.set_pipeline(k.reduce.pipeline("reduce_p"));
+        pass.dispatch_workgroups(self.n_red as u32, 1, 1);
+        pass.set_pipeline(k.reduce.pipeline("reduce_n"));
+        pass.dispatch_workgroups(self.n_red as u32, 1, 1);
+    }
+
+    /// One power-iteration round: v <- Xe^T Xe v / ||.||, estimate into `est`.
+    pub fn encode_power_round(&self, k: &Kernels, pass: &mut wgpu::ComputePass) {
+        self.encode_compact(k, pass, Vector::V);
+        self.encode_residual(k, pass, true);
+        self.encode_gradient(k, pass);
+        pass.set_bind_group(0, &self.reduce, &[]);
+        pass.set_pipeline(k.reduce.pipeline("reduce_p"));
+        pass.dispatch_workgroups(self.n_red as u32, 1, 1);
+        pass.set_bind_group(0, &self.power, &[]);
+        pass.set_pipeline(k.power.pipeline("power_norm"));
+        pass.dispatch_workgroups(1, 1, 1);
+        let (gx, gy) = grid(self.n_blocks as u32);
+        pass.set_pipeline(k.power.pipeline("power_scale"));
+        pass.dispatch_workgroups(gx, gy, 1);
+    }
+}
+
+/// Encodes work with `f`, copies `src` into a mappable buffer, submits, waits, and returns
+/// its contents: the only way data comes back from the device.
+pub fn run_and_read(
+    ctx: &GpuContext,
+    label: &str,
+    f: impl FnOnce(&mut wgpu::ComputePass),
+    src: &wgpu::Buffer,
+) -> Result<Vec<f32>> {
+    let size = src.size();
+    let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("staging"),
+        size,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut enc = ctx
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
+    {
+        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(label),
+            timestamp_writes: None,
+        });
+        f(&mut pass);
+    }
+    enc.copy_buffer_to_buffer(src, 0, &staging, 0, size);
+    ctx.queue.submit([enc.finish()]);
+    let (tx, rx) = std::sync::mpsc::channel();
+    staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+        let _ = tx.send(r);
+    });
+    ctx.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| Error::Gpu(format!("{label}: waiting for the device: {e}")))?;
+    ctx.check(label)?;
+    rx.recv()
+        .map_err(|_| Error::Gpu(format!("{label}: read-back was dropped")))?
+        .map_err(|e| Error::Gpu(format!("{label}: read-back failed: {e}")))?;
+    let out = {
+        let view = staging
+            .slice(..)
+            .get_mapped_range()
+            .map_err(|e| Error::Gpu(format!("{label}: {e}")))?;
+        bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+    };
+    staging.unmap();
+    Ok(out)
+}
