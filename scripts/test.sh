@@ -1,7 +1,26 @@
 #!/usr/bin/env bash
-# The test command of README.md (and of CI): installs what a fresh machine lacks, then runs
-# the whole suite.
+# The test command of README.md (and of CI): installs what a fresh machine lacks (a software
+# Vulkan driver, Mesa's lavapipe, so the WGSL kernels run without a GPU), then runs the suite.
+#
+# GPU tests skip with a printed reason when no adapter can be opened, unless
+# LARIAT_REQUIRE_GPU=1 (CI sets it): then they fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
+
+lavapipe_icd() { ls /usr/share/vulkan/icd.d/lvp_icd.*.json 2>/dev/null | head -n 1; }
+if [ -z "$(lavapipe_icd)" ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "== installing Mesa's software Vulkan driver (lavapipe) for the GPU tests"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    mesa-vulkan-drivers libvulkan1 >/dev/null
+fi
+if [ -z "${VK_DRIVER_FILES:-}" ] && [ -n "$(lavapipe_icd)" ] && [ "${LARIAT_REQUIRE_GPU:-}" = 1 ]; then
+  # CI: pin lavapipe so the run is the same on every machine.
+  export VK_DRIVER_FILES="$(lavapipe_icd)"
+fi
+if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
+  # lavapipe complains without it (harmless, but noisy).
+  export XDG_RUNTIME_DIR="$(mktemp -d)"
+fi
 cargo test "$@"

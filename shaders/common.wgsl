@@ -17,12 +17,16 @@ struct Params {
     step: f32,       // FISTA step 1 / L
     l1: f32,         // lambda * l1_ratio
     l2: f32,         // lambda * (1 - l1_ratio)
+    n_chunks: u32,   // residual chunks over all panels
+    chunk_len: u32,  // active columns per residual chunk
+    _pad0: u32,
+    _pad1: u32,
 }
 
 struct Panel {
     col_start: u32,  // first global column of this panel
     ncols: u32,      // columns in this panel
-    first: u32,      // 1 for the first panel of a residual pass (initialises r)
+    chunk_base: u32, // index of this panel's first residual chunk
     _pad: u32,
 }
 

@@ -1,8 +1,14 @@
 // residual.wgsl: r = y - Xe v = y + offset - X (v / s), over the active columns only.
 //
-// One thread per row; the panel's slice of the (sorted) active list is found by binary
-// search, the same for every thread. Consecutive threads read consecutive rows of one column:
-// coalesced. Panels are applied one after another; the first initialises r.
+// Two kernels, so that the work is parallel over rows AND over active columns (a dense v, as
+// in the power iteration, has p active columns; n threads alone would each loop over all p):
+//
+//   residual_partial: workgroup (row block, chunk): one thread per row sums its rows' terms
+//                     over a chunk of at most chunk_len active columns of this panel (found by
+//                     binary search in the sorted active list) into partial[chunk][row].
+//                     Consecutive threads read consecutive rows of one column: coalesced.
+//   residual_finish:  one thread per row: r = y + offset - sum over all chunks, in chunk order
+//                     (deterministic), in blocks of 64 to bound the f32 rounding.
 
 override WG: u32 = 64u;
 
@@ -13,7 +19,8 @@ override WG: u32 = 64u;
 @group(0) @binding(4) var<storage, read> act: array<u32>;
 @group(0) @binding(5) var<storage, read> act_val: array<f32>;
 @group(0) @binding(6) var<storage, read> act_meta: array<u32>;
-@group(0) @binding(7) var<storage, read_write> r: array<f32>;
+@group(0) @binding(7) var<storage, read_write> partial: array<f32>;
+@group(0) @binding(8) var<storage, read_write> r: array<f32>;
 
 // First k in [0, count) with act[k] >= col.
 fn lower_bound(col: u32, count: u32) -> u32 {
@@ -27,23 +34,37 @@ fn lower_bound(col: u32, count: u32) -> u32 {
 }
 
 @compute @workgroup_size(WG)
-fn residual(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-            @builtin(local_invocation_index) lid: u32) {
-    let i = wg_linear(wid, nwg) * WG + lid;
-    if (i >= P.n) { return; }                 // no barriers in this kernel
+fn residual_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                    @builtin(local_invocation_index) lid: u32) {
+    let row_blocks = (P.n + WG - 1u) / WG;
+    let b = wg_linear(wid, nwg);
+    let chunk = b / row_blocks;
+    let i = (b % row_blocks) * WG + lid;
+    let chunks_here = (panel.ncols + P.chunk_len - 1u) / P.chunk_len;
+    if (chunk >= chunks_here || i >= P.n) { return; }   // no barriers in this kernel
     let count = act_meta[0];
     let k0 = lower_bound(panel.col_start, count);
     let k1 = lower_bound(panel.col_start + panel.ncols, count);
+    let lo = min(k0 + chunk * P.chunk_len, k1);
+    let hi = min(lo + P.chunk_len, k1);
     var acc = 0.0;
-    for (var k = k0; k < k1; k++) {
-        let local = act[k] - panel.col_start;
-        acc += x[local * P.n + i] * act_val[k];
+    for (var k = lo; k < hi; k++) {
+        acc += x[(act[k] - panel.col_start) * P.n + i] * act_val[k];
     }
-    var base: f32;
-    if (panel.first == 1u) {
-        base = y[i] + bitcast<f32>(act_meta[1]);
-    } else {
-        base = r[i];
+    partial[(panel.chunk_base + chunk) * P.n + i] = acc;
+}
+
+@compute @workgroup_size(WG)
+fn residual_finish(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                   @builtin(local_invocation_index) lid: u32) {
+    let i = wg_linear(wid, nwg) * WG + lid;
+    if (i >= P.n) { return; }
+    var total = 0.0;
+    var block = 0.0;
+    for (var c = 0u; c < P.n_chunks; c++) {
+        block += partial[c * P.n + i];
+        if ((c & 63u) == 63u) { total += block; block = 0.0; }
     }
-    r[i] = base - acc;
+    total += block;
+    r[i] = y[i] + bitcast<f32>(act_meta[1]) - total;
 }

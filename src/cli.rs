@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
+use lariat::bench::{BenchConfig, BenchDevice};
 use lariat::data::{read_dataset, read_target, Dataset, Format, Header, ReadOptions, Target};
 use lariat::fit::{fit, FitConfig, FitOutcome, LambdaSpec};
 use lariat::model::Model;
@@ -40,6 +41,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// List the GPU adapters and the limits that matter to lariat.
     Info,
+    /// Time a full pass over X and a whole solve on the CPU and the GPU (synthetic problem).
+    Bench(BenchArgs),
 }
 
 /// How to read input files.
@@ -214,12 +217,53 @@ pub struct DemoArgs {
     pub model: ModelArgs,
 }
 
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Samples.
+    #[arg(long)]
+    pub n: usize,
+    /// Features.
+    #[arg(long)]
+    pub p: usize,
+    /// Fraction of entries kept (at random); below 1, X is stored sparse (CSC).
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub density: f64,
+    /// lambda as a fraction of lambda_max.
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
+    pub lambda_ratio: f64,
+    /// Mixing parameter: 1 = Lasso, 0 = Ridge.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub l1_ratio: f64,
+    /// Relative duality-gap tolerance of the solves.
+    #[arg(long, default_value_t = DEFAULT_TOL, allow_negative_numbers = true)]
+    pub tol: f64,
+    /// Devices to benchmark, comma-separated: cpu, gpu.
+    #[arg(long, value_delimiter = ',', default_value = "cpu,gpu")]
+    pub device: Vec<BenchDevice>,
+    /// Timed samples per pass measurement (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    pub repeats: usize,
+    /// RNG seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Toeplitz correlation between neighbouring columns.
+    #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
+    pub rho: f64,
+    /// GPU adapter to use, by a substring of its name (see `lariat info`).
+    #[arg(long)]
+    pub adapter: Option<String>,
+    /// Also write the figures as JSON here (atomically).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Fit(a) => run_fit(a),
         Command::Predict(a) => run_predict(a),
         Command::Demo(a) => run_demo(a),
         Command::Info => run_info(),
+        Command::Bench(a) => run_bench(a),
     }
 }
 
@@ -466,6 +510,30 @@ fn device_label(out: &FitOutcome) -> String {
     } else {
         out.backend.clone()
     }
+}
+
+fn run_bench(a: BenchArgs) -> Result<()> {
+    let cfg = BenchConfig {
+        n: a.n,
+        p: a.p,
+        density: a.density,
+        lambda_ratio: a.lambda_ratio,
+        l1_ratio: a.l1_ratio,
+        tol: a.tol,
+        devices: a.device,
+        repeats: a.repeats,
+        seed: a.seed,
+        rho: a.rho,
+        adapter: a.adapter,
+    };
+    let report = lariat::bench::run_bench(&cfg)?;
+    print!("{}", report.table());
+    if let Some(path) = &a.json {
+        write_atomic(path, report.to_json().as_bytes())
+            .with_context(|| format!("writing the benchmark to {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 #[cfg(feature = "gpu")]

@@ -40,6 +40,7 @@
 //! [`path`] (lambda grids, warm starts; `fit` is a path of length one) -> [`model`] /
 //! [`output`].
 
+pub mod bench;
 pub mod data;
 pub mod design;
 pub mod error;

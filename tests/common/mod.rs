@@ -42,3 +42,26 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// Set by CI (`.ci/run`): a GPU test that finds no adapter fails instead of skipping.
+pub const REQUIRE_GPU_ENV: &str = "LARIAT_REQUIRE_GPU";
+
+/// A GPU backend on any adapter (software ones included), or `None` with a printed reason when
+/// there is none and `LARIAT_REQUIRE_GPU` is not set.
+#[cfg(feature = "gpu")]
+pub fn gpu_or_skip(
+    opts: lariat::solver::gpu::GpuOptions,
+) -> Option<lariat::solver::gpu::GpuBackend> {
+    let mut opts = opts;
+    opts.adapter.allow_software = true;
+    match lariat::solver::gpu::GpuBackend::new(opts) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            if std::env::var(REQUIRE_GPU_ENV).is_ok_and(|v| v == "1") {
+                panic!("{REQUIRE_GPU_ENV}=1 but no GPU adapter could be opened: {e}");
+            }
+            eprintln!("SKIPPED: no GPU adapter ({e}); set {REQUIRE_GPU_ENV}=1 to make this fail");
+            None
+        }
+    }
+}

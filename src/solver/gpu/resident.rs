@@ -12,6 +12,9 @@ use crate::problem::Problem;
 /// Workgroups of the strided reductions: enough to fill a GPU, few enough that the host reads
 /// back a handful of floats.
 const MAX_RED_WORKGROUPS: usize = 256;
+/// Active columns per residual chunk: long enough to amortise the binary search, short enough
+/// that a dense vector spreads over many workgroups.
+const CHUNK_LEN: usize = 256;
 
 struct PanelBuffers {
     ncols: usize,
@@ -37,6 +40,8 @@ pub struct Resident {
     pub p: usize,
     pub n_blocks: usize,
     pub n_red: usize,
+    n_chunks: usize,
+    chunk_len: usize,
     wg: usize,
     cols_per_wg: usize,
     pub params: wgpu::Buffer,
@@ -157,16 +162,26 @@ impl Resident {
         let block_count = storage(ctx, "block_count", 4 * n_blocks);
         let block_offset = storage(ctx, "block_offset", 4 * n_blocks);
         let partial = storage(ctx, "partial", 4 * n_blocks);
+        let per_panel = panel_cols(n, p, max_binding, forced_panel_cols);
+        let n_panels = p.div_ceil(per_panel);
+        // Chunk partials (n per chunk) must fit one binding too.
+        let max_chunks = ((max_binding / 2) / (4 * n as u64)).max(1) as usize;
+        let chunk_len = CHUNK_LEN.max(p.div_ceil(max_chunks.saturating_sub(n_panels).max(1)));
+        let n_chunks: usize = (0..n_panels)
+            .map(|k| (per_panel.min(p - k * per_panel)).div_ceil(chunk_len))
+            .sum();
+        let chunk_partial = storage(ctx, "residual chunks", 4 * n * n_chunks);
         let meta = storage(ctx, "meta", 8);
         let state = storage(ctx, "state", 8);
         let red = storage(ctx, "red", 4 * 6 * n_red);
         let est = storage(ctx, "est", 4);
         let params = uniform_init(ctx, "params", bytemuck::bytes_of(&Params::default()));
+        // Written for real (sizes included) at the end of upload, once chunking is known.
 
         let k = kernels;
         let dev = &ctx.device;
-        let per_panel = panel_cols(n, p, max_binding, forced_panel_cols);
         let mut panels = Vec::new();
+        let mut chunk_base = 0;
         let mut col_start = 0;
         let mut host = vec![0f32; n * per_panel];
         while col_start < p {
@@ -180,25 +195,43 @@ impl Resident {
                 &format!("X panel {}", panels.len()),
                 bytemuck::cast_slice(data),
             );
-            let uni = |first: u32| {
-                let panel = Panel {
-                    col_start: col_start as u32,
-                    ncols: ncols as u32,
-                    first,
-                    _pad: 0,
-                };
-                uniform_init(ctx, "panel", bytemuck::bytes_of(&panel))
+            let panel = Panel {
+                col_start: col_start as u32,
+                ncols: ncols as u32,
+                chunk_base: chunk_base as u32,
+                _pad: 0,
             };
-            let u = uni((col_start == 0) as u32);
+            let u = uniform_init(ctx, "panel", bytemuck::bytes_of(&panel));
+            chunk_base += ncols.div_ceil(chunk_len);
             let residual_y = k.residual.bind(
                 dev,
                 "residual(y)",
-                &[&params, &u, &x, &y, &act, &act_val, &meta, &r],
+                &[
+                    &params,
+                    &u,
+                    &x,
+                    &y,
+                    &act,
+                    &act_val,
+                    &meta,
+                    &chunk_partial,
+                    &r,
+                ],
             );
             let residual_zero = k.residual.bind(
                 dev,
                 "residual(0)",
-                &[&params, &u, &x, &zeros, &act, &act_val, &meta, &r],
+                &[
+                    &params,
+                    &u,
+                    &x,
+                    &zeros,
+                    &act,
+                    &act_val,
+                    &meta,
+                    &chunk_partial,
+                    &r,
+                ],
             );
             let gradient = k.gradient.bind(
                 dev,
@@ -250,11 +283,13 @@ impl Resident {
             )));
         }
         ctx.check("uploading the problem")?;
-        Ok(Resident {
+        let res = Resident {
             n,
             p,
             n_blocks,
             n_red,
+            n_chunks,
+            chunk_len,
             wg,
             cols_per_wg,
             params,
@@ -278,7 +313,9 @@ impl Resident {
             fista,
             reduce,
             power,
-        })
+        };
+        res.write_params(ctx, 0.0, 0.0, 0.0);
+        Ok(res)
     }
 
     /// Number of column panels X was split into.
@@ -301,6 +338,10 @@ impl Resident {
             step: step as f32,
             l1: l1 as f32,
             l2: l2 as f32,
+            n_chunks: self.n_chunks as u32,
+            chunk_len: self.chunk_len as u32,
+            _pad0: 0,
+            _pad1: 0,
         };
         ctx.queue
             .write_buffer(&self.params, 0, bytemuck::bytes_of(&params));
@@ -329,17 +370,24 @@ impl Resident {
 
     /// `r = y - Xe v` for the vector last compacted (`y = 0` when `zero_y`).
     pub fn encode_residual(&self, k: &Kernels, pass: &mut wgpu::ComputePass, zero_y: bool) {
-        let (gx, gy) = grid(self.n.div_ceil(self.wg) as u32);
-        pass.set_pipeline(k.residual.pipeline("residual"));
-        for panel in &self.panels {
-            let bg = if zero_y {
+        fn bind(panel: &PanelBuffers, zero_y: bool) -> &wgpu::BindGroup {
+            if zero_y {
                 &panel.residual_zero
             } else {
                 &panel.residual_y
-            };
-            pass.set_bind_group(0, bg, &[]);
+            }
+        }
+        let row_blocks = self.n.div_ceil(self.wg);
+        pass.set_pipeline(k.residual.pipeline("residual_partial"));
+        for panel in &self.panels {
+            let (gx, gy) = grid((row_blocks * panel.ncols.div_ceil(self.chunk_len)) as u32);
+            pass.set_bind_group(0, bind(panel, zero_y), &[]);
             pass.dispatch_workgroups(gx, gy, 1);
         }
+        let (gx, gy) = grid(row_blocks as u32);
+        pass.set_pipeline(k.residual.pipeline("residual_finish"));
+        pass.set_bind_group(0, bind(&self.panels[0], zero_y), &[]);
+        pass.dispatch_workgroups(gx, gy, 1);
     }
 
     /// `g = Xe^T r`: the full pass over X.
@@ -357,6 +405,11 @@ impl Resident {
         self.encode_compact(k, pass, Vector::Z);
         self.encode_residual(k, pass, false);
         self.encode_gradient(k, pass);
+        self.encode_fista_update(k, pass);
+    }
+
+    /// The update once `g` is known: prox step with restart partials, state, momentum.
+    pub fn encode_fista_update(&self, k: &Kernels, pass: &mut wgpu::ComputePass) {
         let (gx, gy) = grid(self.n_blocks as u32);
         pass.set_bind_group(0, &self.fista, &[]);
         pass.set_pipeline(k.fista.pipeline("prox"));

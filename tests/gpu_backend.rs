@@ -1,0 +1,246 @@
+//! The GPU backend end to end against the f64 CPU solvers: same objective (1e-5 relative),
+//! same support on well-separated problems, the worked example of math.md as one GPU step,
+//! column panels, warm-started paths, and a clear refusal when device memory is short.
+#![cfg(feature = "gpu")]
+#![allow(clippy::needless_range_loop)]
+
+mod common;
+
+use common::{gpu_or_skip, random_problem, rel_diff};
+use lariat::design::{Dense, Design};
+use lariat::params::{Algorithm, SolverParams};
+use lariat::path::solve_path;
+use lariat::penalty::ElasticNet;
+use lariat::problem::{Preprocess, Problem};
+use lariat::solver::gpu::resident::run_and_read;
+use lariat::solver::gpu::GpuOptions;
+use lariat::solver::{Backend, CpuBackend, Fit, Status};
+
+fn params(tol: f64, alg: Algorithm) -> lariat::params::ValidParams {
+    SolverParams {
+        tol,
+        max_iter: Some(200_000),
+        algorithm: alg,
+    }
+    .check()
+    .unwrap()
+}
+
+fn cpu(pb: &Problem, pen: ElasticNet) -> Fit {
+    CpuBackend::new(Algorithm::Cd)
+        .solve(pb, &pen, None, &params(1e-12, Algorithm::Cd))
+        .unwrap()
+}
+
+#[test]
+fn worked_example_is_one_gpu_step() {
+    let x = Dense::from_row_major(2, 2, &[1.0, 2.0, 3.0, 4.0]);
+    let y = [5.0, 6.0];
+    let pb = Problem::new(
+        &x,
+        &y,
+        Preprocess {
+            fit_intercept: false,
+            standardize: false,
+        },
+    )
+    .unwrap();
+    let Some(mut gpu) = gpu_or_skip(GpuOptions::default()) else {
+        return;
+    };
+    gpu.upload(&pb).unwrap();
+    let res = gpu.resident().unwrap();
+    let (ctx, k) = (gpu.context(), gpu.kernels());
+    res.write_params(ctx, 0.1, 1.0, 0.0);
+    res.write_f32(ctx, &res.w, &[0.5, 0.5]);
+    res.write_f32(ctx, &res.z, &[0.5, 0.5]);
+    res.write_f32(ctx, &res.state, &[1.0, 0.0]);
+    let w1 = run_and_read(
+        ctx,
+        "one step",
+        |pass| res.encode_fista_step(k, pass),
+        &res.w,
+    )
+    .unwrap();
+    assert!((w1[0] - 0.95).abs() < 1e-6, "{w1:?}");
+    assert!((w1[1] - 1.25).abs() < 1e-6, "{w1:?}");
+}
+
+#[test]
+fn gpu_agrees_with_cpu_on_random_problems() {
+    let Some(mut gpu) = gpu_or_skip(GpuOptions::default()) else {
+        return;
+    };
+    let cases = [(30, 400, 1), (120, 40, 2), (50, 150, 3)];
+    let mut on_gpu_alone = 0;
+    let mut total = 0;
+    for (n, p, seed) in cases {
+        let (x, y) = random_problem(n, p, 700 + seed);
+        for fit_intercept in [true, false] {
+            let pb = Problem::new(
+                &x,
+                &y,
+                Preprocess {
+                    fit_intercept,
+                    standardize: true,
+                },
+            )
+            .unwrap();
+            for l1_ratio in [1.0, 0.6] {
+                let pen = ElasticNet {
+                    lambda: 0.1 * pb.lambda_max(l1_ratio),
+                    l1_ratio,
+                };
+                let want = cpu(&pb, pen);
+                let got = gpu
+                    .solve(&pb, &pen, None, &params(1e-6, Algorithm::Fista))
+                    .unwrap();
+                let ctx = format!("{n}x{p} intercept {fit_intercept} l1_ratio {l1_ratio}");
+                assert_eq!(got.status, Status::Converged, "{ctx}");
+                assert!(
+                    got.gap <= got.gap_tol,
+                    "{ctx}: gap {} > {}",
+                    got.gap,
+                    got.gap_tol
+                );
+                let d = rel_diff(got.objective, want.objective);
+                assert!(
+                    d < 1e-5,
+                    "{ctx}: objective {} vs cpu {} ({d:e})",
+                    got.objective,
+                    want.objective
+                );
+                total += 1;
+                on_gpu_alone += (got.device == "gpu") as usize;
+            }
+        }
+    }
+    // At tol 1e-6 f32 usually certifies by itself; a polish on every case would mean the GPU
+    // iteration is not doing its job.
+    assert!(
+        on_gpu_alone * 2 >= total,
+        "only {on_gpu_alone} of {total} fits certified without polish"
+    );
+}
+
+/// Orthogonal-ish design with a strong, sparse signal: features are either clearly in or
+/// clearly out, so f32 and f64 must select exactly the same ones.
+#[test]
+fn gpu_support_matches_cpu_on_well_separated_problems() {
+    let Some(mut gpu) = gpu_or_skip(GpuOptions::default()) else {
+        return;
+    };
+    let (n, p) = (80, 300);
+    let mut rng = lariat::synth::Rng::new(11);
+    let data: Vec<f64> = (0..n * p).map(|_| rng.normal()).collect();
+    let x = Dense::from_col_major(n, p, data);
+    let mut y: Vec<f64> = (0..n).map(|_| 0.1 * rng.normal()).collect();
+    for (j, b) in [(3, 3.0), (50, -2.5), (120, 2.0), (200, -3.5), (299, 2.2)] {
+        x.col_axpy(j, b, &mut y);
+    }
+    let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+    let pen = ElasticNet {
+        lambda: 0.3 * pb.lambda_max(1.0),
+        l1_ratio: 1.0,
+    };
+    let want = cpu(&pb, pen);
+    let got = gpu
+        .solve(&pb, &pen, None, &params(1e-6, Algorithm::Fista))
+        .unwrap();
+    let support = |f: &Fit| (0..p).filter(|&j| f.w[j] != 0.0).collect::<Vec<_>>();
+    assert_eq!(support(&got), support(&want));
+    assert_eq!(support(&want), vec![3, 50, 120, 200, 299]);
+}
+
+#[test]
+fn column_panels_give_the_same_solution() {
+    let (x, y) = random_problem(40, 230, 77);
+    let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+    let pen = ElasticNet {
+        lambda: 0.08 * pb.lambda_max(1.0),
+        l1_ratio: 1.0,
+    };
+    let want = cpu(&pb, pen);
+    let Some(mut gpu) = gpu_or_skip(GpuOptions {
+        max_panel_cols: Some(17),
+        ..GpuOptions::default()
+    }) else {
+        return;
+    };
+    let got = gpu
+        .solve(&pb, &pen, None, &params(1e-6, Algorithm::Fista))
+        .unwrap();
+    assert!(gpu.stats.n_panels >= 14, "panels: {}", gpu.stats.n_panels);
+    assert!(rel_diff(got.objective, want.objective) < 1e-5);
+}
+
+#[test]
+fn warm_started_gpu_path_matches_cold_cpu_fits() {
+    let Some(mut gpu) = gpu_or_skip(GpuOptions::default()) else {
+        return;
+    };
+    let (x, y) = random_problem(35, 180, 91);
+    let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+    let lmax = pb.lambda_max(0.8);
+    let pens: Vec<ElasticNet> = [1.0, 0.5, 0.2, 0.08]
+        .iter()
+        .map(|r| ElasticNet {
+            lambda: r * lmax,
+            l1_ratio: 0.8,
+        })
+        .collect();
+    let path = solve_path(&pb, &pens, &mut gpu, &params(1e-6, Algorithm::Fista)).unwrap();
+    for (fit, pen) in path.iter().zip(&pens) {
+        let want = cpu(&pb, *pen);
+        assert!(
+            rel_diff(fit.objective, want.objective) < 1e-5,
+            "lambda {}",
+            pen.lambda
+        );
+    }
+    assert!(path[0].w.iter().all(|&v| v == 0.0));
+}
+
+#[test]
+fn tiny_tolerances_are_finished_by_an_f64_polish() {
+    let Some(mut gpu) = gpu_or_skip(GpuOptions::default()) else {
+        return;
+    };
+    let (x, y) = random_problem(30, 100, 5);
+    let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+    let pen = ElasticNet {
+        lambda: 0.1 * pb.lambda_max(1.0),
+        l1_ratio: 1.0,
+    };
+    let got = gpu
+        .solve(&pb, &pen, None, &params(1e-12, Algorithm::Fista))
+        .unwrap();
+    assert_eq!(got.device, "gpu+cpu-polish");
+    assert_eq!(got.status, Status::Converged);
+    assert!(got.gap <= got.gap_tol);
+    assert!(rel_diff(got.objective, cpu(&pb, pen).objective) < 1e-10);
+}
+
+#[test]
+fn not_enough_device_memory_is_a_clear_error() {
+    let Some(mut gpu) = gpu_or_skip(GpuOptions {
+        memory_budget: Some(10_000),
+        ..GpuOptions::default()
+    }) else {
+        return;
+    };
+    let (x, y) = random_problem(50, 200, 1);
+    let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+    let pen = ElasticNet {
+        lambda: 0.1,
+        l1_ratio: 1.0,
+    };
+    let err = gpu
+        .solve(&pb, &pen, None, &params(1e-6, Algorithm::Fista))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("50 x 200") && err.contains("needs") && err.contains("available"),
+        "{err}"
+    );
+}
