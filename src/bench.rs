@@ -321,10 +321,10 @@ pub struct GpuSetup {
     pub is_software: bool,
     /// Opening the device and compiling the kernels.
     pub device_seconds: f64,
-    /// `upload()` as a whole: X to the device, then the power iteration.
+    /// `upload()` as a whole: X to the device, then the Lanczos step size.
     pub upload_total_seconds: f64,
     pub upload_seconds: f64,
-    pub power_seconds: f64,
+    pub step_size_seconds: f64,
     pub n_panels: usize,
 }
 
@@ -593,7 +593,7 @@ mod gpu_bench {
             device_seconds,
             upload_total_seconds,
             upload_seconds: backend.stats.upload_seconds,
-            power_seconds: backend.stats.power_seconds,
+            step_size_seconds: backend.stats.step_size_seconds,
             n_panels: backend.stats.n_panels,
         };
         let device = report.name.clone();
@@ -826,13 +826,13 @@ fn table_row(d: &DeviceResult, s: &SolveResult) -> Vec<String> {
 fn gpu_breakdown(d: &DeviceResult) -> Option<String> {
     let setup = d.setup.as_ref()?;
     let mut out = format!(
-        "\ngpu       {}: device + pipeline setup {:.3} s; upload + power iteration {:.3} s \
-         (upload {:.3} s, power iteration {:.3} s, {} panel(s)); pass timed as {} calls of {} passes\n",
+        "\ngpu       {}: device + pipeline setup {:.3} s; upload + Lanczos step size {:.3} s \
+         (upload {:.3} s, Lanczos step size {:.3} s, {} panel(s)); pass timed as {} calls of {} passes\n",
         setup.adapter,
         setup.device_seconds,
         setup.upload_total_seconds,
         setup.upload_seconds,
-        setup.power_seconds,
+        setup.step_size_seconds,
         setup.n_panels,
         d.pass.samples,
         d.pass.passes_per_sample

@@ -331,7 +331,7 @@ fn gap_reductions_match_the_cpu() {
 }
 
 #[test]
-fn power_iteration_matches_the_cpu() {
+fn lanczos_step_size_matches_the_cpu() {
     for (n, p) in [(2, 1), (20, 50), (60, 13)] {
         let (x, y) = problem_data(n, p, 500 + p as u64);
         for prep in [PREP, Preprocess::default()] {

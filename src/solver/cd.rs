@@ -29,10 +29,16 @@ pub fn solve(pb: &Problem, pen: &ElasticNet, warm: Option<&[f64]>, params: &Vali
     let (mut n_iter, mut full_passes) = (0usize, 0usize);
     let mut g = vec![0.0; p];
 
+    // From a warm start (a path's previous lambda, a GPU answer to polish) the support is
+    // mostly known: settle it first, and let the gap decide whether a full sweep is needed.
+    let mut full_sweep = w.iter().all(|&v| v == 0.0);
     loop {
-        sweep(pb, pen, &all, &mut w, &mut r);
-        n_iter += 1;
-        full_passes += 1;
+        if full_sweep {
+            sweep(pb, pen, &all, &mut w, &mut r);
+            n_iter += 1;
+            full_passes += 1;
+        }
+        full_sweep = true;
         while n_iter < params.max_iter {
             active.clear();
             active.extend((0..p).filter(|&j| w[j] != 0.0));

@@ -9,47 +9,17 @@
 use super::{Fit, Status};
 use crate::params::ValidParams;
 use crate::penalty::{soft_threshold, ElasticNet};
-use crate::problem::{sq_norm, Problem};
+use crate::problem::Problem;
 
 /// Iterations between duality-gap checks (each check costs one more pass over X).
 pub const GAP_EVERY: usize = 10;
-/// Power iteration converges to sigma_max^2 from below; this margin keeps 1/L a safe step.
-pub const LIPSCHITZ_MARGIN: f64 = 1.01;
-const POWER_ITER_MAX: usize = 500;
-const POWER_ITER_RTOL: f64 = 1e-7;
+/// The Lanczos estimate approaches sigma_max^2 from below (and the GPU's is computed in f32);
+/// this margin keeps 1/L a safe step.
+pub const LIPSCHITZ_MARGIN: f64 = 1.02;
 
-/// `sigma_max(Xe)^2` by power iteration on `Xe^T Xe`, from a fixed start (deterministic).
+/// `sigma_max(Xe)^2` (Lanczos, in f64; see [`super::spectral`]).
 pub fn sigma_max_sq(pb: &Problem) -> f64 {
-    let p = pb.p();
-    // A fixed, non-special start vector: all-positive entries of varying size.
-    let mut v: Vec<f64> = (0..p)
-        .map(|j| 1.0 + ((j * 7919) % 97) as f64 / 97.0)
-        .collect();
-    normalize(&mut v);
-    let mut u = vec![0.0; pb.n()];
-    let mut est = 0.0;
-    for _ in 0..POWER_ITER_MAX {
-        pb.matvec(&v, &mut u);
-        pb.rmatvec(&u, &mut v);
-        let new = normalize(&mut v);
-        if new == 0.0 {
-            return 0.0;
-        }
-        let done = (new - est).abs() <= POWER_ITER_RTOL * new;
-        est = new;
-        if done {
-            break;
-        }
-    }
-    est
-}
-
-fn normalize(v: &mut [f64]) -> f64 {
-    let nrm = sq_norm(v).sqrt();
-    if nrm > 0.0 {
-        v.iter_mut().for_each(|x| *x /= nrm);
-    }
-    nrm
+    super::spectral::sigma_max_sq(pb)
 }
 
 /// The Lipschitz constant of the smooth part's gradient (with the safety margin).

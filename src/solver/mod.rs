@@ -14,6 +14,7 @@ pub mod cd;
 pub mod fista;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+pub mod spectral;
 
 /// How a solve ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

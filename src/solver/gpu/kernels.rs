@@ -23,7 +23,10 @@ pub const SHADERS: [(&str, &str); 6] = [
     ),
     ("fista.wgsl", include_str!("../../../shaders/fista.wgsl")),
     ("reduce.wgsl", include_str!("../../../shaders/reduce.wgsl")),
-    ("power.wgsl", include_str!("../../../shaders/power.wgsl")),
+    (
+        "lanczos.wgsl",
+        include_str!("../../../shaders/lanczos.wgsl"),
+    ),
 ];
 
 /// The full source of one kernel file: `common.wgsl` + the file.
@@ -214,7 +217,7 @@ pub struct Kernels {
     pub gradient: Kernel,
     pub fista: Kernel,
     pub reduce: Kernel,
-    pub power: Kernel,
+    pub lanczos: Kernel,
 }
 
 impl Kernels {
@@ -266,11 +269,11 @@ impl Kernels {
                 &["reduce_p", "reduce_n"],
                 &wg,
             ),
-            power: Kernel::new(
+            lanczos: Kernel::new(
                 device,
-                "power.wgsl",
-                &[Uniform, Read, Read, ReadWrite, ReadWrite],
-                &["power_norm", "power_scale"],
+                "lanczos.wgsl",
+                &[Uniform, Read, ReadWrite, ReadWrite, ReadWrite, Read],
+                &["lanczos_dots", "lanczos_next"],
                 &wg,
             ),
         }

@@ -16,24 +16,21 @@ use std::time::Instant;
 use self::context::{AdapterChoice, GpuContext};
 use self::kernels::{KernelConfig, Kernels};
 use self::resident::{device_bytes, run_and_read, Resident, Vector};
+use super::spectral::{start_vector, Lanczos, LanczosStep};
 use super::{cd, fista, Backend, Fit, Status};
 use crate::error::{Error, Result};
 use crate::params::ValidParams;
 use crate::penalty::ElasticNet;
 use crate::problem::{sq_norm, GapScalars, Problem};
 
-/// Below this relative gap (in units of `||yc||^2 / n`) f32 sums are mostly rounding noise:
-/// the GPU stops there and the f64 check decides whether a CPU polish is needed.
-pub const F32_GAP_FLOOR: f64 = 1e-7;
-const POWER_MAX_ROUNDS: usize = 300;
-const POWER_ROUNDS_PER_READ: usize = 10;
-/// Relative change over 10 rounds; the estimate approaches sigma_max^2 from below and the
-/// step keeps `fista::LIPSCHITZ_MARGIN` in reserve.
-const POWER_RTOL: f64 = 1e-4;
+/// Below this relative gap (in units of `||yc||^2 / n`) the gap computed from f32 residuals
+/// is mostly rounding noise (measured on lavapipe: FISTA stalls around 1e-6 on 300 x 10000
+/// Toeplitz data): the GPU stops there and the f64 check decides whether a polish is needed.
+pub const F32_GAP_FLOOR: f64 = 2e-6;
 const FIRST_CHECK_EVERY: usize = 10;
 const MAX_CHECK_EVERY: usize = 1000;
-/// Gap checks without a 1% improvement before the GPU is declared stuck at f32 precision.
-const STALL_CHECKS: usize = 4;
+/// Gap checks without a 10% improvement before the GPU is declared stuck at f32 precision.
+const STALL_CHECKS: usize = 3;
 
 /// Options of the GPU backend.
 #[derive(Clone, Debug, Default)]
@@ -50,7 +47,7 @@ pub struct GpuOptions {
 #[derive(Clone, Debug, Default)]
 pub struct GpuStats {
     pub upload_seconds: f64,
-    pub power_seconds: f64,
+    pub step_size_seconds: f64,
     pub iterate_seconds: f64,
     pub certify_seconds: f64,
     pub polish_seconds: f64,
@@ -170,15 +167,15 @@ impl GpuBackend {
         Ok(())
     }
 
-    /// `sigma_max(Xe)^2` of the resident problem, by power iteration on the device (once).
+    /// `sigma_max(Xe)^2` of the resident problem, by Lanczos on the device (once per upload).
     pub fn sigma_max_sq(&mut self, pb: &Problem) -> Result<f64> {
         let (key, res, sigma) = self.take_resident(pb)?;
         let out = match sigma {
             Some(s) => Ok(s),
             None => {
                 let t0 = Instant::now();
-                let s = power_iteration(&self.ctx, &self.kernels, &res);
-                self.stats.power_seconds = t0.elapsed().as_secs_f64();
+                let s = lanczos_sigma_max_sq(&self.ctx, &self.kernels, &res);
+                self.stats.step_size_seconds = t0.elapsed().as_secs_f64();
                 s
             }
         };
@@ -204,41 +201,53 @@ fn system_available_memory() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// `sigma_max(Xe)^2` by power iteration on the device, from the CPU's start vector.
-fn power_iteration(ctx: &GpuContext, k: &Kernels, res: &Resident) -> Result<f64> {
-    let p = res.p;
-    let mut v: Vec<f64> = (0..p)
-        .map(|j| 1.0 + ((j * 7919) % 97) as f64 / 97.0)
-        .collect();
-    let nrm = sq_norm(&v).sqrt();
-    let v32: Vec<f32> = v.iter_mut().map(|x| (*x / nrm) as f32).collect();
-    res.write_f32(ctx, &res.v, &v32);
+/// `sigma_max(Xe)^2` by Lanczos ([`crate::solver::spectral`]): the matrix-vector products and
+/// dot products on the device, the tridiagonal bookkeeping on the host; one read-back of three
+/// partial sums per step.
+fn lanczos_sigma_max_sq(ctx: &GpuContext, k: &Kernels, res: &Resident) -> Result<f64> {
+    let v0: Vec<f32> = start_vector(res.p).iter().map(|&x| x as f32).collect();
+    res.write_f32(ctx, &res.v, &v0);
+    res.write_f32(ctx, &res.u, &vec![0.0; res.p]);
     res.write_params(ctx, 0.0, 0.0, 0.0);
-    let mut est = 0.0f64;
-    let mut rounds = 0;
-    while rounds < POWER_MAX_ROUNDS {
-        let out = run_and_read(
+    let mut lz = Lanczos::default();
+    let mut advance = false;
+    loop {
+        let red = run_and_read(
             ctx,
-            "power iteration",
+            "Lanczos step",
             |pass| {
-                for _ in 0..POWER_ROUNDS_PER_READ {
-                    res.encode_power_round(k, pass);
+                if advance {
+                    res.encode_lanczos_next(k, pass);
                 }
+                res.encode_lanczos_dots(k, pass);
             },
-            &res.est,
+            &res.red,
         )?;
-        rounds += POWER_ROUNDS_PER_READ;
-        let new = out[0] as f64;
-        if !new.is_finite() {
-            return Err(Error::Gpu(format!("power iteration produced {new}")));
+        let mut dots = [0.0f64; 3];
+        for b in 0..res.n_red {
+            for (d, part) in dots.iter_mut().zip(&red[3 * b..3 * b + 3]) {
+                *d += *part as f64;
+            }
         }
-        let done = (new - est).abs() <= POWER_RTOL * new || new == 0.0;
-        est = new;
-        if done {
-            break;
+        if dots.iter().any(|d| !d.is_finite()) {
+            return Err(Error::Gpu(format!("Lanczos produced {dots:?}")));
+        }
+        match lz.step(dots[0], dots[1], dots[2]) {
+            LanczosStep::Done(est) => return Ok(est),
+            LanczosStep::Next {
+                alpha,
+                beta,
+                beta_next,
+            } => {
+                res.write_f32(
+                    ctx,
+                    &res.coef,
+                    &[alpha as f32, beta as f32, beta_next as f32],
+                );
+                advance = true;
+            }
         }
     }
-    Ok(est)
 }
 
 impl Backend for GpuBackend {
@@ -397,7 +406,7 @@ pub fn sum_partials(red: &[f32], n_red: usize) -> GapScalars {
     s
 }
 
-/// True when the last `STALL_CHECKS` gaps improved on the best before them by less than 1%.
+/// True when the last `STALL_CHECKS` gaps improved on the best before them by less than 10%.
 fn stalled(history: &[f64]) -> bool {
     if history.len() <= STALL_CHECKS {
         return false;
@@ -405,7 +414,7 @@ fn stalled(history: &[f64]) -> bool {
     let (before, recent) = history.split_at(history.len() - STALL_CHECKS);
     let best_before = before.iter().cloned().fold(f64::INFINITY, f64::min);
     let best_recent = recent.iter().cloned().fold(f64::INFINITY, f64::min);
-    best_recent > 0.99 * best_before
+    best_recent > 0.9 * best_before
 }
 
 /// Chooses how many iterations to run before the next gap check, from the rate observed
@@ -417,8 +426,9 @@ fn next_check_interval(history: &[f64], every: usize, target: f64) -> usize {
         return every;
     }
     let (prev, cur) = (history[n - 2], history[n - 1]);
-    if !(cur > 0.0 && prev > cur) {
-        return every;
+    if !(cur > 0.0 && prev > cur) || cur < 10.0 * target {
+        // Not converging cleanly, or nearly there: check often so a stall costs little.
+        return FIRST_CHECK_EVERY;
     }
     let rate_per_step = (cur / prev).ln() / every as f64;
     let remaining = (target / cur).ln() / rate_per_step;

@@ -31,7 +31,7 @@ pub enum Vector {
     Z,
     /// The iterate `w`.
     W,
-    /// The power-iteration vector.
+    /// The Lanczos vector.
     V,
 }
 
@@ -52,7 +52,8 @@ pub struct Resident {
     pub r: wgpu::Buffer,
     pub state: wgpu::Buffer,
     pub red: wgpu::Buffer,
-    pub est: wgpu::Buffer,
+    pub u: wgpu::Buffer,
+    pub coef: wgpu::Buffer,
     pub act: wgpu::Buffer,
     pub act_val: wgpu::Buffer,
     pub meta: wgpu::Buffer,
@@ -64,7 +65,7 @@ pub struct Resident {
     compact_v: wgpu::BindGroup,
     fista: wgpu::BindGroup,
     reduce: wgpu::BindGroup,
-    power: wgpu::BindGroup,
+    lanczos: wgpu::BindGroup,
 }
 
 /// Bytes of device memory a problem needs (X in f32 plus the vectors).
@@ -174,7 +175,8 @@ impl Resident {
         let meta = storage(ctx, "meta", 8);
         let state = storage(ctx, "state", 8);
         let red = storage(ctx, "red", 4 * 6 * n_red);
-        let est = storage(ctx, "est", 4);
+        let u = vec_p("u");
+        let coef = storage(ctx, "lanczos coef", 12);
         let params = uniform_init(ctx, "params", bytemuck::bytes_of(&Params::default()));
         // Written for real (sizes included) at the end of upload, once chunking is known.
 
@@ -275,7 +277,9 @@ impl Resident {
         let reduce = k
             .reduce
             .bind(dev, "reduce", &[&params, &w, &g, &r, &y, &red]);
-        let power = k.power.bind(dev, "power", &[&params, &g, &red, &v, &est]);
+        let lanczos = k
+            .lanczos
+            .bind(dev, "lanczos", &[&params, &g, &red, &v, &u, &coef]);
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Gpu(format!(
                 "out of device memory uploading a {n} x {p} problem ({:.2} GiB needed): {e}",
@@ -300,7 +304,8 @@ impl Resident {
             r,
             state,
             red,
-            est,
+            u,
+            coef,
             act,
             act_val,
             meta,
@@ -312,7 +317,7 @@ impl Resident {
             compact_v,
             fista,
             reduce,
-            power,
+            lanczos,
         };
         res.write_params(ctx, 0.0, 0.0, 0.0);
         Ok(res)
@@ -437,19 +442,21 @@ impl Resident {
         pass.dispatch_workgroups(self.n_red as u32, 1, 1);
     }
 
-    /// One power-iteration round: v <- Xe^T Xe v / ||.||, estimate into `est`.
-    pub fn encode_power_round(&self, k: &Kernels, pass: &mut wgpu::ComputePass) {
+    /// `g = -A v` for the Lanczos vector and the partials of its three dot products.
+    pub fn encode_lanczos_dots(&self, k: &Kernels, pass: &mut wgpu::ComputePass) {
         self.encode_compact(k, pass, Vector::V);
         self.encode_residual(k, pass, true);
         self.encode_gradient(k, pass);
-        pass.set_bind_group(0, &self.reduce, &[]);
-        pass.set_pipeline(k.reduce.pipeline("reduce_p"));
+        pass.set_bind_group(0, &self.lanczos, &[]);
+        pass.set_pipeline(k.lanczos.pipeline("lanczos_dots"));
         pass.dispatch_workgroups(self.n_red as u32, 1, 1);
-        pass.set_bind_group(0, &self.power, &[]);
-        pass.set_pipeline(k.power.pipeline("power_norm"));
-        pass.dispatch_workgroups(1, 1, 1);
+    }
+
+    /// The next Lanczos vector from `coef`.
+    pub fn encode_lanczos_next(&self, k: &Kernels, pass: &mut wgpu::ComputePass) {
         let (gx, gy) = grid(self.n_blocks as u32);
-        pass.set_pipeline(k.power.pipeline("power_scale"));
+        pass.set_bind_group(0, &self.lanczos, &[]);
+        pass.set_pipeline(k.lanczos.pipeline("lanczos_next"));
         pass.dispatch_workgroups(gx, gy, 1);
     }
 }
