@@ -163,6 +163,7 @@ fn solver_params(cfg: &BenchConfig, algorithm: Algorithm) -> Result<ValidParams>
         tol: cfg.tol,
         max_iter: None,
         algorithm,
+        ..SolverParams::default()
     }
     .check()
 }

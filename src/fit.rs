@@ -7,7 +7,7 @@ use crate::design::Design;
 use crate::error::{Error, Result};
 use crate::model::{Model, SparseCoef};
 use crate::params::{check_l1_ratio, check_penalty, SolverParams};
-use crate::path::solve_path;
+use crate::path::{geometric_grid, solve_path};
 use crate::penalty::ElasticNet;
 use crate::problem::{Preprocess, Problem};
 use crate::solver::{make_backend, BackendKind, BackendRequest, Fit, Status};
@@ -88,13 +88,103 @@ pub fn resolve_lambda(problem: &Problem, spec: LambdaSpec, l1_ratio: f64) -> Res
     }
 }
 
-/// Fits one Elastic-Net model.
+/// The lambdas of a path.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LambdaGrid {
+    /// One lambda (a single fit).
+    One(LambdaSpec),
+    /// glmnet's grid: `n_lambdas` values from `lambda_max` down to `min_ratio * lambda_max`,
+    /// log-spaced; `min_ratio` defaults to 1e-4 when n > p, else 1e-2.
+    Geometric {
+        n_lambdas: usize,
+        min_ratio: Option<f64>,
+    },
+    /// Explicit values, solved in the order given.
+    Explicit(Vec<f64>),
+}
+
+/// A path of fits, in grid order.
+#[derive(Clone, Debug)]
+pub struct PathOutcome {
+    pub lambdas: Vec<f64>,
+    pub models: Vec<Model>,
+    pub fits: Vec<Fit>,
+    /// `lambda_max` of the problem (infinite for Ridge).
+    pub lambda_max: f64,
+    /// Columns whose coefficient is 0 by construction (constant, or all zero).
+    pub zero_columns: Vec<usize>,
+    /// The backend that solved it, e.g. "cpu" or "gpu: NVIDIA H100 (Vulkan, DiscreteGpu)".
+    pub backend: String,
+    /// Setup and all solves.
+    pub seconds: f64,
+}
+
+/// The lambdas of `grid` for this problem, checked.
+pub fn resolve_grid(problem: &Problem, grid: &LambdaGrid, l1_ratio: f64) -> Result<Vec<f64>> {
+    let lambdas = match grid {
+        LambdaGrid::One(spec) => vec![resolve_lambda(problem, *spec, l1_ratio)?],
+        LambdaGrid::Explicit(v) => v.clone(),
+        LambdaGrid::Geometric {
+            n_lambdas,
+            min_ratio,
+        } => {
+            if *n_lambdas == 0 {
+                return Err(Error::invalid("n-lambdas", 0, "must be at least 1"));
+            }
+            let ratio = min_ratio.unwrap_or(if problem.n() > problem.p() {
+                1e-4
+            } else {
+                1e-2
+            });
+            if !(ratio.is_finite() && ratio > 0.0 && ratio <= 1.0) {
+                return Err(Error::invalid(
+                    "lambda-min-ratio",
+                    ratio,
+                    "must be in (0, 1]",
+                ));
+            }
+            let lmax = resolve_lambda(problem, LambdaSpec::Ratio(1.0), l1_ratio)?;
+            geometric_grid(lmax, ratio, *n_lambdas)
+        }
+    };
+    if lambdas.is_empty() {
+        return Err(Error::invalid("lambdas", "[]", "the grid is empty"));
+    }
+    for &lambda in &lambdas {
+        check_penalty(ElasticNet { lambda, l1_ratio })?;
+    }
+    Ok(lambdas)
+}
+
+/// Fits one Elastic-Net model: a path of length one.
 pub fn fit(
     x: &dyn Design,
     y: &[f64],
     feature_names: Option<&[String]>,
     cfg: &FitConfig,
 ) -> Result<FitOutcome> {
+    let mut path = fit_path(x, y, feature_names, cfg, &LambdaGrid::One(cfg.lambda))?;
+    Ok(FitOutcome {
+        model: path
+            .models
+            .pop()
+            .expect("a path of one lambda has one model"),
+        fit: path.fits.pop().expect("a path of one lambda has one fit"),
+        lambda_max: path.lambda_max,
+        zero_columns: path.zero_columns,
+        backend: path.backend,
+    })
+}
+
+/// Fits the Elastic Net at every lambda of `grid`, warm-starting each from the previous.
+/// `cfg.lambda` is ignored.
+pub fn fit_path(
+    x: &dyn Design,
+    y: &[f64],
+    feature_names: Option<&[String]>,
+    cfg: &FitConfig,
+    grid: &LambdaGrid,
+) -> Result<PathOutcome> {
     let l1_ratio = check_l1_ratio(cfg.l1_ratio)?;
     let params = cfg.solver.check()?;
     if let Some(names) = feature_names {
@@ -104,12 +194,15 @@ pub fn fit(
             });
         }
     }
-    // The clock covers setup (column means and norms, lambda_max) as well as the solve, as
+    // The clock covers setup (column means and norms, lambda_max) as well as the solves, as
     // scikit-learn's fit() covers its preprocessing: timings compare like with like.
     let start = Instant::now();
     let problem = Problem::new(x, y, cfg.preprocess)?;
-    let lambda = resolve_lambda(&problem, cfg.lambda, l1_ratio)?;
-    let penalty = check_penalty(ElasticNet { lambda, l1_ratio })?;
+    let lambdas = resolve_grid(&problem, grid, l1_ratio)?;
+    let penalties: Vec<ElasticNet> = lambdas
+        .iter()
+        .map(|&lambda| ElasticNet { lambda, l1_ratio })
+        .collect();
     let lambda_max = if l1_ratio > 0.0 {
         problem.lambda_max(l1_ratio)
     } else {
@@ -121,36 +214,46 @@ pub fn fit(
         adapter: cfg.adapter.clone(),
         entries: x.n_rows() * x.n_cols(),
     })?;
-    let fit = solve_path(&problem, &[penalty], backend.as_mut(), &params)?
-        .pop()
-        .expect("a path of one lambda has one fit");
+    let fits = solve_path(&problem, &penalties, backend.as_mut(), &params)?;
     let seconds = start.elapsed().as_secs_f64();
-    let (coef, intercept) = problem.unscale(&fit.w);
-    let model = Model {
-        intercept,
-        coef: SparseCoef::from_dense(&coef),
-        n_features: x.n_cols(),
-        feature_names: feature_names.map(<[String]>::to_vec),
-        lambda,
-        l1_ratio,
-        objective: fit.objective,
-        duality_gap: fit.gap,
-        gap_tolerance: fit.gap_tol,
-        tol: params.tol,
-        iterations: fit.n_iter,
-        converged: fit.status == Status::Converged,
-        device: fit.device.clone(),
-        solver: backend.solver(),
-        seconds,
-        fit_intercept: cfg.preprocess.fit_intercept,
-        standardize: cfg.preprocess.standardize,
-        n_samples: x.n_rows(),
-    };
-    Ok(FitOutcome {
-        model,
-        fit,
+    let models = fits
+        .iter()
+        .zip(&penalties)
+        .map(|(fit, pen)| {
+            let (coef, intercept) = problem.unscale(&fit.w);
+            Model {
+                intercept,
+                coef: SparseCoef::from_dense(&coef),
+                n_features: x.n_cols(),
+                feature_names: feature_names.map(<[String]>::to_vec),
+                lambda: pen.lambda,
+                l1_ratio,
+                objective: fit.objective,
+                duality_gap: fit.gap,
+                gap_tolerance: fit.gap_tol,
+                tol: params.tol,
+                iterations: fit.n_iter,
+                converged: fit.status == Status::Converged,
+                device: fit.device.clone(),
+                solver: backend.solver(),
+                seconds: if penalties.len() == 1 {
+                    seconds
+                } else {
+                    fit.seconds
+                },
+                fit_intercept: cfg.preprocess.fit_intercept,
+                standardize: cfg.preprocess.standardize,
+                n_samples: x.n_rows(),
+            }
+        })
+        .collect();
+    Ok(PathOutcome {
+        lambdas,
+        models,
+        fits,
         lambda_max,
         zero_columns: problem.zero_columns(),
         backend: backend.device(),
+        seconds,
     })
 }

@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::penalty::ElasticNet;
+pub use crate::solver::screening::Screening;
 
 /// CPU algorithm choice.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -51,6 +52,8 @@ pub struct SolverParams {
     /// `None`: the algorithm's default cap.
     pub max_iter: Option<usize>,
     pub algorithm: Algorithm,
+    /// Screening rules of the CPU coordinate descent (all on by default).
+    pub screening: Screening,
 }
 
 impl Default for SolverParams {
@@ -59,6 +62,7 @@ impl Default for SolverParams {
             tol: DEFAULT_TOL,
             max_iter: None,
             algorithm: Algorithm::Auto,
+            screening: Screening::default(),
         }
     }
 }
@@ -70,6 +74,7 @@ pub struct ValidParams {
     pub max_iter: usize,
     /// Never `Auto`.
     pub algorithm: Algorithm,
+    pub screening: Screening,
 }
 
 impl SolverParams {
@@ -92,6 +97,7 @@ impl SolverParams {
             tol: self.tol,
             max_iter,
             algorithm,
+            screening: self.screening,
         })
     }
 }

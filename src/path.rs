@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::params::ValidParams;
 use crate::penalty::ElasticNet;
 use crate::problem::Problem;
-use crate::solver::{Backend, Fit};
+use crate::solver::{Backend, Fit, Warm};
 
 /// Solves for each penalty in order, each warm-started from the previous solution.
 pub fn solve_path(
@@ -16,9 +16,15 @@ pub fn solve_path(
     params: &ValidParams,
 ) -> Result<Vec<Fit>> {
     let mut fits: Vec<Fit> = Vec::with_capacity(penalties.len());
-    for pen in penalties {
-        let warm = fits.last().map(|f| f.w.as_slice());
-        let fit = backend.solve(problem, pen, warm, params)?;
+    for (k, pen) in penalties.iter().enumerate() {
+        let warm = fits.last().map(|f| Warm {
+            w: &f.w,
+            lambda: Some(penalties[k - 1].lambda),
+            grad: (!f.grad.is_empty()).then_some(f.grad.as_slice()),
+        });
+        let t0 = std::time::Instant::now();
+        let mut fit = backend.solve(problem, pen, warm.as_ref(), params)?;
+        fit.seconds = t0.elapsed().as_secs_f64();
         fits.push(fit);
     }
     Ok(fits)

@@ -21,6 +21,7 @@ fn params(tol: f64, alg: Algorithm) -> lariat::params::ValidParams {
         tol,
         max_iter: Some(200_000),
         algorithm: alg,
+        ..SolverParams::default()
     }
     .check()
     .unwrap()

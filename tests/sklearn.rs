@@ -55,6 +55,7 @@ fn check_against_sklearn(alg: Algorithm) {
                 tol: 1e-13,
                 max_iter: Some(2_000_000),
                 algorithm: alg,
+                ..SolverParams::default()
             },
             ..FitConfig::default()
         };

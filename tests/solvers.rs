@@ -20,6 +20,7 @@ fn solve(pb: &Problem, pen: ElasticNet, alg: Algorithm, tol: f64) -> Fit {
         tol,
         max_iter: Some(1_000_000),
         algorithm: alg,
+        ..SolverParams::default()
     }
     .check()
     .unwrap();

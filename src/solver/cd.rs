@@ -1,57 +1,97 @@
 //! Cyclic coordinate descent with residual updates (the algorithm of glmnet and
-//! scikit-learn), with glmnet's active-set strategy: a sweep over all features, then sweeps
-//! over the non-zero ones until they settle, then the duality gap decides.
+//! scikit-learn), with glmnet's active-set sweeps and the screening of [`super::screening`]:
+//! the sequential strong rule with a KKT check and dynamic Gap Safe screening (on by default),
+//! and working sets (sweep only the non-zeros and the features closest to entering, check
+//! optimality on all with one parallel pass; off by default: on a 100-lambda path over
+//! 500 x 20000 Toeplitz data they took 12.5 s against 8.8 s for the strong rule, and a
+//! celer-style variant solving each working set to 0.3 x the global gap cut passes over X to
+//! 3.5 per lambda but took 15.8 s: without celer's dual extrapolation the gap stays loose).
+//! Only the duality gap over all features ends a solve.
 //!
 //! Objective, in these units (n samples, `xe_j` the centred/scaled column):
 //! `1/(2n) ||yc - Xe w||^2 + l1 ||w||_1 + l2/2 ||w||^2`, so the exact minimiser along
 //! coordinate j is `S(xe_j^T r + ||xe_j||^2 w_j, n l1) / (||xe_j||^2 + n l2)`.
 
-use super::{Fit, Status};
+use super::screening::{gap_safe_screen, kkt_violators, strong_set, working_set};
+use super::{Fit, Status, Warm};
 use crate::params::ValidParams;
 use crate::penalty::{soft_threshold, ElasticNet};
 use crate::problem::Problem;
 
 /// Each failed gap check tightens the active-set stopping threshold by this factor.
 const INNER_TIGHTEN: f64 = 0.25;
+/// Smallest working set (celer starts at 10; a sweep over 64 columns costs next to nothing).
+const MIN_WORKING_SET: usize = 64;
 
-pub fn solve(pb: &Problem, pen: &ElasticNet, warm: Option<&[f64]>, params: &ValidParams) -> Fit {
+pub fn solve(pb: &Problem, pen: &ElasticNet, warm: Option<&Warm>, params: &ValidParams) -> Fit {
     let p = pb.p();
-    let mut w = warm.map_or_else(|| vec![0.0; p], <[f64]>::to_vec);
-    // Zero columns can never be non-zero; a warm start must not say otherwise.
-    for j in pb.zero_columns() {
-        w[j] = 0.0;
+    let screen = params.screening;
+    let mut alive: Vec<bool> = pb.col_sq_norms().iter().map(|&s| s != 0.0).collect();
+    let mut w = warm.map_or_else(|| vec![0.0; p], |h| h.w.to_vec());
+    // Dead columns can never be non-zero; a warm start must not say otherwise.
+    for j in 0..p {
+        if !alive[j] {
+            w[j] = 0.0;
+        }
     }
-    let mut r = pb.residual(&w);
     let gap_tol = pb.gap_tolerance(params.tol);
     let mut inner_tol = gap_tol.max(f64::MIN_POSITIVE);
-    let all: Vec<usize> = (0..p).collect();
-    let mut active: Vec<usize> = Vec::new();
     let (mut n_iter, mut full_passes) = (0usize, 0usize);
     let mut g = vec![0.0; p];
+    let mut ws_size = MIN_WORKING_SET.max(2 * w.iter().filter(|&&v| v != 0.0).count());
+    // The strong set, when the previous lambda's correlations are known.
+    let mut strong: Option<Vec<usize>> = match warm {
+        Some(Warm {
+            lambda: Some(prev_lambda),
+            grad: Some(prev_g),
+            w: prev_w,
+        }) if screen.strong_rule && !screen.working_sets && pen.l1() > 0.0 => {
+            Some(strong_set(pb, pen, *prev_lambda, prev_w, prev_g, &alive))
+        }
+        _ => None,
+    };
+    let mut r = pb.residual(&w);
+    let mut first = true;
+    if screen.working_sets {
+        // Working sets are chosen from the correlations: start with them.
+        pb.rmatvec(&r, &mut g);
+        full_passes += 1;
+        first = false;
+    }
 
-    // From a warm start (a path's previous lambda, a GPU answer to polish) the support is
-    // mostly known: settle it first, and let the gap decide whether a full sweep is needed.
-    let mut full_sweep = w.iter().all(|&v| v == 0.0);
     loop {
-        if full_sweep {
-            sweep(pb, pen, &all, &mut w, &mut r);
+        // The features to sweep: the working set; or the strong set (with the KKT violators
+        // added so far); or, without either, all features on a cold start (as glmnet) and
+        // none on a warm start, whose support is settled first and checked by the gap.
+        let features: Vec<usize> = if screen.working_sets {
+            ws_size = ws_size.max(2 * w.iter().filter(|&&v| v != 0.0).count());
+            working_set(pb, pen, &w, &g, &alive, ws_size)
+        } else if let Some(s) = &strong {
+            s.clone()
+        } else if first && w.iter().any(|&v| v != 0.0) {
+            Vec::new()
+        } else {
+            (0..p).filter(|&j| alive[j]).collect()
+        };
+        first = false;
+        if !features.is_empty() {
+            sweep(pb, pen, &features, &mut w, &mut r);
             n_iter += 1;
-            full_passes += 1;
-        }
-        full_sweep = true;
-        while n_iter < params.max_iter {
-            active.clear();
-            active.extend((0..p).filter(|&j| w[j] != 0.0));
-            if active.is_empty() {
-                break;
-            }
-            let change = sweep(pb, pen, &active, &mut w, &mut r);
-            n_iter += 1;
-            if change <= inner_tol {
-                break;
+            if features.len() == p {
+                full_passes += 1;
             }
         }
-        // Recompute the residual exactly: incremental updates drift.
+        settle_active(
+            pb,
+            pen,
+            &mut w,
+            &mut r,
+            inner_tol,
+            &mut n_iter,
+            params.max_iter,
+        );
+
+        // The global check: one parallel pass over X, the exact gap, screening, KKT.
         r = pb.residual(&w);
         pb.rmatvec(&r, &mut g);
         full_passes += 1;
@@ -73,9 +113,56 @@ pub fn solve(pb: &Problem, pen: &ElasticNet, warm: Option<&[f64]>, params: &Vali
                 full_passes,
                 status,
                 device: "cpu".into(),
+                grad: g,
+                seconds: 0.0,
             };
         }
+        if screen.gap_safe {
+            for j in gap_safe_screen(pb, pen, &w, &g, info.gap, &mut alive) {
+                if w[j] != 0.0 {
+                    pb.col_axpy(j, w[j], &mut r);
+                    w[j] = 0.0;
+                }
+            }
+            if let Some(s) = &mut strong {
+                s.retain(|&j| alive[j]);
+            }
+        }
+        if let Some(s) = &mut strong {
+            // The strong rule is not safe: add back every feature that violates KKT.
+            let add = kkt_violators(pb, pen, &w, &g, &alive);
+            if !add.is_empty() {
+                s.extend(add);
+                s.sort_unstable();
+                s.dedup();
+            }
+        }
         inner_tol = (inner_tol * INNER_TIGHTEN).min(info.gap);
+    }
+}
+
+/// Sweeps over the non-zero coefficients until they move the objective by less than `tol`.
+fn settle_active(
+    pb: &Problem,
+    pen: &ElasticNet,
+    w: &mut [f64],
+    r: &mut [f64],
+    tol: f64,
+    n_iter: &mut usize,
+    max_iter: usize,
+) {
+    let mut active: Vec<usize> = Vec::new();
+    while *n_iter < max_iter {
+        active.clear();
+        active.extend((0..w.len()).filter(|&j| w[j] != 0.0));
+        if active.is_empty() {
+            return;
+        }
+        let change = sweep(pb, pen, &active, w, r);
+        *n_iter += 1;
+        if change <= tol {
+            return;
+        }
     }
 }
 

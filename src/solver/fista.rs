@@ -81,6 +81,8 @@ pub fn solve(pb: &Problem, pen: &ElasticNet, warm: Option<&[f64]>, params: &Vali
                     full_passes,
                     status,
                     device: "cpu".into(),
+                    grad: g,
+                    seconds: 0.0,
                 };
             }
         }

@@ -14,6 +14,7 @@ pub mod cd;
 pub mod fista;
 #[cfg(feature = "gpu")]
 pub mod gpu;
+pub mod screening;
 pub mod spectral;
 
 /// How a solve ended.
@@ -45,6 +46,30 @@ pub struct Fit {
     /// Where the answer was computed: "cpu", "gpu", or "gpu+cpu-polish" when an f64 CPU
     /// polish finished what f32 on the GPU could not certify.
     pub device: String,
+    /// `Xe^T r` at `w` when the solver has it (the next lambda's strong rule uses it); empty
+    /// otherwise.
+    pub grad: Vec<f64>,
+    /// Wall time of this solve (set by the path driver).
+    pub seconds: f64,
+}
+
+/// A warm start: the previous solution, and along a path its lambda and correlations.
+#[derive(Clone, Copy, Debug)]
+pub struct Warm<'a> {
+    pub w: &'a [f64],
+    pub lambda: Option<f64>,
+    pub grad: Option<&'a [f64]>,
+}
+
+impl<'a> Warm<'a> {
+    /// A warm start from coefficients alone.
+    pub fn from_w(w: &'a [f64]) -> Self {
+        Warm {
+            w,
+            lambda: None,
+            grad: None,
+        }
+    }
 }
 
 /// A solver backend: CPU now, GPU next, each behind this one trait.
@@ -58,7 +83,7 @@ pub trait Backend {
         &mut self,
         problem: &Problem,
         penalty: &ElasticNet,
-        warm: Option<&[f64]>,
+        warm: Option<&Warm>,
         params: &ValidParams,
     ) -> Result<Fit>;
 }
@@ -89,10 +114,10 @@ impl Backend for CpuBackend {
         &mut self,
         problem: &Problem,
         penalty: &ElasticNet,
-        warm: Option<&[f64]>,
+        warm: Option<&Warm>,
         params: &ValidParams,
     ) -> Result<Fit> {
-        if let Some(w) = warm {
+        if let Some(Warm { w, .. }) = warm {
             if w.len() != problem.p() {
                 return Err(Error::Shape {
                     what: format!(
@@ -104,7 +129,7 @@ impl Backend for CpuBackend {
             }
         }
         Ok(match self.algorithm {
-            Algorithm::Fista => fista::solve(problem, penalty, warm, params),
+            Algorithm::Fista => fista::solve(problem, penalty, warm.map(|h| h.w), params),
             _ => cd::solve(problem, penalty, warm, params),
         })
     }

@@ -17,7 +17,7 @@ use self::context::{AdapterChoice, GpuContext};
 use self::kernels::{KernelConfig, Kernels};
 use self::resident::{device_bytes, run_and_read, Resident, Vector};
 use super::spectral::{start_vector, Lanczos, LanczosStep};
-use super::{cd, fista, Backend, Fit, Status};
+use super::{cd, fista, Backend, Fit, Status, Warm};
 use crate::error::{Error, Result};
 use crate::params::ValidParams;
 use crate::penalty::ElasticNet;
@@ -263,10 +263,11 @@ impl Backend for GpuBackend {
         &mut self,
         pb: &Problem,
         pen: &ElasticNet,
-        warm: Option<&[f64]>,
+        warm: Option<&Warm>,
         params: &ValidParams,
     ) -> Result<Fit> {
         let p = pb.p();
+        let warm = warm.map(|h| h.w);
         if let Some(w) = warm {
             if w.len() != p {
                 return Err(Error::Shape {
@@ -310,11 +311,13 @@ impl Backend for GpuBackend {
                 full_passes,
                 status,
                 device: "gpu".into(),
+                grad: Vec::new(),
+                seconds: 0.0,
             });
         }
         // f32 could not certify the requested tolerance: finish in f64 on the CPU.
         let t0 = Instant::now();
-        let mut polished = cd::solve(pb, pen, Some(&w), params);
+        let mut polished = cd::solve(pb, pen, Some(&Warm::from_w(&w)), params);
         self.stats.polish_seconds = t0.elapsed().as_secs_f64();
         polished.n_iter += n_iter;
         polished.full_passes += full_passes;
