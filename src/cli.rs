@@ -9,7 +9,9 @@ use clap::{Args, Parser, Subcommand};
 
 use lariat::bench::{BenchConfig, BenchDevice};
 use lariat::data::{read_dataset, read_target, Dataset, Format, Header, ReadOptions, Target};
-use lariat::fit::{fit, fit_path, FitConfig, FitOutcome, LambdaGrid, LambdaSpec, PathOutcome};
+use lariat::fit::{
+    fit, fit_path_with_progress, FitConfig, FitOutcome, LambdaGrid, LambdaSpec, PathOutcome,
+};
 use lariat::model::Model;
 use lariat::output::write_atomic;
 use lariat::params::{Algorithm, Screening, SolverParams, DEFAULT_TOL};
@@ -219,6 +221,9 @@ pub struct PathArgs {
     /// Write the non-zero coefficients in long format here: lambda,feature,value.
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    /// Draw the coefficient paths against log(lambda) here (.svg).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
     /// Print nothing but errors and warnings.
     #[arg(long, short)]
     pub quiet: bool,
@@ -664,7 +669,12 @@ fn run_path(a: PathArgs) -> Result<()> {
     };
     let cfg = a.model.config(LambdaSpec::Ratio(1.0));
     let names = ds.feature_names.as_deref();
-    let out = fit_path(ds.x.as_ref(), &y, names, &cfg, &grid)?;
+    let mut bar = Progress::new(!a.quiet);
+    let out = fit_path_with_progress(ds.x.as_ref(), &y, names, &cfg, &grid, &mut |done, total| {
+        bar.update(done, total)
+    });
+    bar.finish();
+    let out = out?;
     if let Some(path) = &a.out {
         let json = serde_json::json!({ "lambdas": out.lambdas, "fits": out.models });
         let text = serde_json::to_string_pretty(&json).expect("a path always serialises");
@@ -674,6 +684,9 @@ fn run_path(a: PathArgs) -> Result<()> {
     if let Some(path) = &a.csv {
         write_atomic(path, path_csv(&out, names).as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &a.plot {
+        lariat::plot::write_path_plot(path, &out.models, names)?;
     }
     let stalled: Vec<f64> = out
         .models
@@ -763,4 +776,44 @@ fn print_path_summary(ds: &Dataset, y: &[f64], out: &PathOutcome) -> Result<()> 
         passes as f64 / k as f64
     );
     Ok(())
+}
+
+/// A one-line progress bar on stderr, only when stderr is a terminal (never in pipes, logs or
+/// CI) and not --quiet. Redrawn at most 10 times a second.
+struct Progress {
+    on: bool,
+    start: Instant,
+    last: Option<Instant>,
+}
+
+impl Progress {
+    fn new(wanted: bool) -> Self {
+        use std::io::IsTerminal;
+        Progress {
+            on: wanted && std::io::stderr().is_terminal(),
+            start: Instant::now(),
+            last: None,
+        }
+    }
+
+    fn update(&mut self, done: usize, total: usize) {
+        if !self.on || (done < total && self.last.is_some_and(|t| t.elapsed().as_millis() < 100)) {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let width = 30;
+        let filled = width * done / total.max(1);
+        eprint!(
+            "\r[{}{}] {done}/{total} lambdas, {:.1} s",
+            "#".repeat(filled),
+            "-".repeat(width - filled),
+            self.start.elapsed().as_secs_f64()
+        );
+    }
+
+    fn finish(&self) {
+        if self.on && self.last.is_some() {
+            eprintln!();
+        }
+    }
 }

@@ -7,7 +7,7 @@ use crate::design::Design;
 use crate::error::{Error, Result};
 use crate::model::{Model, SparseCoef};
 use crate::params::{check_l1_ratio, check_penalty, SolverParams};
-use crate::path::{geometric_grid, solve_path};
+use crate::path::{geometric_grid, solve_path_with_progress};
 use crate::penalty::ElasticNet;
 use crate::problem::{Preprocess, Problem};
 use crate::solver::{make_backend, BackendKind, BackendRequest, Fit, Status};
@@ -185,6 +185,18 @@ pub fn fit_path(
     cfg: &FitConfig,
     grid: &LambdaGrid,
 ) -> Result<PathOutcome> {
+    fit_path_with_progress(x, y, feature_names, cfg, grid, &mut |_, _| {})
+}
+
+/// [`fit_path`], calling `progress(done, total)` after each lambda.
+pub fn fit_path_with_progress(
+    x: &dyn Design,
+    y: &[f64],
+    feature_names: Option<&[String]>,
+    cfg: &FitConfig,
+    grid: &LambdaGrid,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<PathOutcome> {
     let l1_ratio = check_l1_ratio(cfg.l1_ratio)?;
     let params = cfg.solver.check()?;
     if let Some(names) = feature_names {
@@ -214,7 +226,7 @@ pub fn fit_path(
         adapter: cfg.adapter.clone(),
         entries: x.n_rows() * x.n_cols(),
     })?;
-    let fits = solve_path(&problem, &penalties, backend.as_mut(), &params)?;
+    let fits = solve_path_with_progress(&problem, &penalties, backend.as_mut(), &params, progress)?;
     let seconds = start.elapsed().as_secs_f64();
     let models = fits
         .iter()

@@ -50,6 +50,7 @@ pub mod output;
 pub mod params;
 pub mod path;
 pub mod penalty;
+pub mod plot;
 pub mod problem;
 pub mod solver;
 pub mod synth;

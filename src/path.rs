@@ -15,6 +15,18 @@ pub fn solve_path(
     backend: &mut dyn Backend,
     params: &ValidParams,
 ) -> Result<Vec<Fit>> {
+    solve_path_with_progress(problem, penalties, backend, params, &mut |_, _| {})
+}
+
+/// [`solve_path`], calling `progress(done, total)` after each lambda (for progress bars: the
+/// library itself never prints).
+pub fn solve_path_with_progress(
+    problem: &Problem,
+    penalties: &[ElasticNet],
+    backend: &mut dyn Backend,
+    params: &ValidParams,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<Fit>> {
     let mut fits: Vec<Fit> = Vec::with_capacity(penalties.len());
     for (k, pen) in penalties.iter().enumerate() {
         let warm = fits.last().map(|f| Warm {
@@ -26,6 +38,7 @@ pub fn solve_path(
         let mut fit = backend.solve(problem, pen, warm.as_ref(), params)?;
         fit.seconds = t0.elapsed().as_secs_f64();
         fits.push(fit);
+        progress(k + 1, penalties.len());
     }
     Ok(fits)
 }

@@ -47,18 +47,41 @@ fn paths_match_glmnet_at_every_lambda() {
             },
             ..FitConfig::default()
         };
-        let out = fit_path(&x, &fx.y, None, &cfg, &LambdaGrid::Explicit(fx.lambdas.clone())).unwrap();
+        let out = fit_path(
+            &x,
+            &fx.y,
+            None,
+            &cfg,
+            &LambdaGrid::Explicit(fx.lambdas.clone()),
+        )
+        .unwrap();
         assert_eq!(out.models.len(), fx.lambdas.len());
         for (k, m) in out.models.iter().enumerate() {
             assert!(m.converged, "{} lambda #{k}", fx.name);
             // glmnet stops on coefficient change (thresh 1e-14), not on a gap: its objective
             // can only be above the optimum, which lariat certifies to 1e-12.
             let d = rel_diff(m.objective, fx.objectives[k]);
-            assert!(d < 1e-7, "{} lambda #{k} = {}: lariat {} glmnet {} ({d:e})", fx.name, fx.lambdas[k], m.objective, fx.objectives[k]);
-            assert!(m.objective <= fx.objectives[k] * (1.0 + 1e-10), "{} #{k}: lariat above glmnet", fx.name);
+            assert!(
+                d < 1e-7,
+                "{} lambda #{k} = {}: lariat {} glmnet {} ({d:e})",
+                fx.name,
+                fx.lambdas[k],
+                m.objective,
+                fx.objectives[k]
+            );
+            assert!(
+                m.objective <= fx.objectives[k] * (1.0 + 1e-10),
+                "{} #{k}: lariat above glmnet",
+                fx.name
+            );
             // A feature exactly at its entry point may be 0 in one and 1e-17 in the other.
             let nnz = m.coef.indices.len() as f64;
-            assert!((nnz - fx.nonzeros[k]).abs() <= 1.0, "{} lambda #{k}: support {nnz} vs {}", fx.name, fx.nonzeros[k]);
+            assert!(
+                (nnz - fx.nonzeros[k]).abs() <= 1.0,
+                "{} lambda #{k}: support {nnz} vs {}",
+                fx.name,
+                fx.nonzeros[k]
+            );
         }
         count += 1;
     }
