@@ -16,7 +16,7 @@ use super::screening::{gap_safe_screen, kkt_violators, strong_set, working_set};
 use super::{Fit, Status, Warm};
 use crate::params::ValidParams;
 use crate::penalty::{soft_threshold, ElasticNet};
-use crate::problem::Problem;
+use crate::problem::{sq_norm, GapScalars, Problem};
 
 /// Each failed gap check tightens the active-set stopping threshold by this factor.
 const INNER_TIGHTEN: f64 = 0.25;
@@ -59,21 +59,20 @@ pub fn solve(pb: &Problem, pen: &ElasticNet, warm: Option<&Warm>, params: &Valid
         first = false;
     }
 
+    // The features to sweep: the working set; or the strong set (with the KKT violators
+    // added so far); or, without either, all features on a cold start (as glmnet) and none on
+    // a warm start, whose support is settled first and checked by the gap.
+    let all_alive = |alive: &[bool]| (0..p).filter(|&j| alive[j]).collect::<Vec<usize>>();
+    let mut features: Vec<usize> = if screen.working_sets {
+        working_set(pb, pen, &w, &g, &alive, ws_size)
+    } else if let Some(s) = &strong {
+        s.clone()
+    } else if first && w.iter().any(|&v| v != 0.0) {
+        Vec::new()
+    } else {
+        all_alive(&alive)
+    };
     loop {
-        // The features to sweep: the working set; or the strong set (with the KKT violators
-        // added so far); or, without either, all features on a cold start (as glmnet) and
-        // none on a warm start, whose support is settled first and checked by the gap.
-        let features: Vec<usize> = if screen.working_sets {
-            ws_size = ws_size.max(2 * w.iter().filter(|&&v| v != 0.0).count());
-            working_set(pb, pen, &w, &g, &alive, ws_size)
-        } else if let Some(s) = &strong {
-            s.clone()
-        } else if first && w.iter().any(|&v| v != 0.0) {
-            Vec::new()
-        } else {
-            (0..p).filter(|&j| alive[j]).collect()
-        };
-        first = false;
         if !features.is_empty() {
             sweep(pb, pen, &features, &mut w, &mut r);
             n_iter += 1;
@@ -90,6 +89,18 @@ pub fn solve(pb: &Problem, pen: &ElasticNet, warm: Option<&Warm>, params: &Valid
             &mut n_iter,
             params.max_iter,
         );
+
+        // A restricted set is checked cheaply first (its own gap, |set| columns); the full
+        // pass over X is only for a candidate answer.
+        let restricted =
+            !features.is_empty() && features.len() < alive.iter().filter(|&&a| a).count();
+        if restricted && n_iter < params.max_iter {
+            let gap_s = restricted_gap(pb, pen, &features, &w, &r);
+            if gap_s > gap_tol {
+                inner_tol = (inner_tol * INNER_TIGHTEN).min(gap_s);
+                continue;
+            }
+        }
 
         // The global check: one parallel pass over X, the exact gap, screening, KKT.
         r = pb.residual(&w);
@@ -128,17 +139,52 @@ pub fn solve(pb: &Problem, pen: &ElasticNet, warm: Option<&Warm>, params: &Valid
                 s.retain(|&j| alive[j]);
             }
         }
-        if let Some(s) = &mut strong {
+        features = if screen.working_sets {
+            ws_size = ws_size.max(2 * w.iter().filter(|&&v| v != 0.0).count());
+            let ws = working_set(pb, pen, &w, &g, &alive, ws_size);
+            ws_size = ws_size.saturating_mul(2);
+            ws
+        } else if let Some(s) = &mut strong {
             // The strong rule is not safe: add back every feature that violates KKT.
-            let add = kkt_violators(pb, pen, &w, &g, &alive);
-            if !add.is_empty() {
-                s.extend(add);
-                s.sort_unstable();
-                s.dedup();
-            }
-        }
+            s.extend(kkt_violators(pb, pen, &w, &g, &alive));
+            s.sort_unstable();
+            s.dedup();
+            s.clone()
+        } else {
+            all_alive(&alive)
+        };
         inner_tol = (inner_tol * INNER_TIGHTEN).min(info.gap);
     }
+}
+
+/// The duality gap of the Elastic Net restricted to the columns `set` (plus whatever is
+/// non-zero): what a working set or strong set solve can certify without a pass over X.
+fn restricted_gap(pb: &Problem, pen: &ElasticNet, set: &[usize], w: &[f64], r: &[f64]) -> f64 {
+    let n = pb.n() as f64;
+    let (w_l1, w_sq) = w
+        .iter()
+        .fold((0.0, 0.0), |(a, b), &x| (a + x.abs(), b + x * x));
+    let mut g_inf = 0.0f64;
+    let mut g_sq = 0.0;
+    let mut visit = |j: usize| {
+        let gj = pb.col_dot(j, r, 0.0);
+        g_inf = g_inf.max((gj - n * pen.l2() * w[j]).abs());
+        g_sq += gj * gj;
+    };
+    set.iter().for_each(|&j| visit(j));
+    // Non-zeros outside the set (a warm start's support) count too.
+    (0..w.len())
+        .filter(|&j| w[j] != 0.0 && set.binary_search(&j).is_err())
+        .for_each(&mut visit);
+    let scalars = GapScalars {
+        r_sq: sq_norm(r),
+        r_yc: r.iter().zip(pb.yc()).map(|(a, b)| a * b).sum(),
+        w_l1,
+        w_sq,
+        g_inf,
+        g_sq,
+    };
+    pb.gap_from_scalars(&scalars, pen).gap
 }
 
 /// Sweeps over the non-zero coefficients until they move the objective by less than `tol`.
