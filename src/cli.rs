@@ -447,11 +447,7 @@ fn print_summary(ds: &Dataset, out: &FitOutcome, load_s: f64, spec: LambdaSpec) 
         "solver     {} on {}: {} after {} iterations, {:.3} s",
         m.solver,
         device_label(out),
-        if m.converged {
-            "converged"
-        } else {
-            "NOT converged"
-        },
+        status_word(m),
         m.iterations,
         m.seconds
     );
@@ -540,11 +536,7 @@ fn run_demo(a: DemoArgs) -> Result<()> {
         device_label(&out),
         a.lambda_ratio,
         m.lambda,
-        if m.converged {
-            "converged"
-        } else {
-            "NOT converged"
-        },
+        status_word(m),
         m.iterations,
         m.seconds
     );
@@ -815,5 +807,13 @@ impl Progress {
         if self.on && self.last.is_some() {
             eprintln!();
         }
+    }
+}
+
+fn status_word(m: &Model) -> &'static str {
+    if m.converged {
+        "converged"
+    } else {
+        "NOT converged"
     }
 }

@@ -13,7 +13,7 @@
 //! coordinate j is `S(xe_j^T r + ||xe_j||^2 w_j, n l1) / (||xe_j||^2 + n l2)`.
 
 use super::screening::{gap_safe_screen, kkt_violators, strong_set, working_set};
-use super::{Fit, Status, Warm};
+use super::{stop_status, Fit, Warm};
 use crate::params::ValidParams;
 use crate::penalty::{soft_threshold, ElasticNet};
 use crate::problem::{sq_norm, GapScalars, Problem};
@@ -107,26 +107,9 @@ pub fn solve(pb: &Problem, pen: &ElasticNet, warm: Option<&Warm>, params: &Valid
         pb.rmatvec(&r, &mut g);
         full_passes += 1;
         let info = pb.duality_gap_from(&w, &r, &g, pen);
-        let status = if info.gap <= gap_tol {
-            Some(Status::Converged)
-        } else if n_iter >= params.max_iter {
-            Some(Status::MaxIter)
-        } else {
-            None
-        };
-        if let Some(status) = status {
-            return Fit {
-                w,
-                objective: info.primal,
-                gap: info.gap.max(0.0),
-                gap_tol,
-                n_iter,
-                full_passes,
-                status,
-                device: "cpu".into(),
-                grad: g,
-                seconds: 0.0,
-            };
+        if let Some(status) = stop_status(info.gap, gap_tol, n_iter, params.max_iter) {
+            let counts = (n_iter, full_passes);
+            return Fit::finished(w, &info, gap_tol, counts, status, "cpu", g);
         }
         if screen.gap_safe {
             for j in gap_safe_screen(pb, pen, &w, &g, info.gap, &mut alive) {

@@ -6,7 +6,7 @@
 //! `grad f(w) = -(1/n) Xe^T (yc - Xe w) + l2 w` and Lipschitz constant
 //! `L = sigma_max(Xe)^2 / n + l2`. Step: `w <- S(z - grad f(z)/L, l1/L)`.
 
-use super::{Fit, Status};
+use super::{stop_status, Fit, Status};
 use crate::params::ValidParams;
 use crate::penalty::{soft_threshold, ElasticNet};
 use crate::problem::Problem;
@@ -64,26 +64,15 @@ pub fn solve(pb: &Problem, pen: &ElasticNet, warm: Option<&[f64]>, params: &Vali
             pb.rmatvec(&r, &mut g);
             full_passes += 1;
             let info = pb.duality_gap_from(&w, &r, &g, pen);
-            let status = if info.gap <= gap_tol || step == 0.0 {
+            // A zero step means X is zero once centred: w = 0 is the answer.
+            let status = if step == 0.0 {
                 Some(Status::Converged)
-            } else if n_iter >= params.max_iter {
-                Some(Status::MaxIter)
             } else {
-                None
+                stop_status(info.gap, gap_tol, n_iter, params.max_iter)
             };
             if let Some(status) = status {
-                return Fit {
-                    w,
-                    objective: info.primal,
-                    gap: info.gap.max(0.0),
-                    gap_tol,
-                    n_iter,
-                    full_passes,
-                    status,
-                    device: "cpu".into(),
-                    grad: g,
-                    seconds: 0.0,
-                };
+                let counts = (n_iter, full_passes);
+                return Fit::finished(w, &info, gap_tol, counts, status, "cpu", g);
             }
         }
         let r = pb.residual(&z);

@@ -53,6 +53,48 @@ pub struct Fit {
     pub seconds: f64,
 }
 
+/// Where the iteration stands after a gap check: done (converged or out of iterations) or not.
+pub(crate) fn stop_status(
+    gap: f64,
+    gap_tol: f64,
+    n_iter: usize,
+    max_iter: usize,
+) -> Option<Status> {
+    if gap <= gap_tol {
+        Some(Status::Converged)
+    } else if n_iter >= max_iter {
+        Some(Status::MaxIter)
+    } else {
+        None
+    }
+}
+
+impl Fit {
+    /// A finished solve, from its last gap check.
+    pub(crate) fn finished(
+        w: Vec<f64>,
+        info: &crate::problem::GapInfo,
+        gap_tol: f64,
+        (n_iter, full_passes): (usize, usize),
+        status: Status,
+        device: &str,
+        grad: Vec<f64>,
+    ) -> Fit {
+        Fit {
+            w,
+            objective: info.primal,
+            gap: info.gap.max(0.0),
+            gap_tol,
+            n_iter,
+            full_passes,
+            status,
+            device: device.into(),
+            grad,
+            seconds: 0.0,
+        }
+    }
+}
+
 /// A warm start: the previous solution, and along a path its lambda and correlations.
 #[derive(Clone, Copy, Debug)]
 pub struct Warm<'a> {

@@ -17,7 +17,7 @@ use self::context::{AdapterChoice, GpuContext};
 use self::kernels::{KernelConfig, Kernels};
 use self::resident::{device_bytes, run_and_read, Resident, Vector};
 use super::spectral::{start_vector, Lanczos, LanczosStep};
-use super::{cd, fista, Backend, Fit, Status, Warm};
+use super::{cd, fista, stop_status, Backend, Fit, Warm};
 use crate::error::{Error, Result};
 use crate::params::ValidParams;
 use crate::penalty::ElasticNet;
@@ -295,25 +295,18 @@ impl Backend for GpuBackend {
         let info = pb.duality_gap(&w, pen);
         full_passes += 1;
         self.stats.certify_seconds = t0.elapsed().as_secs_f64();
-        if info.gap <= gap_tol || n_iter >= params.max_iter {
+        if let Some(status) = stop_status(info.gap, gap_tol, n_iter, params.max_iter) {
             self.stats.polish_seconds = 0.0;
-            let status = if info.gap <= gap_tol {
-                Status::Converged
-            } else {
-                Status::MaxIter
-            };
-            return Ok(Fit {
+            let counts = (n_iter, full_passes);
+            return Ok(Fit::finished(
                 w,
-                objective: info.primal,
-                gap: info.gap.max(0.0),
+                &info,
                 gap_tol,
-                n_iter,
-                full_passes,
+                counts,
                 status,
-                device: "gpu".into(),
-                grad: Vec::new(),
-                seconds: 0.0,
-            });
+                "gpu",
+                Vec::new(),
+            ));
         }
         // f32 could not certify the requested tolerance: finish in f64 on the CPU.
         let t0 = Instant::now();
