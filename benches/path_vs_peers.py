@@ -120,7 +120,7 @@ def main():
     rows = []
 
     for label, flags in [("lariat cd (strong rule + Gap Safe: default)", []),
-                         ("lariat cd, working sets", ["--working-sets"]),
+                         ("lariat cd, working sets", ["--working-sets", "on"]),
                          ("lariat cd, Gap Safe only", ["--no-strong-rule"]),
                          ("lariat cd, no screening", ["--no-strong-rule", "--no-gap-safe"])]:
         wall, solve, coefs, passes = run_lariat(xp, yp, lp, a.p, flags)

@@ -16,6 +16,7 @@ use lariat::model::Model;
 use lariat::output::write_atomic;
 use lariat::params::{Algorithm, Screening, SolverParams, DEFAULT_TOL};
 use lariat::problem::Preprocess;
+use lariat::solver::screening::WorkingSets;
 use lariat::solver::BackendKind;
 use lariat::synth::{generate, SyntheticSpec};
 
@@ -124,10 +125,10 @@ pub struct ModelArgs {
     /// LARIAT_ADAPTER.
     #[arg(long)]
     pub adapter: Option<String>,
-    /// Use working sets (cd: sweep only the non-zeros and the features closest to entering;
-    /// fewer passes over X, but measured slower than the strong rule so far).
-    #[arg(long)]
-    pub working_sets: bool,
+    /// Working sets (solve on the non-zeros and the features closest to entering, check on
+    /// all, grow): auto (on the GPU, where they measured faster; off in cd), on, off.
+    #[arg(long, default_value = "auto")]
+    pub working_sets: WorkingSets,
     /// Turn off dynamic Gap Safe screening (cd).
     #[arg(long)]
     pub no_gap_safe: bool,

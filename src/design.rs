@@ -382,6 +382,58 @@ impl Design for Csc {
     }
 }
 
+/// A view of some columns of another design, in the order given: the working set of a
+/// solver, gathered once for a compact upload. Every operation delegates.
+pub struct Columns<'a> {
+    inner: &'a dyn Design,
+    cols: Vec<usize>,
+}
+
+impl<'a> Columns<'a> {
+    /// The columns `cols` (each < `inner.n_cols()`) of `inner`.
+    pub fn new(inner: &'a dyn Design, cols: Vec<usize>) -> Self {
+        debug_assert!(cols.iter().all(|&j| j < inner.n_cols()));
+        Columns { inner, cols }
+    }
+}
+
+impl Design for Columns<'_> {
+    fn n_rows(&self) -> usize {
+        self.inner.n_rows()
+    }
+    fn n_cols(&self) -> usize {
+        self.cols.len()
+    }
+    fn col_dot(&self, j: usize, v: &[f64]) -> f64 {
+        self.inner.col_dot(self.cols[j], v)
+    }
+    fn col_axpy(&self, j: usize, a: f64, v: &mut [f64]) {
+        self.inner.col_axpy(self.cols[j], a, v)
+    }
+    fn col_dot_centered(&self, j: usize, v: &[f64], m: f64, vsum: f64) -> f64 {
+        self.inner.col_dot_centered(self.cols[j], v, m, vsum)
+    }
+    fn col_axpy_centered(&self, j: usize, a: f64, m: f64, v: &mut [f64]) {
+        self.inner.col_axpy_centered(self.cols[j], a, m, v)
+    }
+    fn col_sum(&self, j: usize) -> f64 {
+        self.inner.col_sum(self.cols[j])
+    }
+    fn col_centered_sq_norm(&self, j: usize, m: f64) -> f64 {
+        self.inner.col_centered_sq_norm(self.cols[j], m)
+    }
+    fn write_col_f32(&self, j: usize, out: &mut [f32]) {
+        self.inner.write_col_f32(self.cols[j], out)
+    }
+    fn stored_entries(&self) -> usize {
+        let p = self.inner.n_cols().max(1);
+        self.inner.stored_entries() / p * self.cols.len()
+    }
+    fn describe(&self) -> String {
+        format!("{} columns of {}", self.cols.len(), self.inner.describe())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -314,3 +314,40 @@ fn cli_fits_on_the_gpu_and_says_so() {
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stdout).contains("max storage binding"));
 }
+
+#[test]
+fn gpu_with_and_without_working_sets_reach_the_cpu_optimum() {
+    use lariat::params::Screening;
+    use lariat::solver::screening::WorkingSets;
+    let Some(mut gpu) = gpu_or_skip(GpuOptions::default()) else {
+        return;
+    };
+    let (x, y) = random_problem(40, 600, 21);
+    let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+    for l1_ratio in [1.0, 0.5] {
+        let pen = ElasticNet {
+            lambda: 0.05 * pb.lambda_max(l1_ratio),
+            l1_ratio,
+        };
+        let want = cpu(&pb, pen);
+        for ws in [WorkingSets::On, WorkingSets::Off] {
+            let params = SolverParams {
+                tol: 1e-6,
+                max_iter: Some(200_000),
+                algorithm: Algorithm::Fista,
+                screening: Screening {
+                    working_sets: ws,
+                    ..Screening::default()
+                },
+            }
+            .check()
+            .unwrap();
+            let got = gpu.solve(&pb, &pen, None, &params).unwrap();
+            assert_eq!(got.status, Status::Converged, "{ws:?}");
+            assert!(
+                rel_diff(got.objective, want.objective) < 1e-5,
+                "{ws:?} l1_ratio {l1_ratio}"
+            );
+        }
+    }
+}

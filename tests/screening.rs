@@ -11,7 +11,7 @@ use lariat::params::{Algorithm, Screening, SolverParams};
 use lariat::path::{geometric_grid, solve_path};
 use lariat::penalty::ElasticNet;
 use lariat::problem::{Preprocess, Problem};
-use lariat::solver::screening::{gap_safe_screen, kkt_violators, strong_set};
+use lariat::solver::screening::{gap_safe_screen, kkt_violators, strong_set, WorkingSets};
 use lariat::solver::{Backend, CpuBackend, Fit};
 use lariat::synth::{toeplitz_design, Rng};
 
@@ -121,7 +121,7 @@ fn strong_rule_paths_match_plain_paths() {
         let strong_only = Screening {
             strong_rule: true,
             gap_safe: false,
-            working_sets: false,
+            working_sets: WorkingSets::Off,
         };
         let screened = path(&pb, &pens, strong_only, 1e-12);
         for k in 1..pens.len() {
@@ -172,7 +172,7 @@ fn a_wrong_strong_set_is_repaired_by_the_kkt_check() {
     let strong_only = Screening {
         strong_rule: true,
         gap_safe: false,
-        working_sets: false,
+        working_sets: WorkingSets::Off,
     };
     let alive = vec![true; pb.p()];
     assert!(strong_set(&pb, &pen, 0.06 * lmax, &zero_w, &zero_g, &alive).is_empty());
@@ -205,7 +205,11 @@ fn every_combination_of_rules_reaches_the_plain_answers() {
                     let s = Screening {
                         strong_rule: bits & 1 != 0,
                         gap_safe: bits & 2 != 0,
-                        working_sets: bits & 4 != 0,
+                        working_sets: if bits & 4 != 0 {
+                            WorkingSets::On
+                        } else {
+                            WorkingSets::Off
+                        },
                     };
                     let fits = path(&pb, &pens, s, 1e-12);
                     for k in 0..pens.len() {

@@ -45,14 +45,14 @@ pub fn solve(pb: &Problem, pen: &ElasticNet, warm: Option<&Warm>, params: &Valid
             lambda: Some(prev_lambda),
             grad: Some(prev_g),
             w: prev_w,
-        }) if screen.strong_rule && !screen.working_sets && pen.l1() > 0.0 => {
+        }) if screen.strong_rule && !screen.cpu_working_sets() && pen.l1() > 0.0 => {
             Some(strong_set(pb, pen, *prev_lambda, prev_w, prev_g, &alive))
         }
         _ => None,
     };
     let mut r = pb.residual(&w);
     let mut first = true;
-    if screen.working_sets {
+    if screen.cpu_working_sets() {
         // Working sets are chosen from the correlations: start with them.
         pb.rmatvec(&r, &mut g);
         full_passes += 1;
@@ -63,7 +63,7 @@ pub fn solve(pb: &Problem, pen: &ElasticNet, warm: Option<&Warm>, params: &Valid
     // added so far); or, without either, all features on a cold start (as glmnet) and none on
     // a warm start, whose support is settled first and checked by the gap.
     let all_alive = |alive: &[bool]| (0..p).filter(|&j| alive[j]).collect::<Vec<usize>>();
-    let mut features: Vec<usize> = if screen.working_sets {
+    let mut features: Vec<usize> = if screen.cpu_working_sets() {
         working_set(pb, pen, &w, &g, &alive, ws_size)
     } else if let Some(s) = &strong {
         s.clone()
@@ -122,7 +122,7 @@ pub fn solve(pb: &Problem, pen: &ElasticNet, warm: Option<&Warm>, params: &Valid
                 s.retain(|&j| alive[j]);
             }
         }
-        features = if screen.working_sets {
+        features = if screen.cpu_working_sets() {
             ws_size = ws_size.max(2 * w.iter().filter(|&&v| v != 0.0).count());
             let ws = working_set(pb, pen, &w, &g, &alive, ws_size);
             ws_size = ws_size.saturating_mul(2);

@@ -16,8 +16,10 @@ use std::time::Instant;
 use self::context::{AdapterChoice, GpuContext};
 use self::kernels::{KernelConfig, Kernels};
 use self::resident::{device_bytes, run_and_read, Resident, Vector};
+use super::screening::working_set;
 use super::spectral::{start_vector, Lanczos, LanczosStep};
 use super::{cd, fista, stop_status, Backend, Fit, Warm};
+use crate::design::Columns;
 use crate::error::{Error, Result};
 use crate::params::ValidParams;
 use crate::penalty::ElasticNet;
@@ -29,6 +31,10 @@ use crate::problem::{sq_norm, GapScalars, Problem};
 pub const F32_GAP_FLOOR: f64 = 2e-6;
 const FIRST_CHECK_EVERY: usize = 10;
 const MAX_CHECK_EVERY: usize = 1000;
+/// Smallest GPU working set.
+const WS_MIN: usize = 64;
+/// A working-set subproblem is solved until its gap is this fraction of the global gap.
+const WS_GAP_FRACTION: f64 = 0.3;
 /// Gap checks without a 10% improvement before the GPU is declared stuck at f32 precision.
 const STALL_CHECKS: usize = 3;
 
@@ -288,7 +294,11 @@ impl Backend for GpuBackend {
                 0.0
             }
         };
-        let out = self.iterate(pb, pen, (warm, params), &res, step, target);
+        let out = if params.screening.gpu_working_sets() {
+            self.iterate_working_sets(pb, pen, (warm, params), &res, target)
+        } else {
+            self.iterate(pb, pen, (warm, params), &res, step, target)
+        };
         self.resident = Some((key, res, sigma));
         let (w, n_iter, mut full_passes) = out?;
         let t0 = Instant::now();
@@ -320,6 +330,81 @@ impl Backend for GpuBackend {
 }
 
 impl GpuBackend {
+    /// Working sets on the device: the global gap and correlations from one pass over all of X,
+    /// the working set chosen on the host, its columns gathered once into a compact device
+    /// buffer, and FISTA on that small problem until its gap is 0.3 of the global one
+    /// (celer's rule); repeat. Full passes over X: one per outer iteration.
+    fn iterate_working_sets(
+        &mut self,
+        pb: &Problem,
+        pen: &ElasticNet,
+        (warm, params): (Option<&[f64]>, &ValidParams),
+        res: &Resident,
+        target: f64,
+    ) -> Result<(Vec<f64>, usize, usize)> {
+        let p = pb.p();
+        let mut w: Vec<f64> = warm.map_or_else(|| vec![0.0; p], <[f64]>::to_vec);
+        let alive: Vec<bool> = pb.col_sq_norms().iter().map(|&s| s != 0.0).collect();
+        let nnz = |w: &[f64]| w.iter().filter(|&&v| v != 0.0).count();
+        let mut ws_size = WS_MIN.max(2 * nnz(&w));
+        let (mut n_iter, mut full_passes) = (0usize, 0usize);
+        let mut prev_gap = f64::INFINITY;
+        let mut history: Vec<f64> = Vec::new();
+        res.write_params(&self.ctx, 0.0, pen.l1(), pen.l2());
+        loop {
+            let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+            res.write_f32(&self.ctx, &res.w, &w32);
+            let (ctx, k) = (&self.ctx, &self.kernels);
+            let red = run_and_read(
+                ctx,
+                "global gap",
+                |pass| res.encode_gap_sums(k, pass),
+                &res.red,
+            )?;
+            full_passes += 1;
+            let gap = pb.gap_from_scalars(&sum_partials(&red, res.n_red), pen).gap;
+            history.push(gap);
+            // Stalled at f32 precision: the f64 check (and polish) takes it from here.
+            if gap <= target || n_iter >= params.max_iter || !gap.is_finite() || stalled(&history) {
+                return Ok((w, n_iter, full_passes));
+            }
+            if gap > 0.5 * prev_gap {
+                ws_size = ws_size.saturating_mul(2);
+            }
+            prev_gap = gap;
+            let g: Vec<f64> = run_and_read(ctx, "read g", |_| {}, &res.g)?
+                .iter()
+                .map(|&v| v as f64)
+                .collect();
+            ws_size = ws_size.max(2 * nnz(&w));
+            let ws = working_set(pb, pen, &w, &g, &alive, ws_size);
+            let sub_design = Columns::new(pb.design(), ws.clone());
+            let sub = Problem::new(&sub_design, pb.yc(), pb.preprocess())?;
+            let sub_res = Resident::upload(ctx, k, &sub, self.opts.max_panel_cols)?;
+            let sigma_sq = lanczos_sigma_max_sq(ctx, k, &sub_res)?;
+            let lip = fista::LIPSCHITZ_MARGIN * sigma_sq / pb.n() as f64 + pen.l2();
+            let step = if lip > 0.0 { 1.0 / lip } else { 0.0 };
+            let sub_w0: Vec<f64> = ws.iter().map(|&j| w[j]).collect();
+            let sub_params = ValidParams {
+                max_iter: params.max_iter - n_iter,
+                ..*params
+            };
+            let sub_target = (WS_GAP_FRACTION * gap).max(0.5 * target);
+            let (sub_w, it, _) = self.iterate(
+                &sub,
+                pen,
+                (Some(&sub_w0), &sub_params),
+                &sub_res,
+                step,
+                sub_target,
+            )?;
+            n_iter += it.max(1);
+            for (&j, &v) in ws.iter().zip(&sub_w) {
+                w[j] = v;
+            }
+        }
+    }
+
     /// The device loop: FISTA steps in batches, a gap check (partial sums only) after each.
     /// Returns the iterate, the steps taken and the full passes over X.
     fn iterate(
