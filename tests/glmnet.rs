@@ -17,6 +17,8 @@ struct Fixture {
     p: usize,
     l1_ratio: f64,
     fit_intercept: bool,
+    #[serde(default)]
+    standardize: bool,
     x: Vec<f64>,
     y: Vec<f64>,
     lambdas: Vec<f64>,
@@ -38,7 +40,7 @@ fn paths_match_glmnet_at_every_lambda() {
         let cfg = FitConfig {
             preprocess: Preprocess {
                 fit_intercept: fx.fit_intercept,
-                standardize: false,
+                standardize: fx.standardize,
             },
             l1_ratio: fx.l1_ratio,
             solver: SolverParams {
@@ -85,5 +87,5 @@ fn paths_match_glmnet_at_every_lambda() {
         }
         count += 1;
     }
-    assert!(count >= 4, "glmnet fixtures missing in {}", dir.display());
+    assert!(count >= 6, "glmnet fixtures missing in {}", dir.display());
 }
