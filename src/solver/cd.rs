@@ -3,9 +3,9 @@
 //! the sequential strong rule with a KKT check and dynamic Gap Safe screening (on by default),
 //! and working sets (sweep only the non-zeros and the features closest to entering, check
 //! optimality on all with one parallel pass; off by default: on a 100-lambda path over
-//! 500 x 20000 Toeplitz data they took 12.5 s against 8.8 s for the strong rule, and a
-//! celer-style variant solving each working set to 0.3 x the global gap cut passes over X to
-//! 3.5 per lambda but took 15.8 s: without celer's dual extrapolation the gap stays loose).
+//! 500 x 20000 Toeplitz data they took 7.7 s against 6.1 s for the strong rule, see
+//! benches/RESULTS.md; a celer-style variant solving each working set to 0.3 x the global gap
+//! was slower still: without celer's dual extrapolation the gap stays loose).
 //! Only the duality gap over all features ends a solve.
 //!
 //! Objective, in these units (n samples, `xe_j` the centred/scaled column):
@@ -51,12 +51,10 @@ pub fn solve(pb: &Problem, pen: &ElasticNet, warm: Option<&Warm>, params: &Valid
         _ => None,
     };
     let mut r = pb.residual(&w);
-    let mut first = true;
     if screen.cpu_working_sets() {
         // Working sets are chosen from the correlations: start with them.
         pb.rmatvec(&r, &mut g);
         full_passes += 1;
-        first = false;
     }
 
     // The features to sweep: the working set; or the strong set (with the KKT violators
@@ -67,7 +65,7 @@ pub fn solve(pb: &Problem, pen: &ElasticNet, warm: Option<&Warm>, params: &Valid
         working_set(pb, pen, &w, &g, &alive, ws_size)
     } else if let Some(s) = &strong {
         s.clone()
-    } else if first && w.iter().any(|&v| v != 0.0) {
+    } else if w.iter().any(|&v| v != 0.0) {
         Vec::new()
     } else {
         all_alive(&alive)
