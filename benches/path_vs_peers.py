@@ -25,17 +25,10 @@ import time
 
 import numpy as np
 
+from bench_data import toeplitz_x
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOL = 1e-6
-
-
-def toeplitz_x(rng, n, p, rho):
-    x = np.empty((n, p), order="F")
-    x[:, 0] = rng.standard_normal(n)
-    c = np.sqrt(1 - rho**2)
-    for j in range(1, p):
-        x[:, j] = rho * x[:, j - 1] + c * rng.standard_normal(n)
-    return x
 
 
 def worst_gap_ratio(x, y, lambdas, coefs):

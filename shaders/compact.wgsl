@@ -23,6 +23,19 @@ override WG: u32 = 64u;
 var<workgroup> sh_u: array<u32, WG>;
 var<workgroup> sh_f: array<f32, WG>;
 
+// Hillis-Steele inclusive scan of sh_u over the workgroup, in place. Every invocation must
+// call it (it holds barriers): callers reach it in workgroup-uniform control flow.
+fn inclusive_scan(lid: u32) {
+    workgroupBarrier();
+    for (var s = 1u; s < WG; s = s << 1u) {
+        var add = 0u;
+        if (lid >= s) { add = sh_u[lid - s]; }
+        workgroupBarrier();
+        sh_u[lid] += add;
+        workgroupBarrier();
+    }
+}
+
 fn coef(j: u32) -> f32 {
     return v[j] * inv_scale[j];
 }
@@ -69,15 +82,7 @@ fn scan(@builtin(local_invocation_index) lid: u32) {
     }
     sh_u[lid] = c;
     sh_f[lid] = o;
-    workgroupBarrier();
-    // Hillis-Steele inclusive scan of the per-thread counts.
-    for (var s = 1u; s < WG; s = s << 1u) {
-        var add = 0u;
-        if (lid >= s) { add = sh_u[lid - s]; }
-        workgroupBarrier();
-        sh_u[lid] += add;
-        workgroupBarrier();
-    }
+    inclusive_scan(lid);
     // Tree sum of the offsets.
     for (var s = WG / 2u; s > 0u; s = s >> 1u) {
         if (lid < s) { sh_f[lid] += sh_f[lid + s]; }
@@ -106,14 +111,7 @@ fn scatter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
         if (a != 0.0) { flag = 1u; }
     }
     sh_u[lid] = flag;
-    workgroupBarrier();
-    for (var s = 1u; s < WG; s = s << 1u) {
-        var add = 0u;
-        if (lid >= s) { add = sh_u[lid - s]; }
-        workgroupBarrier();
-        sh_u[lid] += add;
-        workgroupBarrier();
-    }
+    inclusive_scan(lid);
     if (flag == 1u) {
         let k = block_count[b] + sh_u[lid] - 1u;
         act[k] = j;

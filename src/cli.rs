@@ -162,9 +162,9 @@ impl ModelArgs {
     }
 }
 
+/// Where X and y come from (fit and path).
 #[derive(Args, Debug)]
-#[command(group(clap::ArgGroup::new("lambda_choice").required(true).args(["lambda", "lambda_ratio"])))]
-pub struct FitArgs {
+pub struct DataArgs {
     /// Design matrix X (.npy, .csv or .svm/.libsvm).
     #[arg(long)]
     pub x: PathBuf,
@@ -174,6 +174,20 @@ pub struct FitArgs {
     /// CSV: the column of --x that holds y, by header name or 0-based index.
     #[arg(long, conflicts_with = "y")]
     pub target: Option<String>,
+}
+
+impl DataArgs {
+    /// Reads X and y as the flags say.
+    fn read(&self, input: &InputArgs) -> Result<(Dataset, Vec<f64>)> {
+        read_xy(&self.x, self.y.as_deref(), self.target.as_deref(), input)
+    }
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("lambda_choice").required(true).args(["lambda", "lambda_ratio"])))]
+pub struct FitArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Penalty strength lambda (scikit-learn's alpha).
     #[arg(long, allow_negative_numbers = true)]
     pub lambda: Option<f64>,
@@ -194,15 +208,8 @@ pub struct FitArgs {
 
 #[derive(Args, Debug)]
 pub struct PathArgs {
-    /// Design matrix X (.npy, .csv or .svm/.libsvm).
-    #[arg(long)]
-    pub x: PathBuf,
-    /// Target y (.npy or one-column CSV). Not needed with --target or a LIBSVM file.
-    #[arg(long)]
-    pub y: Option<PathBuf>,
-    /// CSV: the column of --x that holds y, by header name or 0-based index.
-    #[arg(long, conflicts_with = "y")]
-    pub target: Option<String>,
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Number of lambdas, log-spaced from lambda_max down.
     #[arg(long, default_value_t = 100)]
     pub n_lambdas: usize,
@@ -360,7 +367,7 @@ fn read_xy(
 
 fn run_fit(a: FitArgs) -> Result<()> {
     let t0 = Instant::now();
-    let (ds, y) = read_xy(&a.x, a.y.as_deref(), a.target.as_deref(), &a.input)?;
+    let (ds, y) = a.data.read(&a.input)?;
     let load_s = t0.elapsed().as_secs_f64();
     let lambda = match (a.lambda, a.lambda_ratio) {
         (Some(l), _) => LambdaSpec::Value(l),
@@ -652,7 +659,7 @@ fn read_lambdas(path: &Path) -> Result<Vec<f64>> {
 }
 
 fn run_path(a: PathArgs) -> Result<()> {
-    let (ds, y) = read_xy(&a.x, a.y.as_deref(), a.target.as_deref(), &a.input)?;
+    let (ds, y) = a.data.read(&a.input)?;
     let grid = match &a.lambdas {
         Some(path) => LambdaGrid::Explicit(read_lambdas(path)?),
         None => LambdaGrid::Geometric {

@@ -5,29 +5,17 @@
 
 mod common;
 
-use common::{random_problem, rel_diff};
+use common::{random_problem, rel_diff, solve_cpu};
 use lariat::design::{Dense, Design};
-use lariat::params::{Algorithm, SolverParams};
+use lariat::params::Algorithm;
 use lariat::penalty::{soft_threshold, ElasticNet};
 use lariat::problem::{Preprocess, Problem};
-use lariat::solver::{fista::ista_step, Backend, CpuBackend, Status};
+use lariat::solver::{fista::ista_step, Status};
 
 const NO_INTERCEPT: Preprocess = Preprocess {
     fit_intercept: false,
     standardize: false,
 };
-
-fn solve(pb: &Problem, pen: ElasticNet, alg: Algorithm, tol: f64) -> lariat::solver::Fit {
-    let params = SolverParams {
-        tol,
-        max_iter: Some(1_000_000),
-        algorithm: alg,
-        ..SolverParams::default()
-    }
-    .check()
-    .unwrap();
-    CpuBackend::new(alg).solve(pb, &pen, None, &params).unwrap()
-}
 
 #[test]
 fn worked_example_one_ista_step() {
@@ -84,7 +72,7 @@ fn orthonormal_design_is_soft_thresholded_least_squares() {
             .collect();
         assert!(expected.contains(&0.0) && expected.iter().any(|&e| e != 0.0));
         for alg in [Algorithm::Cd, Algorithm::Fista] {
-            let fit = solve(&pb, pen, alg, 1e-14);
+            let fit = solve_cpu(&pb, pen, alg, 1e-14);
             assert_eq!(fit.status, Status::Converged);
             for j in 0..p {
                 assert!(
@@ -141,7 +129,7 @@ fn kkt_and_gap_hold_at_returned_solutions() {
                 let pen = ElasticNet { lambda, l1_ratio };
                 for alg in [Algorithm::Cd, Algorithm::Fista] {
                     let tol = 1e-10;
-                    let fit = solve(&pb, pen, alg, tol);
+                    let fit = solve_cpu(&pb, pen, alg, tol);
                     assert_eq!(fit.status, Status::Converged, "{alg:?} {n}x{p} {prep:?}");
                     let gap = pb.duality_gap(&fit.w, &pen);
                     assert!(gap.gap >= -1e-12 * gap.primal.abs(), "gap {gap:?}");
@@ -173,7 +161,7 @@ fn lambda_at_or_above_lambda_max_gives_exact_zeros() {
                     l1_ratio,
                 };
                 for alg in [Algorithm::Cd, Algorithm::Fista] {
-                    let fit = solve(&pb, pen, alg, 1e-8);
+                    let fit = solve_cpu(&pb, pen, alg, 1e-8);
                     assert!(fit.w.iter().all(|&v| v == 0.0), "{alg:?} {factor}");
                 }
                 // Just below lambda_max something enters.
@@ -181,7 +169,7 @@ fn lambda_at_or_above_lambda_max_gives_exact_zeros() {
                     lambda: lmax * 0.99,
                     l1_ratio,
                 };
-                let fit = solve(&pb, pen, Algorithm::Cd, 1e-10);
+                let fit = solve_cpu(&pb, pen, Algorithm::Cd, 1e-10);
                 assert!(fit.w.iter().any(|&v| v != 0.0));
             }
         }
@@ -210,7 +198,7 @@ fn gap_is_positive_away_from_the_optimum_and_zero_at_w0_above_lambda_max() {
         lambda: 0.7,
         l1_ratio: 0.0,
     };
-    let fit = solve(&pb, pen, Algorithm::Cd, 1e-12);
+    let fit = solve_cpu(&pb, pen, Algorithm::Cd, 1e-12);
     assert_eq!(fit.status, Status::Converged);
     assert!(rel_diff(fit.objective, pb.objective(&fit.w, &pen)) < 1e-12);
 }

@@ -6,26 +6,14 @@
 
 mod common;
 
-use common::{random_problem, rel_diff};
+use common::{random_problem, rel_diff, solve_cpu};
 use lariat::design::{Csc, Dense, Design};
 use lariat::params::{Algorithm, SolverParams};
 use lariat::path::{geometric_grid, solve_path};
 use lariat::penalty::ElasticNet;
 use lariat::problem::{Preprocess, Problem};
-use lariat::solver::{Backend, CpuBackend, Fit, Status};
+use lariat::solver::{CpuBackend, Fit, Status};
 use lariat::synth::Rng;
-
-fn solve(pb: &Problem, pen: ElasticNet, alg: Algorithm, tol: f64) -> Fit {
-    let params = SolverParams {
-        tol,
-        max_iter: Some(1_000_000),
-        algorithm: alg,
-        ..SolverParams::default()
-    }
-    .check()
-    .unwrap();
-    CpuBackend::new(alg).solve(pb, &pen, None, &params).unwrap()
-}
 
 /// A seeded property test: 24 random problems (shape, preprocessing, penalty all drawn).
 #[test]
@@ -50,8 +38,8 @@ fn cd_and_fista_agree_on_random_problems() {
             lambda: lmax * 10f64.powf(-2.0 * rng.uniform() - 0.3),
             l1_ratio,
         };
-        let a = solve(&pb, pen, Algorithm::Cd, 1e-12);
-        let b = solve(&pb, pen, Algorithm::Fista, 1e-12);
+        let a = solve_cpu(&pb, pen, Algorithm::Cd, 1e-12);
+        let b = solve_cpu(&pb, pen, Algorithm::Fista, 1e-12);
         let ctx = format!("case {case}: {n}x{p} {prep:?} {pen:?}");
         assert_eq!(a.status, Status::Converged, "cd {ctx}");
         assert_eq!(b.status, Status::Converged, "fista {ctx}");
@@ -116,8 +104,8 @@ fn dense_and_sparse_storage_give_the_same_fit() {
         };
         assert!(rel_diff(pd.lambda_max(0.8), ps.lambda_max(0.8)) < 1e-12);
         for alg in [Algorithm::Cd, Algorithm::Fista] {
-            let a = solve(&pd, pen, alg, 1e-12);
-            let b = solve(&ps, pen, alg, 1e-12);
+            let a = solve_cpu(&pd, pen, alg, 1e-12);
+            let b = solve_cpu(&ps, pen, alg, 1e-12);
             assert!(
                 rel_diff(a.objective, b.objective) < 1e-10,
                 "{alg:?} {prep:?}"
@@ -138,8 +126,8 @@ fn cpu_results_are_deterministic_bit_for_bit() {
         l1_ratio: 1.0,
     };
     for alg in [Algorithm::Cd, Algorithm::Fista] {
-        let a = solve(&pb, pen, alg, 1e-8);
-        let b = solve(&pb, pen, alg, 1e-8);
+        let a = solve_cpu(&pb, pen, alg, 1e-8);
+        let b = solve_cpu(&pb, pen, alg, 1e-8);
         let bits = |f: &Fit| f.w.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&a), bits(&b), "{alg:?}");
         assert_eq!(a.objective.to_bits(), b.objective.to_bits());
@@ -168,7 +156,7 @@ fn warm_started_path_matches_cold_fits() {
     let path = solve_path(&pb, &pens, &mut CpuBackend::new(Algorithm::Cd), &params).unwrap();
     assert_eq!(path.len(), 12);
     for (fit, pen) in path.iter().zip(&pens) {
-        let cold = solve(&pb, *pen, Algorithm::Cd, 1e-12);
+        let cold = solve_cpu(&pb, *pen, Algorithm::Cd, 1e-12);
         assert!(rel_diff(fit.objective, cold.objective) < 1e-8);
     }
     assert!(path[0].w.iter().all(|&v| v == 0.0));

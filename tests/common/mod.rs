@@ -65,3 +65,24 @@ pub fn gpu_or_skip(
         }
     }
 }
+
+/// A solve to `tol` with one CPU algorithm and the default screening.
+pub fn solve_cpu(
+    pb: &lariat::problem::Problem,
+    pen: lariat::penalty::ElasticNet,
+    alg: lariat::params::Algorithm,
+    tol: f64,
+) -> lariat::solver::Fit {
+    use lariat::solver::Backend;
+    let params = lariat::params::SolverParams {
+        tol,
+        max_iter: Some(1_000_000),
+        algorithm: alg,
+        ..Default::default()
+    }
+    .check()
+    .unwrap();
+    lariat::solver::CpuBackend::new(alg)
+        .solve(pb, &pen, None, &params)
+        .unwrap()
+}
