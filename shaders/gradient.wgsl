@@ -4,6 +4,8 @@
 // (consecutive threads, consecutive rows: coalesced), then a tree reduction in workgroup
 // memory. Subtracting m_j before multiplying keeps the centring exact in f32 even when the
 // mean is large against the spread. WG and TPC are overridable (TPC a power of two <= WG).
+// A column with inv_scale 0 (dead, or screened out by Gap Safe) is not read at all: its g is 0,
+// and a screened pass costs only the bandwidth of the columns still in.
 
 override WG: u32 = 64u;
 override TPC: u32 = 64u;
@@ -27,7 +29,7 @@ fn gradient(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     let lane = lid % TPC;
     let local = first_col + lid / TPC;
     var acc = 0.0;
-    if (local < panel.ncols) {
+    if (local < panel.ncols && inv_scale[panel.col_start + local] != 0.0) {
         let j = panel.col_start + local;
         let m = mean[j];
         let base = local * P.n;

@@ -351,3 +351,94 @@ fn gpu_with_and_without_working_sets_reach_the_cpu_optimum() {
         }
     }
 }
+
+/// A GPU path under every combination of the screening rules: each point certified by the
+/// f64 gap over all features (what a full CPU pass gives, though the certificate recomputes
+/// only a few columns), each at the cold CPU optimum, and the correlations handed to the next
+/// lambda never under-stated (so its strong rule and Gap Safe test stay safe).
+#[test]
+fn gpu_paths_under_every_screening_rule_are_certified_in_f64() {
+    use lariat::params::Screening;
+    use lariat::solver::screening::WorkingSets;
+    let Some(mut gpu) = gpu_or_skip(GpuOptions::default()) else {
+        return;
+    };
+    let (x, y) = random_problem(40, 500, 33);
+    let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+    for l1_ratio in [1.0, 0.6] {
+        let lmax = pb.lambda_max(l1_ratio);
+        let pens: Vec<ElasticNet> = (0..12)
+            .map(|k| ElasticNet {
+                lambda: lmax * 0.7f64.powi(k),
+                l1_ratio,
+            })
+            .collect();
+        let want: Vec<Fit> = pens.iter().map(|pen| cpu(&pb, *pen)).collect();
+        for ws in [WorkingSets::On, WorkingSets::Off] {
+            for (strong_rule, gap_safe) in [(true, true), (false, true), (true, false)] {
+                let screening = Screening {
+                    strong_rule,
+                    gap_safe,
+                    working_sets: ws,
+                };
+                let params = SolverParams {
+                    tol: 1e-6,
+                    max_iter: Some(200_000),
+                    algorithm: Algorithm::Fista,
+                    screening,
+                }
+                .check()
+                .unwrap();
+                let path = solve_path(&pb, &pens, &mut gpu, &params).unwrap();
+                for (k, fit) in path.iter().enumerate() {
+                    let what = format!("{screening:?} l1_ratio {l1_ratio} point {k}");
+                    assert_eq!(fit.status, Status::Converged, "{what}");
+                    let full = pb.duality_gap(&fit.w, &pens[k]);
+                    assert!(
+                        (fit.gap - full.gap.max(0.0)).abs() <= 1e-12 * full.primal,
+                        "{what}: certified gap {} vs full pass {}",
+                        fit.gap,
+                        full.gap
+                    );
+                    assert!(fit.gap <= fit.gap_tol, "{what}");
+                    assert!(
+                        rel_diff(fit.objective, want[k].objective) < 1e-5,
+                        "{what}: {} vs {}",
+                        fit.objective,
+                        want[k].objective
+                    );
+                    let r = pb.residual(&fit.w);
+                    let mut g = vec![0.0; pb.p()];
+                    pb.rmatvec(&r, &mut g);
+                    let nl2 = pb.n() as f64 * pens[k].l2();
+                    for j in 0..pb.p() {
+                        let got = (fit.grad[j] - nl2 * fit.w[j]).abs();
+                        let truth = (g[j] - nl2 * fit.w[j]).abs();
+                        assert!(got >= truth * (1.0 - 1e-12) - 1e-12, "{what}: feature {j}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_gpu_certificate_recomputes_only_a_few_columns_in_f64() {
+    let Some(mut gpu) = gpu_or_skip(GpuOptions::default()) else {
+        return;
+    };
+    let (x, y) = random_problem(40, 2000, 34);
+    let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+    let pen = ElasticNet {
+        lambda: 0.2 * pb.lambda_max(1.0),
+        l1_ratio: 1.0,
+    };
+    let fit = gpu
+        .solve(&pb, &pen, None, &params(1e-5, Algorithm::Fista))
+        .unwrap();
+    assert_eq!(fit.device, "gpu");
+    let exact = gpu.stats.certify_exact_columns;
+    assert!(exact > 0 && exact < 200, "{exact} columns recomputed");
+    let full = pb.duality_gap(&fit.w, &pen);
+    assert!((fit.gap - full.gap.max(0.0)).abs() <= 1e-12 * full.primal);
+}

@@ -11,6 +11,7 @@ use crate::penalty::ElasticNet;
 use crate::problem::Problem;
 
 pub mod cd;
+pub mod certificate;
 pub mod fista;
 #[cfg(feature = "gpu")]
 pub mod gpu;

@@ -16,7 +16,8 @@ use std::time::Instant;
 use self::context::{AdapterChoice, GpuContext};
 use self::kernels::{KernelConfig, Kernels};
 use self::resident::{device_bytes, run_and_read, Resident, Vector};
-use super::screening::working_set;
+use super::certificate::{certify, Certificate, DeviceCorrelations};
+use super::screening::{gap_safe_screen, strong_set, working_set};
 use super::spectral::{start_vector, Lanczos, LanczosStep};
 use super::{cd, fista, stop_status, Backend, Fit, Warm};
 use crate::design::Columns;
@@ -58,6 +59,8 @@ pub struct GpuStats {
     pub step_size_seconds: f64,
     pub iterate_seconds: f64,
     pub certify_seconds: f64,
+    /// Columns the last certificate recomputed in f64 (p when it took a full pass).
+    pub certify_exact_columns: usize,
     pub polish_seconds: f64,
     pub gpu_iterations: usize,
     pub gap_checks: usize,
@@ -214,6 +217,7 @@ fn system_available_memory() -> Option<u64> {
 /// partial sums per step.
 fn lanczos_sigma_max_sq(ctx: &GpuContext, k: &Kernels, res: &Resident) -> Result<f64> {
     let v0: Vec<f32> = start_vector(res.p).iter().map(|&x| x as f32).collect();
+    res.set_screened(ctx, None);
     res.write_f32(ctx, &res.v, &v0);
     res.write_f32(ctx, &res.u, &vec![0.0; res.p]);
     res.write_params(ctx, 0.0, 0.0, 0.0);
@@ -275,49 +279,59 @@ impl Backend for GpuBackend {
         params: &ValidParams,
     ) -> Result<Fit> {
         let p = pb.p();
-        let warm = warm.map(|h| h.w);
-        if let Some(w) = warm {
-            if w.len() != p {
+        if let Some(h) = warm {
+            if h.w.len() != p {
                 return Err(Error::Shape {
-                    what: format!("warm start has {} coefficients, problem has {p}", w.len()),
+                    what: format!("warm start has {} coefficients, problem has {p}", h.w.len()),
                 });
             }
         }
         let yc_scale = sq_norm(pb.yc()) / pb.n() as f64;
         let gap_tol = pb.gap_tolerance(params.tol);
         let target = gap_tol.max(F32_GAP_FLOOR * yc_scale);
-        let sigma_sq = self.sigma_max_sq(pb)?;
-        let (key, res, sigma) = self.take_resident(pb)?;
-        let step = {
-            let lip = fista::LIPSCHITZ_MARGIN * sigma_sq / pb.n() as f64 + pen.l2();
-            if lip > 0.0 {
-                1.0 / lip
-            } else {
-                0.0
-            }
+        let start = screen_at_start(pb, pen, warm, params);
+        // Gap Safe masks columns out of the device passes of plain FISTA (hundreds per lambda).
+        // With working sets every device pass is a check that may be the last, whose
+        // correlations the certificate needs unmasked: there it only narrows the working set.
+        let masked = !params.screening.gpu_working_sets()
+            && start
+                .keep
+                .iter()
+                .zip(pb.col_sq_norms())
+                .any(|(&k, &s)| !k && s != 0.0);
+        let (key, res, sigma) = if params.screening.gpu_working_sets() {
+            self.take_resident(pb)?
+        } else {
+            self.sigma_max_sq(pb)?;
+            self.take_resident(pb)?
         };
         let out = if params.screening.gpu_working_sets() {
-            self.iterate_working_sets(pb, pen, (warm, params), &res, target)
+            self.iterate_working_sets(pb, pen, start, params, &res, target)
         } else {
-            self.iterate(pb, pen, (warm, params), &res, step, target)
+            // Plain FISTA over all of X (Gap Safe still skips what it proves zero).
+            let sigma_sq = sigma.expect("computed above");
+            let lip = fista::LIPSCHITZ_MARGIN * sigma_sq / pb.n() as f64 + pen.l2();
+            let step = if lip > 0.0 { 1.0 / lip } else { 0.0 };
+            res.set_screened(&self.ctx, Some(&start.keep));
+            self.iterate(pb, pen, (Some(&start.w), params), &res, step, target)
+                .map(|(w, it, passes)| (w, it, passes, None))
         };
+        let certified = out.and_then(|(w, n_iter, passes, exact)| {
+            let t0 = Instant::now();
+            let (cert, cert_passes) = self.certify(pb, pen, &w, exact, &res, masked)?;
+            self.stats.certify_seconds = t0.elapsed().as_secs_f64();
+            self.stats.certify_exact_columns = cert.exact_columns;
+            Ok((w, n_iter, passes + cert_passes, cert))
+        });
         self.resident = Some((key, res, sigma));
-        let (w, n_iter, mut full_passes) = out?;
-        let t0 = Instant::now();
-        let info = pb.duality_gap(&w, pen);
-        full_passes += 1;
-        self.stats.certify_seconds = t0.elapsed().as_secs_f64();
+        let (w, n_iter, full_passes, cert) = certified?;
+        let info = cert.info;
+        let grad = cert.grad;
         if let Some(status) = stop_status(info.gap, gap_tol, n_iter, params.max_iter) {
             self.stats.polish_seconds = 0.0;
             let counts = (n_iter, full_passes);
             return Ok(Fit::finished(
-                w,
-                &info,
-                gap_tol,
-                counts,
-                status,
-                "gpu",
-                Vec::new(),
+                w, &info, gap_tol, counts, status, "gpu", grad,
             ));
         }
         // f32 could not certify the requested tolerance: finish in f64 on the CPU.
@@ -331,56 +345,206 @@ impl Backend for GpuBackend {
     }
 }
 
+/// Where a GPU solve starts: the warm start with what the previous lambda's f64 certificate
+/// allows. Its exact correlations give the gap at the new lambda with no pass over X, the
+/// sequential strong set, and a Gap Safe test in f64 (safe, unlike one from f32 sums).
+struct Start {
+    w: Vec<f64>,
+    /// Features not proven zero (dead columns and Gap Safe discards are false).
+    keep: Vec<bool>,
+    /// `Xe^T r` at `w` in f64 and the gap there, when the warm start brought them.
+    exact: Option<(Vec<f64>, f64)>,
+    /// The sequential strong set, when the strong rule is on and applies.
+    strong: Option<Vec<usize>>,
+}
+
+fn screen_at_start(
+    pb: &Problem,
+    pen: &ElasticNet,
+    warm: Option<&Warm>,
+    params: &ValidParams,
+) -> Start {
+    let p = pb.p();
+    let mut keep: Vec<bool> = pb.col_sq_norms().iter().map(|&s| s != 0.0).collect();
+    let mut w = warm.map_or_else(|| vec![0.0; p], |h| h.w.to_vec());
+    for j in 0..p {
+        if !keep[j] {
+            w[j] = 0.0;
+        }
+    }
+    let mut start = Start {
+        w,
+        keep,
+        exact: None,
+        strong: None,
+    };
+    let Some(Warm {
+        lambda: Some(prev_lambda),
+        grad: Some(prev_g),
+        w: prev_w,
+    }) = warm
+    else {
+        return start;
+    };
+    if pen.l1() <= 0.0 || prev_g.len() != p || start.w.as_slice() != *prev_w {
+        return start;
+    }
+    let screen = params.screening;
+    let r = pb.residual(&start.w);
+    let gap = pb.duality_gap_from(&start.w, &r, prev_g, pen).gap;
+    if screen.gap_safe {
+        keep = std::mem::take(&mut start.keep);
+        let dropped = gap_safe_screen(pb, pen, &start.w, prev_g, gap, &mut keep);
+        start.keep = keep;
+        if dropped.iter().any(|&j| start.w[j] != 0.0) {
+            // A non-zero proven zero (lambdas out of order): drop it; the correlations no
+            // longer match w, so the first gap comes from the device.
+            for &j in &dropped {
+                start.w[j] = 0.0;
+            }
+            return start;
+        }
+    }
+    if screen.strong_rule {
+        start.strong = Some(strong_set(
+            pb,
+            pen,
+            *prev_lambda,
+            prev_w,
+            prev_g,
+            &start.keep,
+        ));
+    }
+    start.exact = Some((prev_g.to_vec(), gap));
+    start
+}
+
 impl GpuBackend {
-    /// Working sets on the device: the global gap and correlations from one pass over all of X,
-    /// the working set chosen on the host, its columns gathered once into a compact device
-    /// buffer, and FISTA on that small problem until its gap is [`WS_GAP_FRACTION`] of the
-    /// global one; repeat. Full passes over X: one per outer iteration. No Gap Safe here: a
-    /// radius from f32 sums could be too small, and a wrong discard would be silent.
+    /// The f64 certificate of `w` ([`certificate::certify`]): from the exact correlations when
+    /// `w` is the warm start that brought them, else with the device's f32 correlations at `w`
+    /// (in `res`, unmasked first if Gap Safe masked columns) as a filter. Returns the full
+    /// passes over X it took (device or host).
+    fn certify(
+        &self,
+        pb: &Problem,
+        pen: &ElasticNet,
+        w: &[f64],
+        exact: Option<Vec<f64>>,
+        res: &Resident,
+        masked: bool,
+    ) -> Result<(Certificate, usize)> {
+        if let Some(grad) = exact {
+            let r = pb.residual(w);
+            let info = pb.duality_gap_from(w, &r, &grad, pen);
+            let exact_columns = 0;
+            return Ok((
+                Certificate {
+                    info,
+                    grad,
+                    exact_columns,
+                },
+                0,
+            ));
+        }
+        let mut passes = 0;
+        let (ctx, k) = (&self.ctx, &self.kernels);
+        if masked {
+            res.set_screened(ctx, None);
+            let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+            res.write_f32(ctx, &res.w, &w32);
+            run_and_read(
+                ctx,
+                "unmasked pass",
+                |pass| res.encode_gap_sums(k, pass),
+                &res.red,
+            )?;
+            passes += 1;
+        }
+        let g = run_and_read(ctx, "read g", |_| {}, &res.g)?;
+        let r = run_and_read(ctx, "read r", |_| {}, &res.r)?;
+        let dev = DeviceCorrelations {
+            g: &g[..pb.p()],
+            r: &r[..pb.n()],
+        };
+        let cert = certify(pb, pen, w, Some(dev));
+        if cert.exact_columns == pb.p() {
+            passes += 1;
+        }
+        Ok((cert, passes))
+    }
+
+    /// Working sets on the device: the global gap and correlations from one pass over X (the
+    /// columns Gap Safe kept), the working set chosen on the host, its columns gathered once
+    /// into a compact device buffer, and FISTA on that small problem until its gap is
+    /// [`WS_GAP_FRACTION`] of the global one; repeat. Full passes over X: one per outer
+    /// iteration. Along a path the first working set is the strong set, solved to the target
+    /// at once: the pass after it is the strong rule's KKT check.
     fn iterate_working_sets(
         &mut self,
         pb: &Problem,
         pen: &ElasticNet,
-        (warm, params): (Option<&[f64]>, &ValidParams),
+        start: Start,
+        params: &ValidParams,
         res: &Resident,
         target: f64,
-    ) -> Result<(Vec<f64>, usize, usize)> {
-        let p = pb.p();
-        let mut w: Vec<f64> = warm.map_or_else(|| vec![0.0; p], <[f64]>::to_vec);
-        let alive: Vec<bool> = pb.col_sq_norms().iter().map(|&s| s != 0.0).collect();
+    ) -> Result<(Vec<f64>, usize, usize, Option<Vec<f64>>)> {
+        let Start {
+            mut w,
+            keep,
+            mut exact,
+            mut strong,
+        } = start;
         let nnz = |w: &[f64]| w.iter().filter(|&&v| v != 0.0).count();
         let mut ws_size = WS_MIN.max(2 * nnz(&w));
         let (mut n_iter, mut full_passes) = (0usize, 0usize);
         let mut prev_gap = f64::INFINITY;
         let mut history: Vec<f64> = Vec::new();
         res.write_params(&self.ctx, 0.0, pen.l1(), pen.l2());
+        res.set_screened(&self.ctx, None);
         loop {
-            let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
-            res.write_f32(&self.ctx, &res.w, &w32);
             let (ctx, k) = (&self.ctx, &self.kernels);
-            let red = run_and_read(
-                ctx,
-                "global gap",
-                |pass| res.encode_gap_sums(k, pass),
-                &res.red,
-            )?;
-            full_passes += 1;
-            let gap = pb.gap_from_scalars(&sum_partials(&red, res.n_red), pen).gap;
+            let from_start = exact.is_some();
+            let (g, gap) = match exact.take() {
+                Some(known) => known,
+                None => {
+                    let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+                    res.write_f32(ctx, &res.w, &w32);
+                    let red = run_and_read(
+                        ctx,
+                        "global gap",
+                        |pass| res.encode_gap_sums(k, pass),
+                        &res.red,
+                    )?;
+                    full_passes += 1;
+                    let gap = pb.gap_from_scalars(&sum_partials(&red, res.n_red), pen).gap;
+                    let g: Vec<f64> = run_and_read(ctx, "read g", |_| {}, &res.g)?
+                        .iter()
+                        .map(|&v| v as f64)
+                        .collect();
+                    (g, gap)
+                }
+            };
             history.push(gap);
             // Stalled at f32 precision: the f64 check (and polish) takes it from here.
             if gap <= target || n_iter >= params.max_iter || !gap.is_finite() || stalled(&history) {
-                return Ok((w, n_iter, full_passes));
+                // The device's g and r are at w, unless w is the start, known exactly.
+                return Ok((w, n_iter, full_passes, from_start.then_some(g)));
             }
             if gap > 0.5 * prev_gap {
                 ws_size = ws_size.saturating_mul(2);
             }
             prev_gap = gap;
-            let g: Vec<f64> = run_and_read(ctx, "read g", |_| {}, &res.g)?
-                .iter()
-                .map(|&v| v as f64)
-                .collect();
             ws_size = ws_size.max(2 * nnz(&w));
-            let ws = working_set(pb, pen, &w, &g, &alive, ws_size);
+            let ws = match strong.take() {
+                Some(mut s) => {
+                    s.extend(working_set(pb, pen, &w, &g, &keep, 0));
+                    s.sort_unstable();
+                    s.dedup();
+                    s
+                }
+                None => working_set(pb, pen, &w, &g, &keep, ws_size),
+            };
+            let sub_target = (WS_GAP_FRACTION * gap).max(0.5 * target);
             let sub_design = Columns::new(pb.design(), ws.clone());
             let sub = Problem::new(&sub_design, pb.yc(), pb.preprocess())?;
             let sub_res = Resident::upload(ctx, k, &sub, self.opts.max_panel_cols)?;
@@ -392,7 +556,6 @@ impl GpuBackend {
                 max_iter: params.max_iter - n_iter,
                 ..*params
             };
-            let sub_target = (WS_GAP_FRACTION * gap).max(0.5 * target);
             let (sub_w, it, _) = self.iterate(
                 &sub,
                 pen,

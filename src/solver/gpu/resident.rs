@@ -59,6 +59,9 @@ pub struct Resident {
     pub meta: wgpu::Buffer,
     pub w_new: wgpu::Buffer,
     pub y: wgpu::Buffer,
+    /// `1 / s_j`, 0 for dead columns; on the device, also 0 for screened-out columns.
+    inv_scale: wgpu::Buffer,
+    inv_scale_host: Vec<f32>,
     panels: Vec<PanelBuffers>,
     compact_z: wgpu::BindGroup,
     compact_w: wgpu::BindGroup,
@@ -146,7 +149,8 @@ impl Resident {
                 }
             })
             .collect();
-        let inv_scale = storage_init(ctx, "inv_scale", bytemuck::cast_slice(&inv_scale));
+        let inv_scale_host = inv_scale;
+        let inv_scale = storage_init(ctx, "inv_scale", bytemuck::cast_slice(&inv_scale_host));
         let y = storage_init(ctx, "y", bytemuck::cast_slice(&f32s(pb.yc())));
         let zeros = storage(ctx, "zeros_n", 4 * n);
         let r = storage(ctx, "r", 4 * n);
@@ -311,6 +315,8 @@ impl Resident {
             meta,
             w_new,
             y,
+            inv_scale,
+            inv_scale_host,
             panels,
             compact_z,
             compact_w,
@@ -350,6 +356,26 @@ impl Resident {
         };
         ctx.queue
             .write_buffer(&self.params, 0, bytemuck::bytes_of(&params));
+    }
+
+    /// Screens columns out of every pass (`keep[j] == false`: the gradient kernel skips the
+    /// column, reading none of it, and its coefficient counts as 0), or all back in (`None`).
+    /// Only for features proven zero at the optimum: the f64 certificate still judges all.
+    pub fn set_screened(&self, ctx: &GpuContext, keep: Option<&[bool]>) {
+        let masked: Vec<f32>;
+        let data = match keep {
+            None => &self.inv_scale_host,
+            Some(keep) => {
+                masked = self
+                    .inv_scale_host
+                    .iter()
+                    .zip(keep)
+                    .map(|(&s, &k)| if k { s } else { 0.0 })
+                    .collect();
+                &masked
+            }
+        };
+        self.write_f32(ctx, &self.inv_scale, data);
     }
 
     pub fn write_f32(&self, ctx: &GpuContext, buf: &wgpu::Buffer, data: &[f32]) {
