@@ -229,7 +229,7 @@ pub struct PathArgs {
     /// Write the non-zero coefficients in long format here: lambda,feature,value.
     #[arg(long)]
     pub csv: Option<PathBuf>,
-    /// Draw the coefficient paths against log(lambda) here (.svg).
+    /// Draw the coefficient paths against log(lambda) here (.svg or .png, by the extension).
     #[arg(long)]
     pub plot: Option<PathBuf>,
     /// Print nothing but errors and warnings.
@@ -659,6 +659,10 @@ fn read_lambdas(path: &Path) -> Result<Vec<f64>> {
 }
 
 fn run_path(a: PathArgs) -> Result<()> {
+    if let Some(path) = &a.plot {
+        // Before the solve: a typo in the plot name should not cost a path.
+        lariat::plot::plot_format(path)?;
+    }
     let (ds, y) = a.data.read(&a.input)?;
     let grid = match &a.lambdas {
         Some(path) => LambdaGrid::Explicit(read_lambdas(path)?),

@@ -1,9 +1,13 @@
 //! Coefficient paths as a picture (glmnet's `plot.glmnet(xvar = "lambda")`): every feature
 //! that is ever non-zero is one curve of its coefficient against log(lambda), the number of
 //! non-zeros is written along the top, and the first features to enter are labelled by name.
+//! Written as SVG or PNG (chosen by the extension); the PNG's text uses an embedded DejaVu Sans
+//! (assets/fonts, Bitstream Vera licence), so it looks the same on every machine.
 
 use std::path::Path;
+use std::sync::Once;
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::{Error, Result};
@@ -41,29 +45,93 @@ pub fn coefficient_curves(models: &[Model]) -> Vec<(usize, Vec<f64>)> {
         .collect()
 }
 
-/// Writes the plot of a path as SVG (atomically). `models` are in grid order.
-pub fn write_path_plot(path: &Path, models: &[Model], names: Option<&[String]>) -> Result<()> {
+/// Picture size in pixels.
+const SIZE: (u32, u32) = (900, 600);
+static FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
+
+/// The picture formats, chosen by the file's extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlotFormat {
+    Svg,
+    Png,
+}
+
+/// The format of a plot file from its extension, or a clear error.
+pub fn plot_format(path: &Path) -> Result<PlotFormat> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    if ext != "svg" {
-        return Err(Error::Unsupported(format!(
-            "{}: plots are written as .svg (PNG needs font and image libraries lariat does not ship)",
+    match ext.as_str() {
+        "svg" => Ok(PlotFormat::Svg),
+        "png" => Ok(PlotFormat::Png),
+        _ => Err(Error::Unsupported(format!(
+            "{}: plots are written as .svg or .png (by the file's extension)",
             path.display()
-        )));
+        ))),
     }
-    let svg = render_svg(models, names)?;
-    write_atomic(path, svg.as_bytes())
+}
+
+/// Writes the plot of a path (atomically), as SVG or PNG by the extension of `path`. `models`
+/// are in grid order.
+pub fn write_path_plot(path: &Path, models: &[Model], names: Option<&[String]>) -> Result<()> {
+    let bytes = match plot_format(path)? {
+        PlotFormat::Svg => render_svg(models, names)?.into_bytes(),
+        PlotFormat::Png => render_png(models, names)?,
+    };
+    write_atomic(path, &bytes)
 }
 
 fn plot_error(e: impl std::fmt::Display) -> Error {
     Error::Unsupported(format!("drawing the plot: {e}"))
 }
 
+/// Text needs a registered font (ab_glyph has no system font lookup): ours, once.
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Only fails on bytes that are not a font, which include_bytes! rules out.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+}
+
+/// The PNG file of the plot (8-bit RGB).
+pub fn render_png(models: &[Model], names: Option<&[String]>) -> Result<Vec<u8>> {
+    register_font();
+    let mut rgb = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
+        draw(&root, models, names)?;
+    }
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, SIZE.0, SIZE.1);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let png_error = |e: png::EncodingError| Error::Unsupported(format!("encoding the PNG: {e}"));
+    let mut writer = enc.write_header().map_err(png_error)?;
+    writer.write_image_data(&rgb).map_err(png_error)?;
+    writer.finish().map_err(png_error)?;
+    Ok(out)
+}
+
 /// The SVG text of the plot.
 pub fn render_svg(models: &[Model], names: Option<&[String]>) -> Result<String> {
+    register_font();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        draw(&root, models, names)?;
+    }
+    Ok(svg)
+}
+
+/// Draws the plot on any plotters backend.
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    models: &[Model],
+    names: Option<&[String]>,
+) -> Result<()> {
     if models.is_empty() {
         return Err(Error::Unsupported(
             "nothing to plot: the path is empty".into(),
@@ -88,11 +156,9 @@ pub fn render_svg(models: &[Model], names: Option<&[String]>) -> Result<String> 
     let y_abs = if y_abs > 0.0 { y_abs * 1.08 } else { 1.0 };
     let label = |j: usize| names.map_or_else(|| format!("x{j}"), |n| n[j].clone());
 
-    let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (900, 600)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_error)?;
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(root)
             .caption("coefficient paths", ("sans-serif", 20))
             .margin(20)
             .margin_top(50)
@@ -149,5 +215,5 @@ pub fn render_svg(models: &[Model], names: Option<&[String]>) -> Result<String> 
         }
         root.present().map_err(plot_error)?;
     }
-    Ok(svg)
+    Ok(())
 }

@@ -117,7 +117,7 @@ fn path_writes_json_csv_and_plot() {
 }
 
 #[test]
-fn explicit_lambdas_and_bad_plot_format() {
+fn explicit_lambdas_and_plot_formats() {
     let dir = temp_dir("path-lambdas");
     let data = write_csv(&dir, 25, 10);
     let grid = dir.join("grid.txt");
@@ -144,22 +144,64 @@ fn explicit_lambdas_and_bad_plot_format() {
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(v["lambdas"], serde_json::json!([0.5, 0.2, 0.1]));
+    // A PNG: one curve per feature ever non-zero, each in its palette colour.
     let png = dir.join("p.png");
-    let o = Command::new(env!("CARGO_BIN_EXE_lariat"))
-        .args([
-            "path",
-            "--x",
-            data.to_str().unwrap(),
-            "--target",
-            "response",
-            "--quiet",
-        ])
-        .args(["--n-lambdas", "5", "--plot", png.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let run_plot = |plot: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_lariat"))
+            .args([
+                "path",
+                "--x",
+                data.to_str().unwrap(),
+                "--target",
+                "response",
+                "--quiet",
+            ])
+            .args(["--n-lambdas", "8", "--out", json.to_str().unwrap()])
+            .args(["--plot", plot.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let o = run_plot(&png);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let mut ever = std::collections::BTreeSet::new();
+    for f in v["fits"].as_array().unwrap() {
+        for j in f["coef"]["indices"].as_array().unwrap() {
+            ever.insert(j.as_u64().unwrap());
+        }
+    }
+    assert!(ever.len() >= 2, "{ever:?}");
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut rgb = vec![0; reader.output_buffer_size()];
+    let frame = reader.next_frame(&mut rgb).unwrap();
+    assert_eq!((frame.width, frame.height), (900, 600));
+    assert_eq!(frame.color_type, png::ColorType::Rgb);
+    let pixels_of = |k: usize| {
+        use plotters::style::{Color, Palette, Palette99};
+        let c = Palette99::pick(k).to_rgba();
+        rgb.chunks_exact(3)
+            .filter(|px| (px[0], px[1], px[2]) == (c.0, c.1, c.2))
+            .count()
+    };
+    for k in 0..ever.len() {
+        assert!(pixels_of(k) >= 30, "curve {k} of {} is missing", ever.len());
+    }
+    for k in ever.len()..ever.len() + 3 {
+        assert!(
+            pixels_of(k) < 30,
+            "colour {k} drawn, but only {} curves",
+            ever.len()
+        );
+    }
+    // Any other extension is refused before the solve: nothing is written.
+    std::fs::remove_file(&json).unwrap();
+    let gif = dir.join("p.gif");
+    let o = run_plot(&gif);
     assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains(".svg"));
-    assert!(!png.exists());
+    assert!(String::from_utf8_lossy(&o.stderr).contains(".svg or .png"));
+    assert!(!gif.exists() && !json.exists());
     // A bad grid value is named.
     std::fs::write(&grid, "0.5\n-1\n").unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_lariat"))

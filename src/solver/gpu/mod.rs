@@ -314,11 +314,22 @@ impl Backend for GpuBackend {
             let step = if lip > 0.0 { 1.0 / lip } else { 0.0 };
             res.set_screened(&self.ctx, Some(&start.keep));
             self.iterate(pb, pen, (Some(&start.w), params), &res, step, target)
-                .map(|(w, it, passes)| (w, it, passes, None))
+                .map(|(w, n_iter, full_passes)| Solved {
+                    w,
+                    n_iter,
+                    full_passes,
+                    exact_grad: None,
+                })
         };
-        let certified = out.and_then(|(w, n_iter, passes, exact)| {
+        let certified = out.and_then(|solved| {
+            let Solved {
+                w,
+                n_iter,
+                full_passes: passes,
+                exact_grad,
+            } = solved;
             let t0 = Instant::now();
-            let (cert, cert_passes) = self.certify(pb, pen, &w, exact, &res, masked)?;
+            let (cert, cert_passes) = self.certify(pb, pen, &w, exact_grad, &res, masked)?;
             self.stats.certify_seconds = t0.elapsed().as_secs_f64();
             self.stats.certify_exact_columns = cert.exact_columns;
             Ok((w, n_iter, passes + cert_passes, cert))
@@ -356,6 +367,15 @@ struct Start {
     exact: Option<(Vec<f64>, f64)>,
     /// The sequential strong set, when the strong rule is on and applies.
     strong: Option<Vec<usize>>,
+}
+
+/// What a device loop returns: the iterate, its cost, and `Xe^T r` at it in f64 when that is
+/// known exactly (the loop ended where it started).
+struct Solved {
+    w: Vec<f64>,
+    n_iter: usize,
+    full_passes: usize,
+    exact_grad: Option<Vec<f64>>,
 }
 
 fn screen_at_start(
@@ -487,7 +507,7 @@ impl GpuBackend {
         params: &ValidParams,
         res: &Resident,
         target: f64,
-    ) -> Result<(Vec<f64>, usize, usize, Option<Vec<f64>>)> {
+    ) -> Result<Solved> {
         let Start {
             mut w,
             keep,
@@ -528,7 +548,12 @@ impl GpuBackend {
             // Stalled at f32 precision: the f64 check (and polish) takes it from here.
             if gap <= target || n_iter >= params.max_iter || !gap.is_finite() || stalled(&history) {
                 // The device's g and r are at w, unless w is the start, known exactly.
-                return Ok((w, n_iter, full_passes, from_start.then_some(g)));
+                return Ok(Solved {
+                    w,
+                    n_iter,
+                    full_passes,
+                    exact_grad: from_start.then_some(g),
+                });
             }
             if gap > 0.5 * prev_gap {
                 ws_size = ws_size.saturating_mul(2);
