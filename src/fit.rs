@@ -245,6 +245,7 @@ pub fn fit_path_with_progress(
                 gap_tolerance: fit.gap_tol,
                 tol: params.tol,
                 iterations: fit.n_iter,
+                full_passes: fit.full_passes,
                 converged: fit.status == Status::Converged,
                 device: fit.device.clone(),
                 solver: backend.solver(),

@@ -55,6 +55,10 @@ pub struct Model {
     #[serde(default)]
     pub tol: f64,
     pub iterations: usize,
+    /// Full passes `X^T r` over all columns (the cost that matters on wide data; a pass that
+    /// Gap Safe narrowed still counts as one).
+    #[serde(default)]
+    pub full_passes: usize,
     pub converged: bool,
     pub device: String,
     pub solver: String,
