@@ -129,10 +129,10 @@ pub struct ModelArgs {
     /// all, grow): auto (on the GPU, where they measured faster; off in cd), on, off.
     #[arg(long, default_value = "auto")]
     pub working_sets: WorkingSets,
-    /// Turn off dynamic Gap Safe screening (cd).
+    /// Turn off Gap Safe screening (dynamic in cd; at each lambda's start on the GPU).
     #[arg(long)]
     pub no_gap_safe: bool,
-    /// Turn off the sequential strong rule along paths (cd, when working sets are off).
+    /// Turn off the sequential strong rule along paths (cd without working sets; on the GPU it seeds the first working set).
     #[arg(long)]
     pub no_strong_rule: bool,
 }
