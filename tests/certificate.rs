@@ -70,15 +70,8 @@ fn the_filtered_certificate_equals_the_full_f64_gap() {
             let rough: Vec<f64> = opt.iter().map(|v| 0.9 * v).collect();
             for w in [opt, rough] {
                 let (g_dev, r_dev) = adversarial_device(&pb, &pen, &w);
-                let cert = certify(
-                    &pb,
-                    &pen,
-                    &w,
-                    Some(DeviceCorrelations {
-                        g: &g_dev,
-                        r: &r_dev,
-                    }),
-                );
+                let dev = DeviceCorrelations { g: g_dev, r: r_dev };
+                let cert = certify(&pb, &pen, &w, Some(&dev));
                 let full = pb.duality_gap(&w, &pen);
                 let what = format!("n {n} p {p} l1_ratio {l1_ratio} lambda {frac} lambda_max");
                 assert!(
@@ -130,11 +123,8 @@ fn a_device_value_outside_its_bound_is_not_trusted_silently() {
     let mut g_dev: Vec<f32> = g.iter().map(|&v| v as f32).collect();
     g_dev[jmax] = 0.0;
     let r_dev: Vec<f32> = r.iter().map(|&v| v as f32).collect();
-    let dev = DeviceCorrelations {
-        g: &g_dev,
-        r: &r_dev,
-    };
-    let cert = certify(&pb, &pen, &w, Some(dev));
+    let dev = DeviceCorrelations { g: g_dev, r: r_dev };
+    let cert = certify(&pb, &pen, &w, Some(&dev));
     let full = pb.duality_gap(&w, &pen);
     assert!(rel_diff(cert.info.gap, full.gap) > 1e-6);
 }
@@ -152,7 +142,11 @@ fn ridge_and_unusable_device_values_take_a_full_pass() {
         l1_ratio: 0.0,
     };
     let cert_with = |g: &[f32], pen: &ElasticNet| {
-        certify(&pb, pen, &w, Some(DeviceCorrelations { g, r: &r_dev }))
+        let dev = DeviceCorrelations {
+            g: g.to_vec(),
+            r: r_dev.clone(),
+        };
+        certify(&pb, pen, &w, Some(&dev))
     };
     assert_eq!(cert_with(&g_dev, &ridge).exact_columns, 100);
     let lasso = ElasticNet {

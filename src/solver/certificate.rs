@@ -26,12 +26,13 @@ use rayon::prelude::*;
 use crate::penalty::ElasticNet;
 use crate::problem::{sq_norm, GapInfo, GapScalars, Problem};
 
-/// Correlations and residual the device computed at the `w` being certified.
-pub struct DeviceCorrelations<'a> {
+/// Correlations and residual the device computed at some `w^` (the bound holds for any `w`
+/// certified with them, loosening as its residual moves away from `r^`).
+pub struct DeviceCorrelations {
     /// `Xe^T r^` in f32, unmasked (every feature).
-    pub g: &'a [f32],
-    /// The device's residual `r^ = yc - Xe w` in f32.
-    pub r: &'a [f32],
+    pub g: Vec<f32>,
+    /// The device's residual `r^ = yc - Xe w^` in f32.
+    pub r: Vec<f32>,
 }
 
 /// The gap at `w` and the correlations it leaves for the next lambda.
@@ -57,19 +58,19 @@ pub fn certify(
     pb: &Problem,
     pen: &ElasticNet,
     w: &[f64],
-    dev: Option<DeviceCorrelations>,
+    dev: Option<&DeviceCorrelations>,
 ) -> Certificate {
     let r = pb.residual(w);
     let usable = dev.filter(|d| {
         pen.l1() > 0.0
             && d.g.len() == pb.p()
             && d.r.len() == pb.n()
-            && d.g.iter().chain(d.r).all(|v| v.is_finite())
+            && d.g.iter().chain(&d.r).all(|v| v.is_finite())
     });
     let Some(dev) = usable else {
         return full_pass(pb, pen, w, &r);
     };
-    let bounds = correlation_bounds(pb, pen, w, &r, &dev);
+    let bounds = correlation_bounds(pb, pen, w, &r, dev);
     let floor = bounds.iter().map(|b| b.lo).fold(0.0, f64::max);
     let candidates: Vec<usize> = (0..pb.p()).filter(|&j| bounds[j].hi >= floor).collect();
     if candidates.len() as f64 > MAX_EXACT_SHARE * pb.p() as f64 {

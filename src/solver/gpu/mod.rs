@@ -62,6 +62,8 @@ pub struct GpuStats {
     /// Columns the last certificate recomputed in f64 (p when it took a full pass).
     pub certify_exact_columns: usize,
     pub polish_seconds: f64,
+    /// Features the last f64 polish worked on (p when it had to take all of them).
+    pub polish_features: usize,
     pub gpu_iterations: usize,
     pub gap_checks: usize,
     pub n_panels: usize,
@@ -329,31 +331,94 @@ impl Backend for GpuBackend {
                 exact_grad,
             } = solved;
             let t0 = Instant::now();
-            let (cert, cert_passes) = self.certify(pb, pen, &w, exact_grad, &res, masked)?;
+            let (cert, cert_passes, dev) = self.certify(pb, pen, &w, exact_grad, &res, masked)?;
             self.stats.certify_seconds = t0.elapsed().as_secs_f64();
             self.stats.certify_exact_columns = cert.exact_columns;
-            Ok((w, n_iter, passes + cert_passes, cert))
+            Ok((w, n_iter, passes + cert_passes, cert, dev))
         });
         self.resident = Some((key, res, sigma));
-        let (w, n_iter, full_passes, cert) = certified?;
-        let info = cert.info;
-        let grad = cert.grad;
-        if let Some(status) = stop_status(info.gap, gap_tol, n_iter, params.max_iter) {
+        let (w, n_iter, full_passes, cert, dev) = certified?;
+        if let Some(status) = stop_status(cert.info.gap, gap_tol, n_iter, params.max_iter) {
             self.stats.polish_seconds = 0.0;
             let counts = (n_iter, full_passes);
             return Ok(Fit::finished(
-                w, &info, gap_tol, counts, status, "gpu", grad,
+                w, &cert.info, gap_tol, counts, status, "gpu", cert.grad,
             ));
         }
-        // f32 could not certify the requested tolerance: finish in f64 on the CPU.
+        // f32 could not certify the requested tolerance: finish in f64 on the CPU, first on
+        // the few features that can matter, then (if that does not certify) on all.
         let t0 = Instant::now();
-        let mut polished = cd::solve(pb, pen, Some(&Warm::from_w(&w)), params);
+        let (mut polished, features) = match polish_candidates(pb, pen, &w, &cert, &dev, params) {
+            Some(fit_and_size) => fit_and_size,
+            None => (cd::solve(pb, pen, Some(&Warm::from_w(&w)), params), p),
+        };
+        self.stats.polish_features = features;
         self.stats.polish_seconds = t0.elapsed().as_secs_f64();
         polished.n_iter += n_iter;
         polished.full_passes += full_passes;
         polished.device = "gpu+cpu-polish".into();
         Ok(polished)
     }
+}
+
+/// Features within this fraction of the L1 bound are polished with the support.
+const POLISH_MARGIN: f64 = 0.1;
+
+/// The f64 polish without a pass over X: coordinate descent on the support and the features
+/// whose correlation is within [`POLISH_MARGIN`] of the L1 bound, then the certificate over
+/// all features, filtered by the device's correlations at the GPU's answer. `None` when the
+/// candidates are too many for this to pay or the result does not certify.
+fn polish_candidates(
+    pb: &Problem,
+    pen: &ElasticNet,
+    w: &[f64],
+    cert: &Certificate,
+    dev: &DeviceCorrelations,
+    params: &ValidParams,
+) -> Option<(Fit, usize)> {
+    let (n, p) = (pb.n() as f64, pb.p());
+    let nl1 = n * pen.l1();
+    if nl1 <= 0.0 {
+        return None;
+    }
+    let alive = pb.col_sq_norms();
+    let set: Vec<usize> = (0..p)
+        .filter(|&j| alive[j] != 0.0)
+        .filter(|&j| {
+            w[j] != 0.0 || (cert.grad[j] - n * pen.l2() * w[j]).abs() >= (1.0 - POLISH_MARGIN) * nl1
+        })
+        .collect();
+    if set.is_empty() || 4 * set.len() > p {
+        return None;
+    }
+    let sub_design = Columns::new(pb.design(), set.clone());
+    let sub = Problem::new(&sub_design, pb.yc(), pb.preprocess()).ok()?;
+    let w0: Vec<f64> = set.iter().map(|&j| w[j]).collect();
+    // Half the tolerance: the features left out may add to the gap.
+    let sub_params = ValidParams {
+        tol: 0.5 * params.tol,
+        ..*params
+    };
+    let sub_fit = cd::solve(&sub, pen, Some(&Warm::from_w(&w0)), &sub_params);
+    let mut w = w.to_vec();
+    for (&j, &v) in set.iter().zip(&sub_fit.w) {
+        w[j] = v;
+    }
+    let cert = certify(pb, pen, &w, Some(dev));
+    let gap_tol = pb.gap_tolerance(params.tol);
+    let status = stop_status(cert.info.gap, gap_tol, 0, usize::MAX)?;
+    let full_passes = usize::from(cert.exact_columns == p);
+    let counts = (sub_fit.n_iter, full_passes);
+    let fit = Fit::finished(
+        w,
+        &cert.info,
+        gap_tol,
+        counts,
+        status,
+        "gpu+cpu-polish",
+        cert.grad,
+    );
+    Some((fit, set.len()))
 }
 
 /// Where a GPU solve starts: the warm start with what the previous lambda's f64 certificate
@@ -452,19 +517,21 @@ impl GpuBackend {
         exact: Option<Vec<f64>>,
         res: &Resident,
         masked: bool,
-    ) -> Result<(Certificate, usize)> {
+    ) -> Result<(Certificate, usize, DeviceCorrelations)> {
         if let Some(grad) = exact {
             let r = pb.residual(w);
             let info = pb.duality_gap_from(w, &r, &grad, pen);
-            let exact_columns = 0;
-            return Ok((
-                Certificate {
-                    info,
-                    grad,
-                    exact_columns,
-                },
-                0,
-            ));
+            // Exact values rounded to f32 are within the bound: a filter for a polish.
+            let dev = DeviceCorrelations {
+                g: grad.iter().map(|&v| v as f32).collect(),
+                r: r.iter().map(|&v| v as f32).collect(),
+            };
+            let cert = Certificate {
+                info,
+                grad,
+                exact_columns: 0,
+            };
+            return Ok((cert, 0, dev));
         }
         let mut passes = 0;
         let (ctx, k) = (&self.ctx, &self.kernels);
@@ -480,17 +547,16 @@ impl GpuBackend {
             )?;
             passes += 1;
         }
-        let g = run_and_read(ctx, "read g", |_| {}, &res.g)?;
-        let r = run_and_read(ctx, "read r", |_| {}, &res.r)?;
-        let dev = DeviceCorrelations {
-            g: &g[..pb.p()],
-            r: &r[..pb.n()],
-        };
-        let cert = certify(pb, pen, w, Some(dev));
+        let mut g = run_and_read(ctx, "read g", |_| {}, &res.g)?;
+        let mut r = run_and_read(ctx, "read r", |_| {}, &res.r)?;
+        g.truncate(pb.p());
+        r.truncate(pb.n());
+        let dev = DeviceCorrelations { g, r };
+        let cert = certify(pb, pen, w, Some(&dev));
         if cert.exact_columns == pb.p() {
             passes += 1;
         }
-        Ok((cert, passes))
+        Ok((cert, passes, dev))
     }
 
     /// Working sets on the device: the global gap and correlations from one pass over X (the
