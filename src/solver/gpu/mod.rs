@@ -8,19 +8,21 @@
 //! descent warm-started from the GPU answer finishes the job ("gpu+cpu-polish").
 
 pub mod context;
+mod finish;
 pub mod kernels;
 pub mod resident;
+mod warm;
+mod working_sets;
 
 use std::time::Instant;
 
 use self::context::{AdapterChoice, GpuContext};
+use self::finish::{polish_candidates, Certified, Solved};
 use self::kernels::{KernelConfig, Kernels};
 use self::resident::{device_bytes, run_and_read, Resident, Vector};
-use super::certificate::{certify, Certificate, DeviceCorrelations};
-use super::screening::{gap_safe_screen, strong_set, working_set};
+use self::warm::screen_at_start;
 use super::spectral::{start_vector, Lanczos, LanczosStep};
 use super::{cd, fista, stop_status, Backend, Fit, Warm};
-use crate::design::Columns;
 use crate::error::{Error, Result};
 use crate::params::ValidParams;
 use crate::penalty::ElasticNet;
@@ -32,12 +34,6 @@ use crate::problem::{sq_norm, GapScalars, Problem};
 pub const F32_GAP_FLOOR: f64 = 2e-6;
 const FIRST_CHECK_EVERY: usize = 10;
 const MAX_CHECK_EVERY: usize = 1000;
-/// Smallest GPU working set.
-const WS_MIN: usize = 64;
-/// A working-set subproblem is solved until its gap is this fraction of the global gap.
-/// celer uses 0.3; on the GPU a pass over all of X costs far more than a subproblem step, so
-/// solving deeper pays (lavapipe, 20-lambda path on 200 x 8000: 17.1 -> 8.5 passes per lambda).
-const WS_GAP_FRACTION: f64 = 0.01;
 /// Gap checks without a 10% improvement before the GPU is declared stuck at f32 precision.
 const STALL_CHECKS: usize = 3;
 
@@ -292,22 +288,25 @@ impl Backend for GpuBackend {
         let gap_tol = pb.gap_tolerance(params.tol);
         let target = gap_tol.max(F32_GAP_FLOOR * yc_scale);
         let start = screen_at_start(pb, pen, warm, params);
+        // Working sets need an L1 term to choose by (Ridge: every feature is in the model).
+        let working_sets = params.screening.gpu_working_sets() && pen.l1() > 0.0;
         // Gap Safe masks columns out of the device passes of plain FISTA (hundreds per lambda).
         // With working sets every device pass is a check that may be the last, whose
-        // correlations the certificate needs unmasked: there it only narrows the working set.
-        let masked = !params.screening.gpu_working_sets()
+        // correlations the certificate needs unmasked: there it narrows the working sets.
+        let masked = !working_sets
             && start
                 .keep
                 .iter()
                 .zip(pb.col_sq_norms())
                 .any(|(&k, &s)| !k && s != 0.0);
-        let (key, res, sigma) = if params.screening.gpu_working_sets() {
+        let (key, res, sigma) = if working_sets {
             self.take_resident(pb)?
         } else {
             self.sigma_max_sq(pb)?;
             self.take_resident(pb)?
         };
-        let out = if params.screening.gpu_working_sets() {
+        let t0 = Instant::now();
+        let out = if working_sets {
             self.iterate_working_sets(pb, pen, start, params, &res, target)
         } else {
             // Plain FISTA over all of X (Gap Safe still skips what it proves zero).
@@ -316,28 +315,30 @@ impl Backend for GpuBackend {
             let step = if lip > 0.0 { 1.0 / lip } else { 0.0 };
             res.set_screened(&self.ctx, Some(&start.keep));
             self.iterate(pb, pen, (Some(&start.w), params), &res, step, target)
-                .map(|(w, n_iter, full_passes)| Solved {
-                    w,
-                    n_iter,
-                    full_passes,
-                    exact_grad: None,
+                .and_then(|(w, n_iter, mut full_passes)| {
+                    if masked {
+                        self.unmasked_pass(&w, &res);
+                        full_passes += 1;
+                    }
+                    let certified = self.device_certificate(pb, pen, &w, &res)?;
+                    full_passes += usize::from(certified.cert.exact_columns == p);
+                    Ok(Solved {
+                        w,
+                        n_iter,
+                        full_passes,
+                        certified,
+                    })
                 })
         };
-        let certified = out.and_then(|solved| {
-            let Solved {
-                w,
-                n_iter,
-                full_passes: passes,
-                exact_grad,
-            } = solved;
-            let t0 = Instant::now();
-            let (cert, cert_passes, dev) = self.certify(pb, pen, &w, exact_grad, &res, masked)?;
-            self.stats.certify_seconds = t0.elapsed().as_secs_f64();
-            self.stats.certify_exact_columns = cert.exact_columns;
-            Ok((w, n_iter, passes + cert_passes, cert, dev))
-        });
         self.resident = Some((key, res, sigma));
-        let (w, n_iter, full_passes, cert, dev) = certified?;
+        let Solved {
+            w,
+            n_iter,
+            full_passes,
+            certified: Certified { cert, dev },
+        } = out?;
+        self.stats.certify_seconds = t0.elapsed().as_secs_f64();
+        self.stats.certify_exact_columns = cert.exact_columns;
         if let Some(status) = stop_status(cert.info.gap, gap_tol, n_iter, params.max_iter) {
             self.stats.polish_seconds = 0.0;
             let counts = (n_iter, full_passes);
@@ -361,307 +362,7 @@ impl Backend for GpuBackend {
     }
 }
 
-/// Features within this fraction of the L1 bound are polished with the support.
-const POLISH_MARGIN: f64 = 0.1;
-
-/// The f64 polish without a pass over X: coordinate descent on the support and the features
-/// whose correlation is within [`POLISH_MARGIN`] of the L1 bound, then the certificate over
-/// all features, filtered by the device's correlations at the GPU's answer. `None` when the
-/// candidates are too many for this to pay or the result does not certify.
-fn polish_candidates(
-    pb: &Problem,
-    pen: &ElasticNet,
-    w: &[f64],
-    cert: &Certificate,
-    dev: &DeviceCorrelations,
-    params: &ValidParams,
-) -> Option<(Fit, usize)> {
-    let (n, p) = (pb.n() as f64, pb.p());
-    let nl1 = n * pen.l1();
-    if nl1 <= 0.0 {
-        return None;
-    }
-    let alive = pb.col_sq_norms();
-    let set: Vec<usize> = (0..p)
-        .filter(|&j| alive[j] != 0.0)
-        .filter(|&j| {
-            w[j] != 0.0 || (cert.grad[j] - n * pen.l2() * w[j]).abs() >= (1.0 - POLISH_MARGIN) * nl1
-        })
-        .collect();
-    if set.is_empty() || 4 * set.len() > p {
-        return None;
-    }
-    let sub_design = Columns::new(pb.design(), set.clone());
-    let sub = Problem::new(&sub_design, pb.yc(), pb.preprocess()).ok()?;
-    let w0: Vec<f64> = set.iter().map(|&j| w[j]).collect();
-    // Half the tolerance: the features left out may add to the gap.
-    let sub_params = ValidParams {
-        tol: 0.5 * params.tol,
-        ..*params
-    };
-    let sub_fit = cd::solve(&sub, pen, Some(&Warm::from_w(&w0)), &sub_params);
-    let mut w = w.to_vec();
-    for (&j, &v) in set.iter().zip(&sub_fit.w) {
-        w[j] = v;
-    }
-    let cert = certify(pb, pen, &w, Some(dev));
-    let gap_tol = pb.gap_tolerance(params.tol);
-    let status = stop_status(cert.info.gap, gap_tol, 0, usize::MAX)?;
-    let full_passes = usize::from(cert.exact_columns == p);
-    let counts = (sub_fit.n_iter, full_passes);
-    let fit = Fit::finished(
-        w,
-        &cert.info,
-        gap_tol,
-        counts,
-        status,
-        "gpu+cpu-polish",
-        cert.grad,
-    );
-    Some((fit, set.len()))
-}
-
-/// Where a GPU solve starts: the warm start with what the previous lambda's f64 certificate
-/// allows. Its exact correlations give the gap at the new lambda with no pass over X, the
-/// sequential strong set, and a Gap Safe test in f64 (safe, unlike one from f32 sums).
-struct Start {
-    w: Vec<f64>,
-    /// Features not proven zero (dead columns and Gap Safe discards are false).
-    keep: Vec<bool>,
-    /// `Xe^T r` at `w` in f64 and the gap there, when the warm start brought them.
-    exact: Option<(Vec<f64>, f64)>,
-    /// The sequential strong set, when the strong rule is on and applies.
-    strong: Option<Vec<usize>>,
-}
-
-/// What a device loop returns: the iterate, its cost, and `Xe^T r` at it in f64 when that is
-/// known exactly (the loop ended where it started).
-struct Solved {
-    w: Vec<f64>,
-    n_iter: usize,
-    full_passes: usize,
-    exact_grad: Option<Vec<f64>>,
-}
-
-fn screen_at_start(
-    pb: &Problem,
-    pen: &ElasticNet,
-    warm: Option<&Warm>,
-    params: &ValidParams,
-) -> Start {
-    let p = pb.p();
-    let mut keep: Vec<bool> = pb.col_sq_norms().iter().map(|&s| s != 0.0).collect();
-    let mut w = warm.map_or_else(|| vec![0.0; p], |h| h.w.to_vec());
-    for j in 0..p {
-        if !keep[j] {
-            w[j] = 0.0;
-        }
-    }
-    let mut start = Start {
-        w,
-        keep,
-        exact: None,
-        strong: None,
-    };
-    let Some(Warm {
-        lambda: Some(prev_lambda),
-        grad: Some(prev_g),
-        w: prev_w,
-    }) = warm
-    else {
-        return start;
-    };
-    if pen.l1() <= 0.0 || prev_g.len() != p || start.w.as_slice() != *prev_w {
-        return start;
-    }
-    let screen = params.screening;
-    let r = pb.residual(&start.w);
-    let gap = pb.duality_gap_from(&start.w, &r, prev_g, pen).gap;
-    if screen.gap_safe {
-        keep = std::mem::take(&mut start.keep);
-        let dropped = gap_safe_screen(pb, pen, &start.w, prev_g, gap, &mut keep);
-        start.keep = keep;
-        if dropped.iter().any(|&j| start.w[j] != 0.0) {
-            // A non-zero proven zero (lambdas out of order): drop it; the correlations no
-            // longer match w, so the first gap comes from the device.
-            for &j in &dropped {
-                start.w[j] = 0.0;
-            }
-            return start;
-        }
-    }
-    if screen.strong_rule {
-        start.strong = Some(strong_set(
-            pb,
-            pen,
-            *prev_lambda,
-            prev_w,
-            prev_g,
-            &start.keep,
-        ));
-    }
-    start.exact = Some((prev_g.to_vec(), gap));
-    start
-}
-
 impl GpuBackend {
-    /// The f64 certificate of `w` ([`certificate::certify`]): from the exact correlations when
-    /// `w` is the warm start that brought them, else with the device's f32 correlations at `w`
-    /// (in `res`, unmasked first if Gap Safe masked columns) as a filter. Returns the full
-    /// passes over X it took (device or host).
-    fn certify(
-        &self,
-        pb: &Problem,
-        pen: &ElasticNet,
-        w: &[f64],
-        exact: Option<Vec<f64>>,
-        res: &Resident,
-        masked: bool,
-    ) -> Result<(Certificate, usize, DeviceCorrelations)> {
-        if let Some(grad) = exact {
-            let r = pb.residual(w);
-            let info = pb.duality_gap_from(w, &r, &grad, pen);
-            // Exact values rounded to f32 are within the bound: a filter for a polish.
-            let dev = DeviceCorrelations {
-                g: grad.iter().map(|&v| v as f32).collect(),
-                r: r.iter().map(|&v| v as f32).collect(),
-            };
-            let cert = Certificate {
-                info,
-                grad,
-                exact_columns: 0,
-            };
-            return Ok((cert, 0, dev));
-        }
-        let mut passes = 0;
-        let (ctx, k) = (&self.ctx, &self.kernels);
-        if masked {
-            res.set_screened(ctx, None);
-            let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
-            res.write_f32(ctx, &res.w, &w32);
-            run_and_read(
-                ctx,
-                "unmasked pass",
-                |pass| res.encode_gap_sums(k, pass),
-                &res.red,
-            )?;
-            passes += 1;
-        }
-        let mut g = run_and_read(ctx, "read g", |_| {}, &res.g)?;
-        let mut r = run_and_read(ctx, "read r", |_| {}, &res.r)?;
-        g.truncate(pb.p());
-        r.truncate(pb.n());
-        let dev = DeviceCorrelations { g, r };
-        let cert = certify(pb, pen, w, Some(&dev));
-        if cert.exact_columns == pb.p() {
-            passes += 1;
-        }
-        Ok((cert, passes, dev))
-    }
-
-    /// Working sets on the device: the global gap and correlations from one pass over X (the
-    /// columns Gap Safe kept), the working set chosen on the host, its columns gathered once
-    /// into a compact device buffer, and FISTA on that small problem until its gap is
-    /// [`WS_GAP_FRACTION`] of the global one; repeat. Full passes over X: one per outer
-    /// iteration. Along a path the first working set is the strong set, solved to the target
-    /// at once: the pass after it is the strong rule's KKT check.
-    fn iterate_working_sets(
-        &mut self,
-        pb: &Problem,
-        pen: &ElasticNet,
-        start: Start,
-        params: &ValidParams,
-        res: &Resident,
-        target: f64,
-    ) -> Result<Solved> {
-        let Start {
-            mut w,
-            keep,
-            mut exact,
-            mut strong,
-        } = start;
-        let nnz = |w: &[f64]| w.iter().filter(|&&v| v != 0.0).count();
-        let mut ws_size = WS_MIN.max(2 * nnz(&w));
-        let (mut n_iter, mut full_passes) = (0usize, 0usize);
-        let mut prev_gap = f64::INFINITY;
-        let mut history: Vec<f64> = Vec::new();
-        res.write_params(&self.ctx, 0.0, pen.l1(), pen.l2());
-        res.set_screened(&self.ctx, None);
-        loop {
-            let (ctx, k) = (&self.ctx, &self.kernels);
-            let from_start = exact.is_some();
-            let (g, gap) = match exact.take() {
-                Some(known) => known,
-                None => {
-                    let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
-                    res.write_f32(ctx, &res.w, &w32);
-                    let red = run_and_read(
-                        ctx,
-                        "global gap",
-                        |pass| res.encode_gap_sums(k, pass),
-                        &res.red,
-                    )?;
-                    full_passes += 1;
-                    let gap = pb.gap_from_scalars(&sum_partials(&red, res.n_red), pen).gap;
-                    let g: Vec<f64> = run_and_read(ctx, "read g", |_| {}, &res.g)?
-                        .iter()
-                        .map(|&v| v as f64)
-                        .collect();
-                    (g, gap)
-                }
-            };
-            history.push(gap);
-            // Stalled at f32 precision: the f64 check (and polish) takes it from here.
-            if gap <= target || n_iter >= params.max_iter || !gap.is_finite() || stalled(&history) {
-                // The device's g and r are at w, unless w is the start, known exactly.
-                return Ok(Solved {
-                    w,
-                    n_iter,
-                    full_passes,
-                    exact_grad: from_start.then_some(g),
-                });
-            }
-            if gap > 0.5 * prev_gap {
-                ws_size = ws_size.saturating_mul(2);
-            }
-            prev_gap = gap;
-            ws_size = ws_size.max(2 * nnz(&w));
-            let ws = match strong.take() {
-                Some(mut s) => {
-                    s.extend(working_set(pb, pen, &w, &g, &keep, 0));
-                    s.sort_unstable();
-                    s.dedup();
-                    s
-                }
-                None => working_set(pb, pen, &w, &g, &keep, ws_size),
-            };
-            let sub_target = (WS_GAP_FRACTION * gap).max(0.5 * target);
-            let sub_design = Columns::new(pb.design(), ws.clone());
-            let sub = Problem::new(&sub_design, pb.yc(), pb.preprocess())?;
-            let sub_res = Resident::upload(ctx, k, &sub, self.opts.max_panel_cols)?;
-            let sigma_sq = lanczos_sigma_max_sq(ctx, k, &sub_res)?;
-            let lip = fista::LIPSCHITZ_MARGIN * sigma_sq / pb.n() as f64 + pen.l2();
-            let step = if lip > 0.0 { 1.0 / lip } else { 0.0 };
-            let sub_w0: Vec<f64> = ws.iter().map(|&j| w[j]).collect();
-            let sub_params = ValidParams {
-                max_iter: params.max_iter - n_iter,
-                ..*params
-            };
-            let (sub_w, it, _) = self.iterate(
-                &sub,
-                pen,
-                (Some(&sub_w0), &sub_params),
-                &sub_res,
-                step,
-                sub_target,
-            )?;
-            n_iter += it.max(1);
-            for (&j, &v) in ws.iter().zip(&sub_w) {
-                w[j] = v;
-            }
-        }
-    }
-
     /// The device loop: FISTA steps in batches, a gap check (partial sums only) after each.
     /// Returns the iterate, the steps taken and the full passes over X.
     fn iterate(

@@ -487,6 +487,24 @@ impl Resident {
     }
 }
 
+impl Resident {
+    /// Encodes work with `f` and submits it, without waiting: a later read-back (which waits
+    /// for everything submitted before it) collects the results.
+    pub fn submit(&self, ctx: &GpuContext, label: &str, f: impl FnOnce(&mut wgpu::ComputePass)) {
+        let mut enc = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(label),
+                timestamp_writes: None,
+            });
+            f(&mut pass);
+        }
+        ctx.queue.submit([enc.finish()]);
+    }
+}
+
 /// Encodes work with `f`, copies `src` into a mappable buffer, submits, waits, and returns
 /// its contents: the only way data comes back from the device.
 pub fn run_and_read(

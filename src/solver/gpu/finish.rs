@@ -1,0 +1,138 @@
+//! How a GPU solve ends: the f64 certificate of its answer ([`crate::solver::certificate`]),
+//! and, when f32 could not reach the tolerance, an f64 polish that needs no pass over X.
+
+use super::resident::{run_and_read, Resident};
+use super::GpuBackend;
+use crate::design::Columns;
+use crate::error::Result;
+use crate::params::ValidParams;
+use crate::penalty::ElasticNet;
+use crate::problem::Problem;
+use crate::solver::certificate::{certify, Certificate, DeviceCorrelations};
+use crate::solver::{cd, stop_status, Fit, Warm};
+
+/// A certificate, with the device values it was filtered by (a polish certifies with them).
+pub(super) struct Certified {
+    pub cert: Certificate,
+    pub dev: DeviceCorrelations,
+}
+
+/// What a device loop returns: the iterate, its cost, and its certificate.
+pub(super) struct Solved {
+    pub w: Vec<f64>,
+    pub n_iter: usize,
+    pub full_passes: usize,
+    pub certified: Certified,
+}
+
+/// The certificate of `w` from its exact f64 correlations (a warm start's).
+pub(super) fn exact_certificate(
+    pb: &Problem,
+    pen: &ElasticNet,
+    w: &[f64],
+    grad: Vec<f64>,
+) -> Certified {
+    let r = pb.residual(w);
+    let info = pb.duality_gap_from(w, &r, &grad, pen);
+    // Exact values rounded to f32 are well within the bound: a filter for a polish.
+    let dev = DeviceCorrelations {
+        g: grad.iter().map(|&v| v as f32).collect(),
+        r: r.iter().map(|&v| v as f32).collect(),
+    };
+    let cert = Certificate {
+        info,
+        grad,
+        exact_columns: 0,
+    };
+    Certified { cert, dev }
+}
+
+impl GpuBackend {
+    /// The certificate of `w`, filtered by the device's correlations and residual at `w` (left
+    /// in `res` by the last gap pass, unmasked).
+    pub(super) fn device_certificate(
+        &self,
+        pb: &Problem,
+        pen: &ElasticNet,
+        w: &[f64],
+        res: &Resident,
+    ) -> Result<Certified> {
+        let ctx = self.context();
+        let mut g = run_and_read(ctx, "read g", |_| {}, &res.g)?;
+        let mut r = run_and_read(ctx, "read r", |_| {}, &res.r)?;
+        g.truncate(pb.p());
+        r.truncate(pb.n());
+        let dev = DeviceCorrelations { g, r };
+        let cert = certify(pb, pen, w, Some(&dev));
+        Ok(Certified { cert, dev })
+    }
+
+    /// A gap pass at `w` over every column (after Gap Safe masked some), for the certificate.
+    pub(super) fn unmasked_pass(&self, w: &[f64], res: &Resident) {
+        let (ctx, k) = (self.context(), self.kernels());
+        res.set_screened(ctx, None);
+        let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+        res.write_f32(ctx, &res.w, &w32);
+        res.submit(ctx, "unmasked pass", |pass| res.encode_gap_sums(k, pass));
+    }
+}
+
+/// Features within this fraction of the L1 bound are polished with the support.
+const POLISH_MARGIN: f64 = 0.1;
+
+/// The f64 polish without a pass over X: coordinate descent on the support and the features
+/// whose correlation is within [`POLISH_MARGIN`] of the L1 bound, then the certificate over
+/// all features, filtered by the device's correlations at the GPU's answer. `None` when the
+/// candidates are too many for this to pay or the result does not certify.
+pub(super) fn polish_candidates(
+    pb: &Problem,
+    pen: &ElasticNet,
+    w: &[f64],
+    cert: &Certificate,
+    dev: &DeviceCorrelations,
+    params: &ValidParams,
+) -> Option<(Fit, usize)> {
+    let (n, p) = (pb.n() as f64, pb.p());
+    let nl1 = n * pen.l1();
+    if nl1 <= 0.0 {
+        return None;
+    }
+    let alive = pb.col_sq_norms();
+    let set: Vec<usize> = (0..p)
+        .filter(|&j| alive[j] != 0.0)
+        .filter(|&j| {
+            w[j] != 0.0 || (cert.grad[j] - n * pen.l2() * w[j]).abs() >= (1.0 - POLISH_MARGIN) * nl1
+        })
+        .collect();
+    if set.is_empty() || 4 * set.len() > p {
+        return None;
+    }
+    let sub_design = Columns::new(pb.design(), set.clone());
+    let sub = Problem::new(&sub_design, pb.yc(), pb.preprocess()).ok()?;
+    let w0: Vec<f64> = set.iter().map(|&j| w[j]).collect();
+    // Half the tolerance: the features left out may add to the gap.
+    let sub_params = ValidParams {
+        tol: 0.5 * params.tol,
+        ..*params
+    };
+    let sub_fit = cd::solve(&sub, pen, Some(&Warm::from_w(&w0)), &sub_params);
+    let mut w = w.to_vec();
+    for (&j, &v) in set.iter().zip(&sub_fit.w) {
+        w[j] = v;
+    }
+    let cert = certify(pb, pen, &w, Some(dev));
+    let gap_tol = pb.gap_tolerance(params.tol);
+    let status = stop_status(cert.info.gap, gap_tol, 0, usize::MAX)?;
+    let full_passes = usize::from(cert.exact_columns == p);
+    let counts = (sub_fit.n_iter, full_passes);
+    let fit = Fit::finished(
+        w,
+        &cert.info,
+        gap_tol,
+        counts,
+        status,
+        "gpu+cpu-polish",
+        cert.grad,
+    );
+    Some((fit, set.len()))
+}
