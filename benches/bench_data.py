@@ -11,3 +11,29 @@ def toeplitz_x(rng, n, p, rho):
     for j in range(1, p):
         x[:, j] = rho * x[:, j - 1] + c * rng.standard_normal(n)
     return x
+
+
+def genotype_x(rng, n, p, block=50, rho=0.8):
+    """n x p Fortran-ordered SNP-like design: genotypes 0/1/2 (two alleles per sample),
+    linkage-disequilibrium blocks of `block` columns sharing a latent score (correlation
+    `rho`), minor allele frequencies uniform on [0.01, 0.5]; about 1 column in 100 is
+    monomorphic, as rare variants in a small sample are."""
+    from math import erf, sqrt
+
+    x = np.empty((n, p), order="F")
+    maf = rng.uniform(0.01, 0.5, p)
+    # Quantiles of the standard normal by bisection on erf (no scipy needed).
+    lo, hi = np.full(p, -8.0), np.full(p, 8.0)
+    tail = np.vectorize(lambda t: 0.5 * (1 - erf(t / sqrt(2))))
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        above = tail(mid) > maf
+        lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+    for start in range(0, p, block):
+        shared = rng.standard_normal((n, 2, 1))
+        cols = slice(start, min(start + block, p))
+        k = cols.stop - cols.start
+        z = rho * shared + sqrt(1 - rho**2) * rng.standard_normal((n, 2, k))
+        x[:, cols] = (z > lo[cols]).sum(axis=1)
+    x[:, ::50] = np.where(rng.uniform(size=(1, len(range(0, p, 50)))) < 0.5, 0.0, x[:, ::50])
+    return x

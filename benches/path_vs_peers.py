@@ -3,11 +3,12 @@
 and, where R is installed, glmnet, in one run, on the same data and the same lambdas.
 
     cargo build --release && pip install numpy scikit-learn celer   # R: apt-get install r-cran-glmnet
-    python3 benches/path_vs_peers.py [--n 500] [--p 20000] [--skip sklearn,glmnet]
+    python3 benches/path_vs_peers.py [--n 500] [--p 20000] [--design toeplitz|snp] [--skip sklearn,glmnet]
 
 Problem: n x p Gaussian design, Toeplitz correlation rho^|j-k| (rho = 0.5), 1% true features,
 y = X beta + noise; lambdas: 100 values log-spaced from lambda_max to lambda_max / 100 (glmnet's
-default grid for n < p). X and y are centred here once, so every solver fits the same
+default grid for n < p). With --design snp: SNP-like genotypes 0/1/2 in LD blocks of 50
+(benches/bench_data.py), 1% causal variants. X and y are centred here once, so every solver fits the same
 intercept-free problem 1/(2n)||y - Xw||^2 + lambda ||w||_1. lariat, scikit-learn and celer stop
 on the duality gap, gap <= 1e-6 ||y||^2 / n; glmnet on its own rule (thresh), so the script
 recomputes every solver's duality gap at every lambda from the returned coefficients and
@@ -25,7 +26,7 @@ import time
 
 import numpy as np
 
-from bench_data import toeplitz_x
+from bench_data import genotype_x, toeplitz_x
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOL = 1e-6
@@ -89,12 +90,13 @@ def main():
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--p", type=int, default=20000)
     ap.add_argument("--n-lambdas", type=int, default=100)
+    ap.add_argument("--design", choices=["toeplitz", "snp"], default="toeplitz")
     ap.add_argument("--skip", default="")
     a = ap.parse_args()
     skip = set(a.skip.split(","))
 
     rng = np.random.default_rng(0)
-    x = toeplitz_x(rng, a.n, a.p, 0.5)
+    x = toeplitz_x(rng, a.n, a.p, 0.5) if a.design == "toeplitz" else genotype_x(rng, a.n, a.p)
     beta = np.zeros(a.p)
     k = max(1, a.p // 100)
     beta[rng.choice(a.p, k, replace=False)] = rng.uniform(1, 2, k) * rng.choice([-1, 1], k)
@@ -154,7 +156,8 @@ def main():
             if ratio <= 1:
                 break
 
-    print(f"n = {a.n}, p = {a.p}, Toeplitz rho = 0.5, {a.n_lambdas} lambdas from lambda_max to "
+    design = "Toeplitz rho = 0.5" if a.design == "toeplitz" else "SNP-like genotypes"
+    print(f"n = {a.n}, p = {a.p}, {design}, {a.n_lambdas} lambdas from lambda_max to "
           f"lambda_max/100, tol = {TOL}; {platform.machine()}, {os.cpu_count()} cores")
     print()
     base = rows[0][1]
