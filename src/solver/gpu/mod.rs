@@ -3,9 +3,11 @@
 //!
 //! The host uploads the problem once ([`resident::Resident`]), encodes many iterations per
 //! submission, and reads back only the gap's partial sums every `k` iterations (`k` adapts to
-//! the observed convergence rate). When the GPU's f32 gap meets the target, the solution is
-//! certified by the f64 gap on the CPU; if f32 could not get there, an f64 CPU coordinate
-//! descent warm-started from the GPU answer finishes the job ("gpu+cpu-polish").
+//! the observed convergence rate). By default FISTA runs on working sets (`working_sets.rs`);
+//! along a path, a warm start brings the previous lambda's certified correlations (`warm.rs`).
+//! Every answer is certified by the f64 gap, with the device's correlations as a filter, and
+//! polished in f64 on the CPU where f32 could not reach the tolerance (`finish.rs`,
+//! "gpu+cpu-polish").
 
 pub mod context;
 mod finish;
@@ -48,7 +50,8 @@ pub struct GpuOptions {
     pub memory_budget: Option<u64>,
 }
 
-/// Statistics of the last solve, for `lariat bench` and reports.
+/// Statistics of the last solve (upload and step size: of the last time they were needed),
+/// for `lariat bench` and reports.
 #[derive(Clone, Debug, Default)]
 pub struct GpuStats {
     pub upload_seconds: f64,
@@ -63,6 +66,18 @@ pub struct GpuStats {
     pub gpu_iterations: usize,
     pub gap_checks: usize,
     pub n_panels: usize,
+}
+
+impl GpuStats {
+    /// Zeroes what each solve adds up.
+    fn begin_solve(&mut self) {
+        self.iterate_seconds = 0.0;
+        self.certify_seconds = 0.0;
+        self.polish_seconds = 0.0;
+        self.gpu_iterations = 0;
+        self.gap_checks = 0;
+        self.polish_features = 0;
+    }
 }
 
 /// Identity of the problem whose data is on the device, so a path uploads X once.
@@ -287,6 +302,7 @@ impl Backend for GpuBackend {
         let yc_scale = sq_norm(pb.yc()) / pb.n() as f64;
         let gap_tol = pb.gap_tolerance(params.tol);
         let target = gap_tol.max(F32_GAP_FLOOR * yc_scale);
+        self.stats.begin_solve();
         let start = screen_at_start(pb, pen, warm, params);
         // Working sets need an L1 term to choose by (Ridge: every feature is in the model).
         let working_sets = params.screening.gpu_working_sets() && pen.l1() > 0.0;
@@ -305,7 +321,6 @@ impl Backend for GpuBackend {
             self.sigma_max_sq(pb)?;
             self.take_resident(pb)?
         };
-        let t0 = Instant::now();
         let out = if working_sets {
             self.iterate_working_sets(pb, pen, start, params, &res, target)
         } else {
@@ -337,7 +352,6 @@ impl Backend for GpuBackend {
             full_passes,
             certified: Certified { cert, dev },
         } = out?;
-        self.stats.certify_seconds = t0.elapsed().as_secs_f64();
         self.stats.certify_exact_columns = cert.exact_columns;
         if let Some(status) = stop_status(cert.info.gap, gap_tol, n_iter, params.max_iter) {
             self.stats.polish_seconds = 0.0;
@@ -423,9 +437,9 @@ impl GpuBackend {
             }
             every = next_check_interval(&history, every, target);
         }
-        self.stats.iterate_seconds = t0.elapsed().as_secs_f64();
-        self.stats.gpu_iterations = n_iter;
-        self.stats.gap_checks = checks;
+        self.stats.iterate_seconds += t0.elapsed().as_secs_f64();
+        self.stats.gpu_iterations += n_iter;
+        self.stats.gap_checks += checks;
         let w32 = run_and_read(ctx, "download w", |_| {}, &res.w)?;
         Ok((w32.iter().map(|&x| x as f64).collect(), n_iter, full_passes))
     }

@@ -57,7 +57,6 @@ impl GpuBackend {
                     self.gap_pass(&w, res);
                     full_passes += 1;
                     let certified = self.device_certificate(pb, pen, &w, res)?;
-                    // A certificate that had to read every column is a pass on the host.
                     full_passes += usize::from(certified.cert.exact_columns == pb.p());
                     certified
                 }
