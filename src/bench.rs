@@ -842,7 +842,7 @@ fn gpu_breakdown(d: &DeviceResult) -> Option<String> {
         if let Some(g) = &s.gpu {
             out.push_str(&format!(
                 "gpu solve ran on {}: iterate {:.3} s ({} GPU steps, {} gap checks), certify \
-                 (f64 gap on the CPU) {:.3} s, polish {:.3} s\n",
+                 (read-backs and f64 gaps, every round) {:.3} s, polish {:.3} s\n",
                 s.ran_on,
                 g.iterate_seconds,
                 g.gpu_iterations,
