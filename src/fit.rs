@@ -88,13 +88,18 @@ pub fn resolve_lambda(problem: &Problem, spec: LambdaSpec, l1_ratio: f64) -> Res
     }
 }
 
+/// Below this `l1_ratio` a default grid starts from the `lambda_max` of this one (glmnet's
+/// rule, so Ridge and near-Ridge paths get a grid too).
+pub const RIDGE_GRID_L1_RATIO: f64 = 1e-3;
+
 /// The lambdas of a path.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LambdaGrid {
     /// One lambda (a single fit).
     One(LambdaSpec),
     /// glmnet's grid: `n_lambdas` values from `lambda_max` down to `min_ratio * lambda_max`,
-    /// log-spaced; `min_ratio` defaults to 1e-4 when n > p, else 1e-2.
+    /// log-spaced; `min_ratio` defaults to 1e-4 when n > p, else 1e-2. For `l1_ratio` below
+    /// [`RIDGE_GRID_L1_RATIO`], `lambda_max` is taken at that value.
     Geometric {
         n_lambdas: usize,
         min_ratio: Option<f64>,
@@ -143,7 +148,18 @@ pub fn resolve_grid(problem: &Problem, grid: &LambdaGrid, l1_ratio: f64) -> Resu
                     "must be in (0, 1]",
                 ));
             }
-            let lmax = resolve_lambda(problem, LambdaSpec::Ratio(1.0), l1_ratio)?;
+            // glmnet's rule: below l1_ratio = 1e-3 (Ridge included, which has no lambda_max)
+            // the grid starts where it would at 1e-3.
+            let lmax = problem.lambda_max(l1_ratio.max(RIDGE_GRID_L1_RATIO));
+            if !(lmax.is_finite() && lmax > 0.0) {
+                return Err(Error::invalid(
+                    "n-lambdas",
+                    n_lambdas,
+                    "no grid: lambda_max is 0 (y is constant once centred, or X has no usable \
+                     column), so every lambda gives all-zero coefficients; give explicit lambdas \
+                     with --lambdas",
+                ));
+            }
             geometric_grid(lmax, ratio, *n_lambdas)
         }
     };

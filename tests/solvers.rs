@@ -162,3 +162,31 @@ fn warm_started_path_matches_cold_fits() {
     assert!(path[0].w.iter().all(|&v| v == 0.0));
     assert!(path[11].w.iter().filter(|&&v| v != 0.0).count() > 3);
 }
+
+#[test]
+fn default_grids_follow_glmnet_for_ridge_and_refuse_a_constant_y() {
+    use lariat::fit::{resolve_grid, LambdaGrid};
+    let (x, y) = random_problem(30, 50, 77);
+    let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+    let grid = LambdaGrid::Geometric {
+        n_lambdas: 10,
+        min_ratio: None,
+    };
+    // glmnet starts a Ridge (or alpha < 1e-3) path where alpha = 1e-3 would: lambda_max(1)
+    // scaled by 1000, since lambda_max is inversely proportional to the L1 share.
+    let lasso = resolve_grid(&pb, &grid, 1.0).unwrap();
+    for l1_ratio in [0.0, 1e-4] {
+        let ridge = resolve_grid(&pb, &grid, l1_ratio).unwrap();
+        assert_eq!(ridge.len(), 10);
+        assert!(rel_diff(ridge[0], 1000.0 * lasso[0]) < 1e-12, "{l1_ratio}");
+        assert!(rel_diff(ridge[9], 1e-2 * ridge[0]) < 1e-12);
+    }
+    // y constant once centred: no grid, and the error says what to do instead.
+    let flat = vec![3.0; 30];
+    let pb = Problem::new(&x, &flat, Preprocess::default()).unwrap();
+    let err = resolve_grid(&pb, &grid, 1.0).unwrap_err().to_string();
+    assert!(
+        err.contains("lambda_max is 0") && err.contains("--lambdas"),
+        "{err}"
+    );
+}
