@@ -129,12 +129,15 @@ pub struct ModelArgs {
     /// all, grow): auto (on the GPU, where they measured faster; off in cd), on, off.
     #[arg(long, default_value = "auto")]
     pub working_sets: WorkingSets,
-    /// Turn off Gap Safe screening (dynamic in cd; at each lambda's start on the GPU).
+    /// Turn off Gap Safe screening (dynamic in cd; on the GPU at each lambda's start and each working-set round).
     #[arg(long)]
     pub no_gap_safe: bool,
     /// Turn off the sequential strong rule along paths (cd without working sets; on the GPU it seeds the first working set).
     #[arg(long)]
     pub no_strong_rule: bool,
+    /// Turn off Anderson extrapolation of coordinate descent (for ablations).
+    #[arg(long)]
+    pub no_extrapolation: bool,
 }
 
 impl ModelArgs {
@@ -155,6 +158,7 @@ impl ModelArgs {
                     gap_safe: !self.no_gap_safe,
                     working_sets: self.working_sets,
                 },
+                extrapolation: !self.no_extrapolation,
             },
             device: self.device,
             adapter: self.adapter.clone(),

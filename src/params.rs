@@ -54,6 +54,8 @@ pub struct SolverParams {
     pub algorithm: Algorithm,
     /// Screening rules of the CPU coordinate descent (all on by default).
     pub screening: Screening,
+    /// Anderson extrapolation of coordinate descent (on by default; off for ablations).
+    pub extrapolation: bool,
 }
 
 impl Default for SolverParams {
@@ -63,6 +65,7 @@ impl Default for SolverParams {
             max_iter: None,
             algorithm: Algorithm::Auto,
             screening: Screening::default(),
+            extrapolation: true,
         }
     }
 }
@@ -75,6 +78,7 @@ pub struct ValidParams {
     /// Never `Auto`.
     pub algorithm: Algorithm,
     pub screening: Screening,
+    pub extrapolation: bool,
 }
 
 impl SolverParams {
@@ -98,6 +102,7 @@ impl SolverParams {
             max_iter,
             algorithm,
             screening: self.screening,
+            extrapolation: self.extrapolation,
         })
     }
 }

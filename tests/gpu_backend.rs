@@ -345,6 +345,7 @@ fn gpu_with_and_without_working_sets_reach_the_cpu_optimum() {
                     working_sets: ws,
                     ..Screening::default()
                 },
+                ..SolverParams::default()
             }
             .check()
             .unwrap();
@@ -392,6 +393,7 @@ fn gpu_paths_under_every_screening_rule_are_certified_in_f64() {
                     max_iter: Some(200_000),
                     algorithm: Algorithm::Fista,
                     screening,
+                    ..SolverParams::default()
                 }
                 .check()
                 .unwrap();

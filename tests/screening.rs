@@ -21,6 +21,7 @@ fn params(tol: f64, screening: Screening) -> lariat::params::ValidParams {
         max_iter: Some(1_000_000),
         algorithm: Algorithm::Cd,
         screening,
+        ..SolverParams::default()
     }
     .check()
     .unwrap()

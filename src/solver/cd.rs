@@ -78,15 +78,7 @@ pub fn solve(pb: &Problem, pen: &ElasticNet, warm: Option<&Warm>, params: &Valid
                 full_passes += 1;
             }
         }
-        settle_active(
-            pb,
-            pen,
-            &mut w,
-            &mut r,
-            inner_tol,
-            &mut n_iter,
-            params.max_iter,
-        );
+        settle_active(pb, pen, (&mut w, &mut r), inner_tol, &mut n_iter, params);
 
         // A restricted set is checked cheaply first (its own gap, |set| columns); the full
         // pass over X is only for a candidate answer.
@@ -168,29 +160,156 @@ fn restricted_gap(pb: &Problem, pen: &ElasticNet, set: &[usize], w: &[f64], r: &
     pb.gap_from_scalars(&scalars, pen).gap
 }
 
-/// Sweeps over the non-zero coefficients until they move the objective by less than `tol`.
+/// Sweeps over the non-zero coefficients until they move the objective by less than `tol`,
+/// with Anderson extrapolation every [`ANDERSON_DEPTH`] sweeps while the active set holds.
 fn settle_active(
     pb: &Problem,
     pen: &ElasticNet,
-    w: &mut [f64],
-    r: &mut [f64],
+    (w, r): (&mut [f64], &mut [f64]),
     tol: f64,
     n_iter: &mut usize,
-    max_iter: usize,
+    params: &ValidParams,
 ) {
     let mut active: Vec<usize> = Vec::new();
-    while *n_iter < max_iter {
+    let mut anderson = Anderson::default();
+    while *n_iter < params.max_iter {
+        let before = active.len();
         active.clear();
         active.extend((0..w.len()).filter(|&j| w[j] != 0.0));
         if active.is_empty() {
             return;
+        }
+        if active.len() != before {
+            anderson.clear();
         }
         let change = sweep(pb, pen, &active, w, r);
         *n_iter += 1;
         if change <= tol {
             return;
         }
+        if params.extrapolation && anderson.push(&active, w) {
+            // Costs about a sweep (the residual of the candidate): count it as one.
+            anderson.extrapolate(pb, pen, &active, w, r);
+            *n_iter += 1;
+        }
     }
+}
+
+/// Anderson extrapolation of coordinate descent (Bertrand and Massias, "Anderson acceleration
+/// of coordinate descent", AISTATS 2021; the scheme of skglm): the last iterates on a fixed
+/// active set are combined with weights that minimise the norm of the combined step, and the
+/// result is kept only if it lowers the objective. On correlated designs, where CD crawls, it
+/// cuts the sweeps several-fold.
+#[derive(Default)]
+struct Anderson {
+    /// `w` on the active set after each of the last sweeps.
+    iterates: Vec<Vec<f64>>,
+}
+
+/// Sweeps between extrapolations (skglm uses 5).
+const ANDERSON_DEPTH: usize = 5;
+
+impl Anderson {
+    fn clear(&mut self) {
+        self.iterates.clear();
+    }
+
+    /// Records the iterate; true when there are enough for an extrapolation.
+    fn push(&mut self, active: &[usize], w: &[f64]) -> bool {
+        self.iterates.push(active.iter().map(|&j| w[j]).collect());
+        self.iterates.len() > ANDERSON_DEPTH
+    }
+
+    /// Replaces `w` (and `r`) by the extrapolated point if its objective is lower; starts a
+    /// new history either way.
+    fn extrapolate(
+        &mut self,
+        pb: &Problem,
+        pen: &ElasticNet,
+        active: &[usize],
+        w: &mut [f64],
+        r: &mut [f64],
+    ) {
+        let its = std::mem::take(&mut self.iterates);
+        let m = its.len() - 1;
+        // Differences of consecutive iterates, and their Gram matrix.
+        let diffs: Vec<Vec<f64>> = (0..m)
+            .map(|i| its[i + 1].iter().zip(&its[i]).map(|(a, b)| a - b).collect())
+            .collect();
+        let mut gram = vec![0.0; m * m];
+        for a in 0..m {
+            for b in 0..=a {
+                let v: f64 = diffs[a].iter().zip(&diffs[b]).map(|(x, y)| x * y).sum();
+                gram[a * m + b] = v;
+                gram[b * m + a] = v;
+            }
+        }
+        let Some(z) = solve_regularised(&mut gram, m) else {
+            return;
+        };
+        let total: f64 = z.iter().sum();
+        if !(total.is_finite() && total != 0.0) {
+            return;
+        }
+        let candidate: Vec<f64> = (0..active.len())
+            .map(|k| (0..m).map(|i| z[i] / total * its[i + 1][k]).sum())
+            .collect();
+        // The candidate's residual: r + Xe (w - candidate) over the active columns.
+        let mut r_new = r.to_vec();
+        for (k, &j) in active.iter().enumerate() {
+            let d = w[j] - candidate[k];
+            if d != 0.0 {
+                pb.col_axpy(j, d, &mut r_new);
+            }
+        }
+        let mut w_new = w.to_vec();
+        for (k, &j) in active.iter().enumerate() {
+            w_new[j] = candidate[k];
+        }
+        if pb.objective_from_residual(&r_new, &w_new, pen) < pb.objective_from_residual(r, w, pen) {
+            w.copy_from_slice(&w_new);
+            r.copy_from_slice(&r_new);
+        }
+    }
+}
+
+/// Solves `(G + eps tr(G)/m I) z = 1` for the small symmetric `G` (m x m, overwritten), by
+/// Gaussian elimination with partial pivoting. `None` if it is singular anyway.
+fn solve_regularised(gram: &mut [f64], m: usize) -> Option<Vec<f64>> {
+    let trace: f64 = (0..m).map(|i| gram[i * m + i]).sum();
+    if !(trace.is_finite() && trace > 0.0) {
+        return None;
+    }
+    for i in 0..m {
+        gram[i * m + i] += 1e-10 * trace / m as f64;
+    }
+    let mut rhs = vec![1.0; m];
+    for col in 0..m {
+        let piv = (col..m)
+            .max_by(|&a, &b| gram[a * m + col].abs().total_cmp(&gram[b * m + col].abs()))?;
+        if gram[piv * m + col] == 0.0 {
+            return None;
+        }
+        if piv != col {
+            for k in 0..m {
+                gram.swap(piv * m + k, col * m + k);
+            }
+            rhs.swap(piv, col);
+        }
+        for row in col + 1..m {
+            let f = gram[row * m + col] / gram[col * m + col];
+            for k in col..m {
+                gram[row * m + k] -= f * gram[col * m + k];
+            }
+            rhs[row] -= f * rhs[col];
+        }
+    }
+    let mut z = vec![0.0; m];
+    for row in (0..m).rev() {
+        let s: f64 = (row + 1..m).map(|k| gram[row * m + k] * z[k]).sum();
+        z[row] = (rhs[row] - s) / gram[row * m + row];
+    }
+    Some(z)
 }
 
 /// One pass of exact coordinate minimisation over `features`, keeping `r = yc - Xe w`.
