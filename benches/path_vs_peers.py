@@ -114,7 +114,8 @@ def main():
     np.save(lp, lambdas)
     rows = []
 
-    for label, flags in [("lariat cd (strong rule + Gap Safe: default)", []),
+    for label, flags in [("lariat cd (strong rule + Gap Safe + extrapolation: default)", []),
+                         ("lariat cd, no extrapolation", ["--no-extrapolation"]),
                          ("lariat cd, working sets", ["--working-sets", "on"]),
                          ("lariat cd, Gap Safe only", ["--no-strong-rule"]),
                          ("lariat cd, no screening", ["--no-strong-rule", "--no-gap-safe"])]:
