@@ -171,12 +171,13 @@ fn settle_active(
     n_iter: &mut usize,
     params: &ValidParams,
 ) {
-    let mut active: Vec<usize> = Vec::new();
+    // Sweeps over the active set never make a zero coefficient non-zero: the set only shrinks,
+    // so it is scanned for once (p can be millions) and then filtered.
+    let mut active: Vec<usize> = (0..w.len()).filter(|&j| w[j] != 0.0).collect();
     let mut anderson = Anderson::default();
     while *n_iter < params.max_iter {
         let before = active.len();
-        active.clear();
-        active.extend((0..w.len()).filter(|&j| w[j] != 0.0));
+        active.retain(|&j| w[j] != 0.0);
         if active.is_empty() {
             return;
         }
