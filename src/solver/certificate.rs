@@ -38,9 +38,10 @@ pub struct DeviceCorrelations {
 /// The gap at `w` and the correlations it leaves for the next lambda.
 pub struct Certificate {
     pub info: GapInfo,
-    /// `Xe^T r` at `w`: exact (f64) wherever the bound could not settle the maximum; elsewhere
-    /// moved away from `n l2 w_j` by the error bound, so `|c_j|` is never under-stated (the
-    /// strong rule and Gap Safe stay conservative with it).
+    /// `Xe^T r` at `w`: exact (f64) for the non-zeros and wherever the bound could not settle
+    /// the maximum; elsewhere (`w_j = 0`) the bound on `|g_j|` with the device's sign, so
+    /// `|g_j|` is never under-stated (the next lambda's strong rule and Gap Safe stay
+    /// conservative with it).
     pub grad: Vec<f64>,
     /// Columns recomputed in f64 (p after a full pass).
     pub exact_columns: usize,
@@ -72,7 +73,11 @@ pub fn certify(
     };
     let bounds = correlation_bounds(pb, pen, w, &r, dev);
     let floor = bounds.iter().map(|b| b.lo).fold(0.0, f64::max);
-    let candidates: Vec<usize> = (0..pb.p()).filter(|&j| bounds[j].hi >= floor).collect();
+    // Non-zeros are always recomputed: then every inexact entry has w_j = 0, and its bound
+    // holds whatever l2 the next lambda brings (the Elastic Net's c_j depends on l2 w_j).
+    let candidates: Vec<usize> = (0..pb.p())
+        .filter(|&j| bounds[j].hi >= floor || w[j] != 0.0)
+        .collect();
     if candidates.len() as f64 > MAX_EXACT_SHARE * pb.p() as f64 {
         return full_pass(pb, pen, w, &r);
     }
