@@ -264,12 +264,17 @@ impl Anderson {
                 pb.col_axpy(j, d, &mut r_new);
             }
         }
-        let mut w_new = w.to_vec();
-        for (k, &j) in active.iter().enumerate() {
-            w_new[j] = candidate[k];
-        }
-        if pb.objective_from_residual(&r_new, &w_new, pen) < pb.objective_from_residual(r, w, pen) {
-            w.copy_from_slice(&w_new);
+        // Only the active coordinates differ: compare the objectives there (O(|active|), not
+        // O(p): this runs every few sweeps, and p can be millions).
+        let n = pb.n() as f64;
+        let penalty = |v: f64| pen.l1() * v.abs() + 0.5 * pen.l2() * v * v;
+        let before = sq_norm(r) / (2.0 * n) + active.iter().map(|&j| penalty(w[j])).sum::<f64>();
+        let after =
+            sq_norm(&r_new) / (2.0 * n) + candidate.iter().map(|&v| penalty(v)).sum::<f64>();
+        if after < before {
+            for (k, &j) in active.iter().enumerate() {
+                w[j] = candidate[k];
+            }
             r.copy_from_slice(&r_new);
         }
     }
