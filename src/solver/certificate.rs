@@ -72,10 +72,11 @@ pub fn certify(
         return full_pass(pb, pen, w, &r);
     };
     let bounds = correlation_bounds(pb, pen, w, &r, dev);
-    let floor = bounds.iter().map(|b| b.lo).fold(0.0, f64::max);
+    let floor = bounds.par_iter().map(|b| b.lo).reduce(|| 0.0, f64::max);
     // Non-zeros are always recomputed: then every inexact entry has w_j = 0, and its bound
     // holds whatever l2 the next lambda brings (the Elastic Net's c_j depends on l2 w_j).
     let candidates: Vec<usize> = (0..pb.p())
+        .into_par_iter()
         .filter(|&j| bounds[j].hi >= floor || w[j] != 0.0)
         .collect();
     if candidates.len() as f64 > MAX_EXACT_SHARE * pb.p() as f64 {
@@ -162,7 +163,10 @@ fn correlation_bounds(
     // Twice gamma_(n+4), and a relative 1e-6 on top for the rounding of this bound itself.
     let gamma = 2.0 * (n + 4.0) * U * (1.0 + 1e-6);
     let (mean, scale, sq) = (pb.x_mean(), pb.x_scale(), pb.col_sq_norms());
+    // Independent per feature: in parallel (this runs every working-set round, p can be
+    // millions, and the host should not be what the GPU waits for).
     (0..pb.p())
+        .into_par_iter()
         .map(|j| {
             if sq[j] == 0.0 {
                 // A dead column: c_j = 0 exactly, the device agrees (1/s_j = 0 there).

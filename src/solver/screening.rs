@@ -13,6 +13,8 @@
 //! - **Working sets** (celer, Massias et al. 2018; skglm): rank features by how close they are
 //!   to the dual constraint, `(n l1 - |c_j|) / ||x~_j||`, and solve on the closest few.
 
+use rayon::prelude::*;
+
 use crate::penalty::ElasticNet;
 use crate::problem::Problem;
 
@@ -181,7 +183,9 @@ pub fn working_set(
     let n = pb.n() as f64;
     let nl1 = n * pen.l1();
     let norms = pb.col_sq_norms();
+    // Scored in parallel (p can be millions; the GPU waits for this every round).
     let mut scored: Vec<(f64, usize)> = (0..w.len())
+        .into_par_iter()
         .filter(|&j| alive[j])
         .map(|j| {
             let score = if w[j] != 0.0 {
