@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::{gpu_or_skip, random_problem, rel_diff};
+use common::{
+    assert_gap_is_full_pass, assert_grad_not_understated, gpu_or_skip, random_problem, rel_diff,
+};
 use lariat::design::{Dense, Design};
 use lariat::params::{Algorithm, SolverParams};
 use lariat::path::solve_path;
@@ -232,8 +234,7 @@ fn tiny_tolerances_are_finished_by_an_f64_polish() {
     // gap is the full f64 one.
     let k = gpu.stats.polish_features;
     assert!(k > 0 && k < 100, "{k} features polished");
-    let full = pb.duality_gap(&got.w, &pen);
-    assert!((got.gap - full.gap.max(0.0)).abs() <= 1e-12 * full.primal);
+    assert_gap_is_full_pass(&pb, &pen, &got, "polished");
 }
 
 #[test]
@@ -401,13 +402,7 @@ fn gpu_paths_under_every_screening_rule_are_certified_in_f64() {
                 for (k, fit) in path.iter().enumerate() {
                     let what = format!("{screening:?} l1_ratio {l1_ratio} point {k}");
                     assert_eq!(fit.status, Status::Converged, "{what}");
-                    let full = pb.duality_gap(&fit.w, &pens[k]);
-                    assert!(
-                        (fit.gap - full.gap.max(0.0)).abs() <= 1e-12 * full.primal,
-                        "{what}: certified gap {} vs full pass {}",
-                        fit.gap,
-                        full.gap
-                    );
+                    assert_gap_is_full_pass(&pb, &pens[k], fit, &what);
                     assert!(fit.gap <= fit.gap_tol, "{what}");
                     assert!(
                         rel_diff(fit.objective, want[k].objective) < 1e-5,
@@ -415,15 +410,7 @@ fn gpu_paths_under_every_screening_rule_are_certified_in_f64() {
                         fit.objective,
                         want[k].objective
                     );
-                    let r = pb.residual(&fit.w);
-                    let mut g = vec![0.0; pb.p()];
-                    pb.rmatvec(&r, &mut g);
-                    let nl2 = pb.n() as f64 * pens[k].l2();
-                    for j in 0..pb.p() {
-                        let got = (fit.grad[j] - nl2 * fit.w[j]).abs();
-                        let truth = (g[j] - nl2 * fit.w[j]).abs();
-                        assert!(got >= truth * (1.0 - 1e-12) - 1e-12, "{what}: feature {j}");
-                    }
+                    assert_grad_not_understated(&pb, &fit.w, &fit.grad, &[pens[k].l2()], &what);
                 }
             }
         }
@@ -447,6 +434,5 @@ fn the_gpu_certificate_recomputes_only_a_few_columns_in_f64() {
     assert_eq!(fit.device, "gpu");
     let exact = gpu.stats.certify_exact_columns;
     assert!(exact > 0 && exact < 200, "{exact} columns recomputed");
-    let full = pb.duality_gap(&fit.w, &pen);
-    assert!((fit.gap - full.gap.max(0.0)).abs() <= 1e-12 * full.primal);
+    assert_gap_is_full_pass(&pb, &pen, &fit, "filtered certificate");
 }

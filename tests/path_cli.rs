@@ -4,11 +4,12 @@
 
 mod common;
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Output};
 
 use common::{random_problem, temp_dir};
 
-fn write_csv(dir: &std::path::Path, n: usize, p: usize) -> std::path::PathBuf {
+fn write_csv(dir: &Path, n: usize, p: usize) -> std::path::PathBuf {
     let (x, y) = random_problem(n, p, 17);
     let mut text = (0..p)
         .map(|j| format!("gene_{j}"))
@@ -24,6 +25,21 @@ fn write_csv(dir: &std::path::Path, n: usize, p: usize) -> std::path::PathBuf {
     path
 }
 
+/// `lariat path --x data --target response ARGS`.
+fn lariat_path(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lariat"))
+        .args([
+            "path",
+            "--x",
+            data.to_str().unwrap(),
+            "--target",
+            "response",
+        ])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn path_writes_json_csv_and_plot() {
     let dir = temp_dir("path-cli");
@@ -33,26 +49,19 @@ fn path_writes_json_csv_and_plot() {
         dir.join("path.csv"),
         dir.join("path.svg"),
     );
-    let o = Command::new(env!("CARGO_BIN_EXE_lariat"))
-        .args([
-            "path",
-            "--x",
-            data.to_str().unwrap(),
-            "--target",
-            "response",
+    let o = lariat_path(
+        &data,
+        &[
             "--n-lambdas",
             "25",
-        ])
-        .args([
             "--out",
             json.to_str().unwrap(),
             "--csv",
             csv.to_str().unwrap(),
             "--plot",
             svg.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");
     // Piped stderr: no progress bar.
@@ -123,43 +132,29 @@ fn explicit_lambdas_and_plot_formats() {
     let grid = dir.join("grid.txt");
     std::fs::write(&grid, "0.5\n0.2\n0.1\n").unwrap();
     let json = dir.join("p.json");
-    let o = Command::new(env!("CARGO_BIN_EXE_lariat"))
-        .args([
-            "path",
-            "--x",
-            data.to_str().unwrap(),
-            "--target",
-            "response",
+    let o = lariat_path(
+        &data,
+        &[
             "--quiet",
-        ])
-        .args([
             "--lambdas",
             grid.to_str().unwrap(),
             "--out",
             json.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(v["lambdas"], serde_json::json!([0.5, 0.2, 0.1]));
     // A PNG: one curve per feature ever non-zero, each in its palette colour.
     let png = dir.join("p.png");
-    let run_plot = |plot: &std::path::Path| {
-        Command::new(env!("CARGO_BIN_EXE_lariat"))
-            .args([
-                "path",
-                "--x",
-                data.to_str().unwrap(),
-                "--target",
-                "response",
-                "--quiet",
-            ])
-            .args(["--n-lambdas", "8", "--out", json.to_str().unwrap()])
-            .args(["--plot", plot.to_str().unwrap()])
-            .output()
-            .unwrap()
+    let run_plot = |plot: &Path| {
+        let out = json.to_str().unwrap();
+        let plot = plot.to_str().unwrap();
+        lariat_path(
+            &data,
+            &["--quiet", "--n-lambdas", "8", "--out", out, "--plot", plot],
+        )
     };
     let o = run_plot(&png);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -204,17 +199,7 @@ fn explicit_lambdas_and_plot_formats() {
     assert!(!gif.exists() && !json.exists());
     // A bad grid value is named.
     std::fs::write(&grid, "0.5\n-1\n").unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_lariat"))
-        .args([
-            "path",
-            "--x",
-            data.to_str().unwrap(),
-            "--target",
-            "response",
-        ])
-        .args(["--lambdas", grid.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let o = lariat_path(&data, &["--lambdas", grid.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("-1"));
 }

@@ -145,11 +145,6 @@ fn gpu_matches_sklearn_objectives() {
             got.objective,
             fx.objective
         );
-        let full = pb.duality_gap(&got.w, &pen);
-        assert!(
-            (got.gap - full.gap.max(0.0)).abs() <= 1e-12 * full.primal,
-            "{}",
-            fx.name
-        );
+        common::assert_gap_is_full_pass(&pb, &pen, &got, &fx.name);
     }
 }

@@ -86,3 +86,45 @@ pub fn solve_cpu(
         .solve(pb, &pen, None, &params)
         .unwrap()
 }
+
+/// A fit's reported gap is the f64 gap a full pass over X gives at its `w` (however the
+/// backend certified it).
+pub fn assert_gap_is_full_pass(
+    pb: &lariat::problem::Problem,
+    pen: &lariat::penalty::ElasticNet,
+    fit: &lariat::solver::Fit,
+    what: &str,
+) {
+    let full = pb.duality_gap(&fit.w, pen);
+    assert!(
+        (fit.gap - full.gap.max(0.0)).abs() <= 1e-12 * full.primal,
+        "{what}: certified gap {} vs full pass {}",
+        fit.gap,
+        full.gap
+    );
+}
+
+/// `grad`, handed on to the next lambda, never under-states `|g_j - n l2 w_j|` against the
+/// exact `Xe^T r` at `w`, for each `l2` given (the next lambda may bring another).
+pub fn assert_grad_not_understated(
+    pb: &lariat::problem::Problem,
+    w: &[f64],
+    grad: &[f64],
+    l2s: &[f64],
+    what: &str,
+) {
+    let r = pb.residual(w);
+    let mut g = vec![0.0; pb.p()];
+    pb.rmatvec(&r, &mut g);
+    for &l2 in l2s {
+        let nl2 = pb.n() as f64 * l2;
+        for j in 0..pb.p() {
+            let got = (grad[j] - nl2 * w[j]).abs();
+            let truth = (g[j] - nl2 * w[j]).abs();
+            assert!(
+                got >= truth * (1.0 - 1e-12) - 1e-12,
+                "{what}: feature {j}: {got} < {truth} (l2 {l2})"
+            );
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! How a GPU solve ends: the f64 certificate of its answer ([`crate::solver::certificate`]),
 //! and, when f32 could not reach the tolerance, an f64 polish that needs no pass over X.
 
-use super::resident::{run_and_read, Resident};
+use super::resident::{run_and_read_all, Resident};
 use super::GpuBackend;
 use crate::design::Columns;
 use crate::error::Result;
@@ -48,35 +48,41 @@ pub(super) fn exact_certificate(
 }
 
 impl GpuBackend {
-    /// The certificate of `w`, filtered by the device's correlations and residual at `w` (left
-    /// in `res` by the last gap pass, unmasked). A certificate that had to read every column
-    /// counts as a pass over X (on the host) in `full_passes`.
+    /// The certificate of `w`, filtered by the device's correlations and residual at `w`: from
+    /// a gap pass at `w` run here first (`pass_first`; no column may be masked), or left in
+    /// `res` by the device loop's last gap check. One submission, one read-back of `g` and `r`. A
+    /// certificate that had to read every column counts as a pass over X (on the host) in
+    /// `full_passes`.
     pub(super) fn device_certificate(
         &mut self,
         pb: &Problem,
         pen: &ElasticNet,
         w: &[f64],
         res: &Resident,
+        pass_first: bool,
     ) -> Result<Certified> {
         let t0 = std::time::Instant::now();
-        let ctx = self.context();
-        let mut g = run_and_read(ctx, "read g", |_| {}, &res.g)?;
-        let mut r = run_and_read(ctx, "read r", |_| {}, &res.r)?;
+        let (ctx, k) = (&self.ctx, &self.kernels);
+        if pass_first {
+            let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+            res.write_f32(ctx, &res.w, &w32);
+        }
+        let encode = |pass: &mut wgpu::ComputePass| {
+            if pass_first {
+                res.encode_gap_sums(k, pass);
+            }
+        };
+        let mut read = run_and_read_all(ctx, "correlations", encode, &[&res.g, &res.r])?;
+        let (mut r, mut g) = (
+            read.pop().unwrap_or_default(),
+            read.pop().unwrap_or_default(),
+        );
         g.truncate(pb.p());
         r.truncate(pb.n());
         let dev = DeviceCorrelations { g, r };
         let cert = certify(pb, pen, w, Some(&dev));
         self.stats.certify_seconds += t0.elapsed().as_secs_f64();
         Ok(Certified { cert, dev })
-    }
-
-    /// A gap pass at `w` over every column (after Gap Safe masked some), for the certificate.
-    pub(super) fn unmasked_pass(&self, w: &[f64], res: &Resident) {
-        let (ctx, k) = (self.context(), self.kernels());
-        res.set_screened(ctx, None);
-        let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
-        res.write_f32(ctx, &res.w, &w32);
-        res.submit(ctx, "unmasked pass", |pass| res.encode_gap_sums(k, pass));
     }
 }
 

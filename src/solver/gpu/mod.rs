@@ -328,14 +328,15 @@ impl Backend for GpuBackend {
             let sigma_sq = sigma.expect("computed above");
             let lip = fista::LIPSCHITZ_MARGIN * sigma_sq / pb.n() as f64 + pen.l2();
             let step = if lip > 0.0 { 1.0 / lip } else { 0.0 };
-            res.set_screened(&self.ctx, Some(&start.keep));
+            res.set_screened(&self.ctx, masked.then_some(start.keep.as_slice()));
             self.iterate(pb, pen, (Some(&start.w), params), &res, step, target)
                 .and_then(|(w, n_iter, mut full_passes)| {
+                    // Masked columns have no correlation on the device yet: one more pass.
                     if masked {
-                        self.unmasked_pass(&w, &res);
+                        res.set_screened(&self.ctx, None);
                         full_passes += 1;
                     }
-                    let certified = self.device_certificate(pb, pen, &w, &res)?;
+                    let certified = self.device_certificate(pb, pen, &w, &res, masked)?;
                     full_passes += usize::from(certified.cert.exact_columns == p);
                     Ok(Solved {
                         w,

@@ -62,6 +62,9 @@ pub struct Resident {
     /// `1 / s_j`, 0 for dead columns; on the device, also 0 for screened-out columns.
     inv_scale: wgpu::Buffer,
     inv_scale_host: Vec<f32>,
+    /// Whether the device's `inv_scale` has columns screened out (so unmasking is a no-op
+    /// when it has none, as along a whole working-set path).
+    masked: std::cell::Cell<bool>,
     panels: Vec<PanelBuffers>,
     compact_z: wgpu::BindGroup,
     compact_w: wgpu::BindGroup,
@@ -317,6 +320,7 @@ impl Resident {
             y,
             inv_scale,
             inv_scale_host,
+            masked: std::cell::Cell::new(false),
             panels,
             compact_z,
             compact_w,
@@ -362,6 +366,10 @@ impl Resident {
     /// column, reading none of it, and its coefficient counts as 0), or all back in (`None`).
     /// Only for features proven zero at the optimum: the f64 certificate still judges all.
     pub fn set_screened(&self, ctx: &GpuContext, keep: Option<&[bool]>) {
+        if keep.is_none() && !self.masked.get() {
+            return;
+        }
+        self.masked.set(keep.is_some());
         let masked: Vec<f32>;
         let data = match keep {
             None => &self.inv_scale_host,
@@ -487,24 +495,6 @@ impl Resident {
     }
 }
 
-impl Resident {
-    /// Encodes work with `f` and submits it, without waiting: a later read-back (which waits
-    /// for everything submitted before it) collects the results.
-    pub fn submit(&self, ctx: &GpuContext, label: &str, f: impl FnOnce(&mut wgpu::ComputePass)) {
-        let mut enc = ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
-        {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(label),
-                timestamp_writes: None,
-            });
-            f(&mut pass);
-        }
-        ctx.queue.submit([enc.finish()]);
-    }
-}
-
 /// Encodes work with `f`, copies `src` into a mappable buffer, submits, waits, and returns
 /// its contents: the only way data comes back from the device.
 pub fn run_and_read(
@@ -513,7 +503,17 @@ pub fn run_and_read(
     f: impl FnOnce(&mut wgpu::ComputePass),
     src: &wgpu::Buffer,
 ) -> Result<Vec<f32>> {
-    let size = src.size();
+    Ok(run_and_read_all(ctx, label, f, &[src])?.remove(0))
+}
+
+/// [`run_and_read`] for several buffers, read back together in one submission and one wait.
+pub fn run_and_read_all(
+    ctx: &GpuContext,
+    label: &str,
+    f: impl FnOnce(&mut wgpu::ComputePass),
+    srcs: &[&wgpu::Buffer],
+) -> Result<Vec<Vec<f32>>> {
+    let size: u64 = srcs.iter().map(|b| b.size()).sum();
     let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("staging"),
         size,
@@ -530,7 +530,11 @@ pub fn run_and_read(
         });
         f(&mut pass);
     }
-    enc.copy_buffer_to_buffer(src, 0, &staging, 0, size);
+    let mut offset = 0;
+    for src in srcs {
+        enc.copy_buffer_to_buffer(src, 0, &staging, offset, src.size());
+        offset += src.size();
+    }
     ctx.queue.submit([enc.finish()]);
     let (tx, rx) = std::sync::mpsc::channel();
     staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
@@ -548,7 +552,15 @@ pub fn run_and_read(
             .slice(..)
             .get_mapped_range()
             .map_err(|e| Error::Gpu(format!("{label}: {e}")))?;
-        bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+        let all = bytemuck::cast_slice::<u8, f32>(&view);
+        let mut at = 0;
+        srcs.iter()
+            .map(|src| {
+                let len = (src.size() / 4) as usize;
+                at += len;
+                all[at - len..at].to_vec()
+            })
+            .collect()
     };
     staging.unmap();
     Ok(out)

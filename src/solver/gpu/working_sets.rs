@@ -54,9 +54,8 @@ impl GpuBackend {
             let certified = match exact.take() {
                 Some(grad) => exact_certificate(pb, pen, &w, grad),
                 None => {
-                    self.gap_pass(&w, res);
                     full_passes += 1;
-                    let certified = self.device_certificate(pb, pen, &w, res)?;
+                    let certified = self.device_certificate(pb, pen, &w, res, true)?;
                     full_passes += usize::from(certified.cert.exact_columns == pb.p());
                     certified
                 }
@@ -138,14 +137,5 @@ impl GpuBackend {
             sub_target,
         )?;
         Ok((sub_w, it))
-    }
-
-    /// Queues the residual and correlations at `w` over all of X; the certificate's read-back
-    /// waits for them.
-    fn gap_pass(&self, w: &[f64], res: &Resident) {
-        let (ctx, k) = (self.context(), self.kernels());
-        let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
-        res.write_f32(ctx, &res.w, &w32);
-        res.submit(ctx, "global pass", |pass| res.encode_gap_sums(k, pass));
     }
 }
