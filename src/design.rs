@@ -33,6 +33,12 @@ pub trait Design: Send + Sync {
             v.iter_mut().for_each(|x| *x -= shift);
         }
     }
+    /// `v += a (x_j - m 1)` on the rows where `rows` is 1, for a `v` that is zero on the other
+    /// rows (and stays so): the update of a problem fitted on a subset of the rows.
+    fn col_axpy_centered_rows(&self, j: usize, a: f64, m: f64, rows: &[f64], v: &mut [f64]) {
+        self.col_axpy_centered(j, a, m, v);
+        v.iter_mut().zip(rows).for_each(|(x, &r)| *x *= r);
+    }
     /// `sum_i x_ij`.
     fn col_sum(&self, j: usize) -> f64;
     /// `sum_i (x_ij - m)^2`, computed without cancellation (two-pass style).
@@ -73,11 +79,60 @@ pub trait Design: Send + Sync {
             });
     }
 
+    /// `outs[c] = X^T vs[c]` for k vectors at once, reading each column of X once for all k
+    /// (the column stays in cache while the k dot products run): the pass over X that k
+    /// problems sharing X (CV folds, responses) pay once instead of k times.
+    fn rmatmat(&self, vs: &[&[f64]], outs: &mut [&mut [f64]]) {
+        for_each_column_block(self.n_cols(), outs, |j, c| self.col_dot(j, vs[c]));
+    }
+
+    /// `outs[c] = X ws[c]` for k coefficient vectors, reading each column once for all the
+    /// vectors that use it.
+    fn matmat(&self, ws: &[&[f64]], outs: &mut [&mut [f64]]) {
+        debug_assert_eq!(ws.len(), outs.len());
+        outs.iter_mut()
+            .for_each(|o| o.iter_mut().for_each(|x| *x = 0.0));
+        for j in 0..self.n_cols() {
+            for (w, out) in ws.iter().zip(outs.iter_mut()) {
+                if w[j] != 0.0 {
+                    self.col_axpy(j, w[j], out);
+                }
+            }
+        }
+    }
+
     /// Column means.
     fn col_means(&self) -> Vec<f64> {
         let n = self.n_rows() as f64;
         (0..self.n_cols()).map(|j| self.col_sum(j) / n).collect()
     }
+}
+
+/// Fills `outs[c][j] = value(j, c)` for every column `j` and output `c`, in parallel over
+/// blocks of columns with the k outputs of a column computed together (so whatever `value`
+/// reads of column j is read once for all k). Deterministic: each entry is computed alone.
+pub fn for_each_column_block(
+    p: usize,
+    outs: &mut [&mut [f64]],
+    value: impl Fn(usize, usize) -> f64 + Sync,
+) {
+    const CHUNK: usize = 256;
+    debug_assert!(outs.iter().all(|o| o.len() == p));
+    // The outputs cut into the same column blocks, regrouped block by block.
+    let mut blocks: Vec<Vec<&mut [f64]>> = (0..p.div_ceil(CHUNK)).map(|_| Vec::new()).collect();
+    for out in outs.iter_mut() {
+        for (b, chunk) in out.chunks_mut(CHUNK).enumerate() {
+            blocks[b].push(chunk);
+        }
+    }
+    blocks.par_iter_mut().enumerate().for_each(|(b, chunks)| {
+        for i in 0..chunks.first().map_or(0, |c| c.len()) {
+            let j = b * CHUNK + i;
+            for (c, chunk) in chunks.iter_mut().enumerate() {
+                chunk[i] = value(j, c);
+            }
+        }
+    });
 }
 
 /// An element type the dense storage may hold. The GPU works in f32; the CPU promotes to f64.
@@ -252,6 +307,12 @@ impl<T: Element> Design for Dense<T> {
             *vi += a * (x.to_f64() - m);
         }
     }
+    #[inline]
+    fn col_axpy_centered_rows(&self, j: usize, a: f64, m: f64, rows: &[f64], v: &mut [f64]) {
+        for ((vi, x), r) in v.iter_mut().zip(self.col(j)).zip(rows) {
+            *vi += a * (x.to_f64() - m) * r;
+        }
+    }
     fn col_sum(&self, j: usize) -> f64 {
         self.col(j).iter().map(|x| x.to_f64()).sum()
     }
@@ -415,6 +476,10 @@ impl Design for Columns<'_> {
     }
     fn col_axpy_centered(&self, j: usize, a: f64, m: f64, v: &mut [f64]) {
         self.inner.col_axpy_centered(self.cols[j], a, m, v)
+    }
+    fn col_axpy_centered_rows(&self, j: usize, a: f64, m: f64, rows: &[f64], v: &mut [f64]) {
+        self.inner
+            .col_axpy_centered_rows(self.cols[j], a, m, rows, v)
     }
     fn col_sum(&self, j: usize) -> f64 {
         self.inner.col_sum(self.cols[j])

@@ -8,6 +8,8 @@
 //! centred (intercept) and divided by its scale (`--standardize`), both *implicitly*: `Xe` is
 //! never built. Every backend's answer is judged here, in f64, by [`Problem::duality_gap`].
 
+use std::sync::Arc;
+
 use crate::design::Design;
 use crate::error::{Error, Result};
 use crate::penalty::ElasticNet;
@@ -36,16 +38,190 @@ impl Default for Preprocess {
 /// turn noise into a feature.
 const CONSTANT_COLUMN_RTOL: f64 = 1e-10;
 
-/// The data part of the problem (the penalty varies along a path and is passed separately).
-pub struct Problem<'a> {
-    x: &'a dyn Design,
-    yc: Vec<f64>,
-    y_mean: f64,
+/// Which rows of X a problem is fitted on, as 0/1 weights over all n rows of the design: a
+/// cross-validation fold trains on a subset without copying X. Every vector of such a problem
+/// (`yc`, residuals) is zero on the rows outside the subset, so a dot product with a column
+/// over all rows equals the one over the subset.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Rows {
+    All,
+    /// `weights[i]` is 1 for the rows in the subset, 0 for the others.
+    Subset(Vec<f64>),
+}
+
+impl Rows {
+    /// The rows whose mask entry is true.
+    pub fn from_mask(mask: &[bool]) -> Rows {
+        Rows::Subset(mask.iter().map(|&m| f64::from(u8::from(m))).collect())
+    }
+
+    /// The 0/1 weights, `None` for all rows.
+    pub fn weights(&self) -> Option<&[f64]> {
+        match self {
+            Rows::All => None,
+            Rows::Subset(w) => Some(w),
+        }
+    }
+
+    /// Whether row `i` is in the set.
+    pub fn contains(&self, i: usize) -> bool {
+        self.weights().is_none_or(|w| w[i] != 0.0)
+    }
+}
+
+/// The statistics of X's columns over a set of rows: means (for the implicit centring), scales
+/// (`--standardize`) and squared norms of the centred, scaled columns. They depend on the rows
+/// and the preprocessing, not on the response, so many responses share one set, and the sets
+/// of all cross-validation folds come from one pass over X ([`ColumnStats::for_folds`]).
+#[derive(Clone, Debug)]
+pub struct ColumnStats {
+    rows: Rows,
+    /// Rows in the set.
+    n: usize,
+    prep: Preprocess,
     x_mean: Vec<f64>,
     x_scale: Vec<f64>,
     /// `||xe_j||^2`, zero for the columns that are identically zero once centred.
     col_sq_norms: Vec<f64>,
-    prep: Preprocess,
+}
+
+/// The moments of one column over a set of rows, from which its statistics follow.
+#[derive(Clone, Copy, Debug)]
+struct Moments {
+    /// Rows in the set.
+    count: f64,
+    /// `sum x_i` over the set.
+    sum: f64,
+    /// `sum (x_i - c)^2` over the set, about a centre `c` near the column's mean (so that the
+    /// shift to the set's own mean loses nothing to cancellation).
+    sq_about: f64,
+    centre: f64,
+}
+
+impl Moments {
+    /// `sum (x_i - m)^2` over the set.
+    fn sq_about(&self, m: f64) -> f64 {
+        let d = self.sum / self.count - self.centre;
+        let at_mean = (self.sq_about - self.count * d * d).max(0.0);
+        let e = self.sum / self.count - m;
+        at_mean + self.count * e * e
+    }
+}
+
+/// The mean, scale and squared norm of a column from its moments; `(0, 1, 0)`-like for a
+/// column that is identically zero once centred.
+fn column_stats(mo: &Moments, prep: Preprocess) -> (f64, f64, f64) {
+    let raw_mean = mo.sum / mo.count;
+    let mean = if prep.fit_intercept { raw_mean } else { 0.0 };
+    let ss = mo.sq_about(mean);
+    // Spread of the column around its mean vs its magnitude.
+    let spread = mo.sq_about(raw_mean);
+    let magnitude = raw_mean * raw_mean * mo.count;
+    let is_zero = ss == 0.0
+        || (prep.fit_intercept
+            && spread <= CONSTANT_COLUMN_RTOL * CONSTANT_COLUMN_RTOL * magnitude);
+    if is_zero {
+        return (mean, 1.0, 0.0);
+    }
+    let scale = if prep.standardize {
+        (ss / mo.count).sqrt()
+    } else {
+        1.0
+    };
+    (mean, scale, ss / (scale * scale))
+}
+
+impl ColumnStats {
+    /// The statistics over all rows.
+    pub fn new(x: &dyn Design, prep: Preprocess) -> Result<ColumnStats> {
+        let mut all = Self::for_folds(x, prep, &[])?;
+        Ok(all.swap_remove(0))
+    }
+
+    /// The statistics over all rows, then over the training rows of each fold (all rows but
+    /// those with `fold[i] == k`, for `k` in `0..K`), in one pass over X. `fold` is empty (no
+    /// folds) or has one label per row.
+    pub fn for_folds(x: &dyn Design, prep: Preprocess, fold: &[usize]) -> Result<Vec<ColumnStats>> {
+        use rayon::prelude::*;
+        let (n, p) = (x.n_rows(), x.n_cols());
+        if n == 0 || p == 0 {
+            return Err(Error::Shape {
+                what: format!("X is empty ({n} rows x {p} columns)"),
+            });
+        }
+        let k = fold.iter().max().map_or(0, |m| m + 1);
+        let mut fold_rows = vec![0usize; k];
+        fold.iter().for_each(|&f| fold_rows[f] += 1);
+        if !fold.is_empty() {
+            assert_eq!(fold.len(), n, "one fold label per row");
+        }
+        // Per column: the sum and the squares about the column's mean over each fold, then
+        // every training set's moments by subtraction.
+        let per_col: Vec<Vec<(f64, f64, f64)>> = (0..p)
+            .into_par_iter()
+            .map_init(
+                || (vec![0.0; n], vec![0.0; k], vec![0.0; k]),
+                |(col, sums, sqs), j| {
+                    col.iter_mut().for_each(|c| *c = 0.0);
+                    x.col_axpy(j, 1.0, col);
+                    let total: f64 = col.iter().sum();
+                    let centre = total / n as f64;
+                    let sq_total: f64 = col.iter().map(|v| (v - centre) * (v - centre)).sum();
+                    sums.iter_mut().for_each(|s| *s = 0.0);
+                    sqs.iter_mut().for_each(|s| *s = 0.0);
+                    for (&f, &v) in fold.iter().zip(col.iter()) {
+                        sums[f] += v;
+                        sqs[f] += (v - centre) * (v - centre);
+                    }
+                    let all = Moments {
+                        count: n as f64,
+                        sum: total,
+                        sq_about: sq_total,
+                        centre,
+                    };
+                    std::iter::once(column_stats(&all, prep))
+                        .chain((0..k).map(|f| {
+                            let train = Moments {
+                                count: (n - fold_rows[f]) as f64,
+                                sum: total - sums[f],
+                                sq_about: (sq_total - sqs[f]).max(0.0),
+                                centre,
+                            };
+                            column_stats(&train, prep)
+                        }))
+                        .collect()
+                },
+            )
+            .collect();
+        let sets = std::iter::once(Rows::All).chain(
+            (0..k).map(|f| Rows::from_mask(&fold.iter().map(|&g| g != f).collect::<Vec<_>>())),
+        );
+        Ok(sets
+            .enumerate()
+            .map(|(s, rows)| {
+                let n_set = if s == 0 { n } else { n - fold_rows[s - 1] };
+                ColumnStats {
+                    rows,
+                    n: n_set,
+                    prep,
+                    x_mean: per_col.iter().map(|c| c[s].0).collect(),
+                    x_scale: per_col.iter().map(|c| c[s].1).collect(),
+                    col_sq_norms: per_col.iter().map(|c| c[s].2).collect(),
+                }
+            })
+            .collect())
+    }
+
+    /// Rows in the set.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+    pub fn rows(&self) -> &Rows {
+        &self.rows
+    }
+    pub fn preprocess(&self) -> Preprocess {
+        self.prep
+    }
 }
 
 /// The sums the duality gap needs, with `r = yc - Xe w`, `g = Xe^T r`.
@@ -76,71 +252,67 @@ pub struct GapInfo {
     pub gap: f64,
 }
 
+/// The data part of the problem (the penalty varies along a path and is passed separately):
+/// the statistics of a set of rows of X, shared, and one response on those rows.
+pub struct Problem<'a> {
+    x: &'a dyn Design,
+    stats: Arc<ColumnStats>,
+    /// Centred response, zero outside the rows of `stats`.
+    yc: Vec<f64>,
+    y_mean: f64,
+}
+
 impl<'a> Problem<'a> {
-    /// Sets up the problem; `y` must have one entry per row of `x`.
+    /// Sets up the problem on all rows; `y` must have one entry per row of `x`.
     pub fn new(x: &'a dyn Design, y: &[f64], prep: Preprocess) -> Result<Self> {
-        let (n, p) = (x.n_rows(), x.n_cols());
-        if y.len() != n {
-            return Err(Error::Shape {
-                what: format!("X has {n} rows but y has {} values", y.len()),
-            });
-        }
-        if n == 0 || p == 0 {
-            return Err(Error::Shape {
-                what: format!("X is empty ({n} rows x {p} columns)"),
-            });
-        }
-        let y_mean = if prep.fit_intercept {
-            y.iter().sum::<f64>() / n as f64
+        check_response(x, y)?;
+        let stats = Arc::new(ColumnStats::new(x, prep)?);
+        Self::with_stats(x, stats, y)
+    }
+
+    /// The problem of response `y` (one entry per row of `x`; entries outside the rows of
+    /// `stats` are ignored) on the rows and statistics of `stats`, computed from `x`.
+    pub fn with_stats(x: &'a dyn Design, stats: Arc<ColumnStats>, y: &[f64]) -> Result<Self> {
+        check_response(x, y)?;
+        debug_assert_eq!(stats.x_mean.len(), x.n_cols());
+        let rows = &stats.rows;
+        let y_mean = if stats.prep.fit_intercept {
+            let sum: f64 = (0..y.len())
+                .filter(|&i| rows.contains(i))
+                .map(|i| y[i])
+                .sum();
+            sum / stats.n as f64
         } else {
             0.0
         };
-        let yc: Vec<f64> = y.iter().map(|v| v - y_mean).collect();
-
-        let sums: Vec<f64> = (0..p).map(|j| x.col_sum(j)).collect();
-        let mut x_mean = vec![0.0; p];
-        if prep.fit_intercept {
-            x_mean
-                .iter_mut()
-                .zip(&sums)
-                .for_each(|(m, s)| *m = s / n as f64);
-        }
-        let mut x_scale = vec![1.0; p];
-        let mut col_sq_norms = vec![0.0; p];
-        for j in 0..p {
-            let raw_mean = sums[j] / n as f64;
-            let ss = x.col_centered_sq_norm(j, x_mean[j]);
-            // Spread of the column around the centre actually used vs its magnitude.
-            let spread = if prep.fit_intercept {
-                ss
-            } else {
-                x.col_centered_sq_norm(j, raw_mean)
-            };
-            let magnitude = raw_mean * raw_mean * n as f64;
-            let is_zero = ss == 0.0
-                || (prep.fit_intercept
-                    && spread <= CONSTANT_COLUMN_RTOL * CONSTANT_COLUMN_RTOL * magnitude);
-            if is_zero {
-                continue;
-            }
-            if prep.standardize {
-                x_scale[j] = (ss / n as f64).sqrt();
-            }
-            col_sq_norms[j] = ss / (x_scale[j] * x_scale[j]);
-        }
+        let yc: Vec<f64> = y
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if rows.contains(i) { v - y_mean } else { 0.0 })
+            .collect();
         Ok(Problem {
             x,
+            stats,
             yc,
             y_mean,
-            x_mean,
-            x_scale,
-            col_sq_norms,
-            prep,
         })
     }
 
+    /// Rows the problem is fitted on (the `n` of `1/(2n)`).
     pub fn n(&self) -> usize {
+        self.stats.n
+    }
+    /// Rows of the design: the length of every vector of the problem (zero outside its rows).
+    pub fn n_rows(&self) -> usize {
         self.x.n_rows()
+    }
+    /// The statistics of the rows the problem is fitted on.
+    pub fn stats(&self) -> &Arc<ColumnStats> {
+        &self.stats
+    }
+    /// The rows the problem is fitted on.
+    pub fn rows(&self) -> &Rows {
+        &self.stats.rows
     }
     pub fn p(&self) -> usize {
         self.x.n_cols()
@@ -153,25 +325,29 @@ impl<'a> Problem<'a> {
         &self.yc
     }
     pub fn preprocess(&self) -> Preprocess {
-        self.prep
+        self.stats.prep
+    }
+    /// Mean of the response over the problem's rows (0 without an intercept).
+    pub fn y_mean(&self) -> f64 {
+        self.y_mean
     }
     /// Column means used for centring (zeros without an intercept).
     pub fn x_mean(&self) -> &[f64] {
-        &self.x_mean
+        &self.stats.x_mean
     }
     /// Column scales (ones unless standardizing).
     pub fn x_scale(&self) -> &[f64] {
-        &self.x_scale
+        &self.stats.x_scale
     }
     /// `||xe_j||^2` for every column.
     pub fn col_sq_norms(&self) -> &[f64] {
-        &self.col_sq_norms
+        &self.stats.col_sq_norms
     }
     /// Columns that are identically zero once centred (constant columns with an intercept,
     /// all-zero columns without): their coefficient is always 0.
     pub fn zero_columns(&self) -> Vec<usize> {
         (0..self.p())
-            .filter(|&j| self.col_sq_norms[j] == 0.0)
+            .filter(|&j| self.stats.col_sq_norms[j] == 0.0)
             .collect()
     }
 
@@ -179,20 +355,23 @@ impl<'a> Problem<'a> {
     /// residual of the centred problem it is 0 up to rounding).
     #[inline]
     pub fn col_dot(&self, j: usize, v: &[f64], vsum: f64) -> f64 {
-        if self.col_sq_norms[j] == 0.0 {
+        if self.stats.col_sq_norms[j] == 0.0 {
             return 0.0;
         }
-        self.x.col_dot_centered(j, v, self.x_mean[j], vsum) / self.x_scale[j]
+        self.x.col_dot_centered(j, v, self.stats.x_mean[j], vsum) / self.stats.x_scale[j]
     }
 
     /// `v += a xe_j`.
     #[inline]
     pub fn col_axpy(&self, j: usize, a: f64, v: &mut [f64]) {
-        if self.col_sq_norms[j] == 0.0 || a == 0.0 {
+        if self.stats.col_sq_norms[j] == 0.0 || a == 0.0 {
             return;
         }
-        self.x
-            .col_axpy_centered(j, a / self.x_scale[j], self.x_mean[j], v);
+        let (a, m) = (a / self.stats.x_scale[j], self.stats.x_mean[j]);
+        match self.stats.rows.weights() {
+            None => self.x.col_axpy_centered(j, a, m, v),
+            Some(rows) => self.x.col_axpy_centered_rows(j, a, m, rows, v),
+        }
     }
 
     /// `out = Xe w`, reading only the columns where `w` is non-zero.
@@ -220,7 +399,7 @@ impl<'a> Problem<'a> {
 
     /// The residual `r = yc - Xe w`.
     pub fn residual(&self, w: &[f64]) -> Vec<f64> {
-        let mut r = vec![0.0; self.n()];
+        let mut r = vec![0.0; self.n_rows()];
         self.matvec(w, &mut r);
         r.iter_mut().zip(&self.yc).for_each(|(ri, y)| *ri = y - *ri);
         r
@@ -312,14 +491,14 @@ impl<'a> Problem<'a> {
     pub fn unscale(&self, w: &[f64]) -> (Vec<f64>, f64) {
         let coef: Vec<f64> = w
             .iter()
-            .zip(&self.x_scale)
+            .zip(&self.stats.x_scale)
             .map(|(wj, s)| if *wj == 0.0 { 0.0 } else { wj / s })
             .collect();
-        let intercept = if self.prep.fit_intercept {
+        let intercept = if self.stats.prep.fit_intercept {
             self.y_mean
                 - coef
                     .iter()
-                    .zip(&self.x_mean)
+                    .zip(&self.stats.x_mean)
                     .map(|(c, m)| c * m)
                     .sum::<f64>()
         } else {
@@ -337,4 +516,20 @@ pub fn sq_norm(v: &[f64]) -> f64 {
 /// `||v||_inf`.
 pub fn inf_norm(v: &[f64]) -> f64 {
     v.iter().fold(0.0, |m, x| m.max(x.abs()))
+}
+
+/// `y` must have one entry per row of a non-empty `x`.
+fn check_response(x: &dyn Design, y: &[f64]) -> Result<()> {
+    let n = x.n_rows();
+    if y.len() != n {
+        return Err(Error::Shape {
+            what: format!("X has {n} rows but y has {} values", y.len()),
+        });
+    }
+    if n == 0 || x.n_cols() == 0 {
+        return Err(Error::Shape {
+            what: format!("X is empty ({n} rows x {} columns)", x.n_cols()),
+        });
+    }
+    Ok(())
 }
