@@ -775,10 +775,10 @@ fn print_path_summary(ds: &Dataset, y: &[f64], out: &PathOutcome) -> Result<()> 
             m.coef.indices.len(),
             r2,
             m.duality_gap,
-            out.fits[i].full_passes
+            out.models[i].full_passes
         );
     }
-    let passes: usize = out.fits.iter().map(|f| f.full_passes).sum();
+    let passes: usize = out.models.iter().map(|f| f.full_passes).sum();
     println!(
         "full passes over X: {passes} in all, {:.1} per lambda",
         passes as f64 / k as f64

@@ -7,7 +7,7 @@ use crate::design::Design;
 use crate::error::{Error, Result};
 use crate::model::{Model, SparseCoef};
 use crate::params::{check_l1_ratio, check_penalty, SolverParams};
-use crate::path::{geometric_grid, solve_path_with_progress};
+use crate::path::{geometric_grid, solve_paths};
 use crate::penalty::ElasticNet;
 use crate::problem::{Preprocess, Problem};
 use crate::solver::{make_backend, BackendKind, BackendRequest, Fit, Status};
@@ -108,12 +108,12 @@ pub enum LambdaGrid {
     Explicit(Vec<f64>),
 }
 
-/// A path of fits, in grid order.
+/// A path of fits, in grid order. Models hold only their non-zeros, so a long path at large p
+/// costs O(non-zeros), not O(p), per lambda.
 #[derive(Clone, Debug)]
 pub struct PathOutcome {
     pub lambdas: Vec<f64>,
     pub models: Vec<Model>,
-    pub fits: Vec<Fit>,
     /// `lambda_max` of the problem (infinite for Ridge).
     pub lambda_max: f64,
     /// Columns whose coefficient is 0 by construction (constant, or all zero).
@@ -179,13 +179,22 @@ pub fn fit(
     feature_names: Option<&[String]>,
     cfg: &FitConfig,
 ) -> Result<FitOutcome> {
-    let mut path = fit_path(x, y, feature_names, cfg, &LambdaGrid::One(cfg.lambda))?;
+    let mut last = None;
+    let mut path = fit_path_inner(
+        x,
+        y,
+        feature_names,
+        cfg,
+        &LambdaGrid::One(cfg.lambda),
+        &mut |_, _| {},
+        &mut |fit| last = Some(fit.clone()),
+    )?;
     Ok(FitOutcome {
         model: path
             .models
             .pop()
             .expect("a path of one lambda has one model"),
-        fit: path.fits.pop().expect("a path of one lambda has one fit"),
+        fit: last.expect("a path of one lambda has one fit"),
         lambda_max: path.lambda_max,
         zero_columns: path.zero_columns,
         backend: path.backend,
@@ -213,76 +222,127 @@ pub fn fit_path_with_progress(
     grid: &LambdaGrid,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<PathOutcome> {
+    fit_path_inner(x, y, feature_names, cfg, grid, progress, &mut |_| {})
+}
+
+/// The path, handing the last fit (in problem units) to `last`.
+fn fit_path_inner(
+    x: &dyn Design,
+    y: &[f64],
+    feature_names: Option<&[String]>,
+    cfg: &FitConfig,
+    grid: &LambdaGrid,
+    progress: &mut dyn FnMut(usize, usize),
+    last: &mut dyn FnMut(&Fit),
+) -> Result<PathOutcome> {
     let l1_ratio = check_l1_ratio(cfg.l1_ratio)?;
     let params = cfg.solver.check()?;
-    if let Some(names) = feature_names {
-        if names.len() != x.n_cols() {
-            return Err(Error::Shape {
-                what: format!("{} feature names for {} columns", names.len(), x.n_cols()),
-            });
-        }
-    }
+    check_feature_names(feature_names, x)?;
     // The clock covers setup (column means and norms, lambda_max) as well as the solves, as
     // scikit-learn's fit() covers its preprocessing: timings compare like with like.
     let start = Instant::now();
     let problem = Problem::new(x, y, cfg.preprocess)?;
     let lambdas = resolve_grid(&problem, grid, l1_ratio)?;
-    let penalties: Vec<ElasticNet> = lambdas
-        .iter()
-        .map(|&lambda| ElasticNet { lambda, l1_ratio })
-        .collect();
-    let lambda_max = if l1_ratio > 0.0 {
-        problem.lambda_max(l1_ratio)
-    } else {
-        f64::INFINITY
-    };
+    let penalties = penalties_of(&lambdas, l1_ratio);
     let mut backend = make_backend(&BackendRequest {
         kind: cfg.device,
         algorithm: cfg.solver.algorithm,
         adapter: cfg.adapter.clone(),
         entries: x.n_rows() * x.n_cols(),
     })?;
-    let fits = solve_path_with_progress(&problem, &penalties, backend.as_mut(), &params, progress)?;
-    let seconds = start.elapsed().as_secs_f64();
-    let models = fits
-        .iter()
-        .zip(&penalties)
-        .map(|(fit, pen)| {
-            let (coef, intercept) = problem.unscale(&fit.w);
-            Model {
-                intercept,
-                coef: SparseCoef::from_dense(&coef),
-                n_features: x.n_cols(),
-                feature_names: feature_names.map(<[String]>::to_vec),
-                lambda: pen.lambda,
-                l1_ratio,
-                objective: fit.objective,
-                duality_gap: fit.gap,
-                gap_tolerance: fit.gap_tol,
-                tol: params.tol,
-                iterations: fit.n_iter,
-                full_passes: fit.full_passes,
-                converged: fit.status == Status::Converged,
-                device: fit.device.clone(),
-                solver: backend.solver(),
-                seconds: if penalties.len() == 1 {
-                    seconds
-                } else {
-                    fit.seconds
-                },
-                fit_intercept: cfg.preprocess.fit_intercept,
-                standardize: cfg.preprocess.standardize,
-                n_samples: x.n_rows(),
+    let report = ModelReport {
+        feature_names,
+        cfg,
+        tol: params.tol,
+        solver: backend.solver(),
+    };
+    let mut models = Vec::with_capacity(penalties.len());
+    solve_paths(
+        &[&problem],
+        &penalties,
+        backend.as_mut(),
+        &params,
+        progress,
+        &mut |_, k, fit| {
+            models.push(report.model(&problem, fit, &penalties[k]));
+            if k + 1 == penalties.len() {
+                last(fit);
             }
-        })
-        .collect();
+        },
+    )?;
+    let seconds = start.elapsed().as_secs_f64();
+    if let [model] = models.as_mut_slice() {
+        model.seconds = seconds;
+    }
     Ok(PathOutcome {
         lambdas,
         models,
-        fits,
-        lambda_max,
+        lambda_max: lambda_max_of(&problem, l1_ratio),
         zero_columns: problem.zero_columns(),
         backend: backend.device(),
         seconds,
     })
+}
+
+/// `lambda_max` for reports (infinite for Ridge).
+pub fn lambda_max_of(problem: &Problem, l1_ratio: f64) -> f64 {
+    if l1_ratio > 0.0 {
+        problem.lambda_max(l1_ratio)
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// The penalties of a grid.
+pub fn penalties_of(lambdas: &[f64], l1_ratio: f64) -> Vec<ElasticNet> {
+    lambdas
+        .iter()
+        .map(|&lambda| ElasticNet { lambda, l1_ratio })
+        .collect()
+}
+
+/// Feature names, when given, name every column.
+pub fn check_feature_names(feature_names: Option<&[String]>, x: &dyn Design) -> Result<()> {
+    match feature_names {
+        Some(names) if names.len() != x.n_cols() => Err(Error::Shape {
+            what: format!("{} feature names for {} columns", names.len(), x.n_cols()),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// What turns a fit in problem units into a [`Model`] on the data's scale.
+pub struct ModelReport<'a> {
+    pub feature_names: Option<&'a [String]>,
+    pub cfg: &'a FitConfig,
+    pub tol: f64,
+    pub solver: String,
+}
+
+impl ModelReport<'_> {
+    /// The model of `fit` (only its non-zeros are kept).
+    pub fn model(&self, problem: &Problem, fit: &Fit, pen: &ElasticNet) -> Model {
+        let (coef, intercept) = problem.unscale(&fit.w);
+        Model {
+            intercept,
+            coef: SparseCoef::from_dense(&coef),
+            n_features: problem.p(),
+            feature_names: self.feature_names.map(<[String]>::to_vec),
+            lambda: pen.lambda,
+            l1_ratio: pen.l1_ratio,
+            objective: fit.objective,
+            duality_gap: fit.gap,
+            gap_tolerance: fit.gap_tol,
+            tol: self.tol,
+            iterations: fit.n_iter,
+            full_passes: fit.full_passes,
+            converged: fit.status == Status::Converged,
+            device: fit.device.clone(),
+            solver: self.solver.clone(),
+            seconds: fit.seconds,
+            fit_intercept: self.cfg.preprocess.fit_intercept,
+            standardize: self.cfg.preprocess.standardize,
+            n_samples: problem.n(),
+        }
+    }
 }

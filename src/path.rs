@@ -1,46 +1,106 @@
-//! Paths of solutions over lambda, warm-started from one to the next. This is the only caller
-//! of [`Backend::solve`]: a single fit is a path of length one, so whatever improves paths
-//! (screening, working sets) improves single fits too.
+//! Paths of solutions over lambda, warm-started from one to the next. [`solve_paths`] is the
+//! only caller of the backends: a single fit is a path of length one, and cross-validation a
+//! batch of paths, so whatever improves paths (screening, working sets, block passes)
+//! improves every command.
 
 use crate::error::Result;
 use crate::params::ValidParams;
 use crate::penalty::ElasticNet;
-use crate::problem::Problem;
-use crate::solver::{Backend, Fit, Warm};
+use crate::problem::{prime_zero_correlations, Problem};
+use crate::solver::{Backend, Fit, Status, Warm};
 
-/// Solves for each penalty in order, each warm-started from the previous solution.
+/// Solves for each penalty in order, each warm-started from the previous solution, and keeps
+/// every fit (dense: for tests and short paths; long paths use [`solve_paths`] with a sink
+/// that keeps what it needs).
 pub fn solve_path(
     problem: &Problem,
     penalties: &[ElasticNet],
     backend: &mut dyn Backend,
     params: &ValidParams,
 ) -> Result<Vec<Fit>> {
-    solve_path_with_progress(problem, penalties, backend, params, &mut |_, _| {})
+    let mut fits = Vec::with_capacity(penalties.len());
+    solve_paths(
+        &[problem],
+        penalties,
+        backend,
+        params,
+        &mut |_, _| {},
+        &mut |_, _, fit| fits.push(fit.clone()),
+    )?;
+    Ok(fits)
 }
 
-/// [`solve_path`], calling `progress(done, total)` after each lambda (for progress bars: the
-/// library itself never prints).
-pub fn solve_path_with_progress(
-    problem: &Problem,
+/// The driver of every solve: the paths of several problems that share one design (a single
+/// fit is one problem and one penalty; CV is the full data and its folds; many responses),
+/// advanced along the grid together so that a backend can serve all of them with one pass
+/// over X ([`Backend::solve_batch`]). Each fit warm-starts from the problem's previous one and
+/// goes to `sink(problem, lambda_index, fit)` as soon as it is made; only the previous fit of
+/// each problem is kept here, so memory is O(p) per problem whatever the grid's length.
+/// `progress(done, total)` runs after each lambda (the library itself never prints).
+pub fn solve_paths(
+    problems: &[&Problem],
     penalties: &[ElasticNet],
     backend: &mut dyn Backend,
     params: &ValidParams,
     progress: &mut dyn FnMut(usize, usize),
-) -> Result<Vec<Fit>> {
-    let mut fits: Vec<Fit> = Vec::with_capacity(penalties.len());
+    sink: &mut dyn FnMut(usize, usize, &Fit),
+) -> Result<()> {
+    if penalties.iter().any(|pen| pen.l1() > 0.0) {
+        prime_zero_correlations(problems);
+    }
+    let mut last: Vec<Option<Fit>> = problems.iter().map(|_| None).collect();
     for (k, pen) in penalties.iter().enumerate() {
-        let warm = fits.last().map(|f| Warm {
-            w: &f.w,
-            lambda: Some(penalties[k - 1].lambda),
-            grad: (!f.grad.is_empty()).then_some(f.grad.as_slice()),
-        });
         let t0 = std::time::Instant::now();
-        let mut fit = backend.solve(problem, pen, warm.as_ref(), params)?;
-        fit.seconds = t0.elapsed().as_secs_f64();
-        fits.push(fit);
+        // Where zero is the answer it is given exactly, on every backend, with its
+        // certificate from the correlations at zero; the others go to the backend together.
+        let mut fits: Vec<Option<Fit>> = problems
+            .iter()
+            .map(|pb| pb.zero_is_optimal(pen).then(|| zero_fit(pb, pen, params)))
+            .collect();
+        let open: Vec<usize> = (0..problems.len()).filter(|&i| fits[i].is_none()).collect();
+        if !open.is_empty() {
+            let warms: Vec<Option<Warm>> = open
+                .iter()
+                .map(|&i| {
+                    last[i].as_ref().map(|f| Warm {
+                        w: &f.w,
+                        lambda: Some(penalties[k - 1].lambda),
+                        grad: (!f.grad.is_empty()).then_some(f.grad.as_slice()),
+                    })
+                })
+                .collect();
+            let pbs: Vec<&Problem> = open.iter().map(|&i| problems[i]).collect();
+            let solved = backend.solve_batch(&pbs, pen, &warms, params)?;
+            for (&i, fit) in open.iter().zip(solved) {
+                fits[i] = Some(fit);
+            }
+        }
+        // One clock for the batch: its problems share every pass over X.
+        let seconds = t0.elapsed().as_secs_f64();
+        for (i, (fit, prev)) in fits.into_iter().zip(last.iter_mut()).enumerate() {
+            let mut fit = fit.expect("every problem has a fit");
+            fit.seconds = seconds;
+            sink(i, k, &fit);
+            *prev = Some(fit);
+        }
         progress(k + 1, penalties.len());
     }
-    Ok(fits)
+    Ok(())
+}
+
+/// The fit `w = 0` where it is optimal, certified by the duality gap at zero (no pass: the
+/// correlations at zero are known).
+fn zero_fit(pb: &Problem, pen: &ElasticNet, params: &ValidParams) -> Fit {
+    let w = vec![0.0; pb.p()];
+    let g = pb.zero_correlations().to_vec();
+    let info = pb.duality_gap_from(&w, pb.yc(), &g, pen);
+    let gap_tol = pb.gap_tolerance(params.tol);
+    let status = if info.gap <= gap_tol {
+        Status::Converged
+    } else {
+        Status::MaxIter
+    };
+    Fit::finished(w, &info, gap_tol, (0, 0), status, "cpu", g)
 }
 
 /// glmnet's grid: `n_lambdas` values from `lambda_max` down to `min_ratio * lambda_max`,

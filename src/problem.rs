@@ -260,6 +260,9 @@ pub struct Problem<'a> {
     /// Centred response, zero outside the rows of `stats`.
     yc: Vec<f64>,
     y_mean: f64,
+    /// `Xe^T yc`, the correlations at `w = 0`: lambda_max, and the certificate of every
+    /// lambda at which zero is the answer. One pass over X, taken once.
+    zero_correlations: std::sync::OnceLock<Vec<f64>>,
 }
 
 impl<'a> Problem<'a> {
@@ -295,6 +298,7 @@ impl<'a> Problem<'a> {
             stats,
             yc,
             y_mean,
+            zero_correlations: std::sync::OnceLock::new(),
         })
     }
 
@@ -418,9 +422,24 @@ impl<'a> Problem<'a> {
     /// `lambda_max = ||Xe^T yc||_inf / (n rho)`: the smallest lambda with `w = 0` optimal.
     /// Infinite for `rho = 0` (Ridge never gives exact zeros).
     pub fn lambda_max(&self, l1_ratio: f64) -> f64 {
-        let mut g = vec![0.0; self.p()];
-        self.rmatvec(&self.yc, &mut g);
-        inf_norm(&g) / (self.n() as f64 * l1_ratio)
+        inf_norm(self.zero_correlations()) / (self.n() as f64 * l1_ratio)
+    }
+
+    /// `Xe^T yc`, computed on first use (or by [`prime_zero_correlations`] for a batch).
+    pub fn zero_correlations(&self) -> &[f64] {
+        self.zero_correlations.get_or_init(|| {
+            let mut g = vec![0.0; self.p()];
+            self.rmatvec(&self.yc, &mut g);
+            g
+        })
+    }
+
+    /// Whether `w = 0` solves the problem at `pen` (every `|xe_j^T yc| <= n l1`, up to the
+    /// rounding of lambda_max itself), so that the answer is exactly zero on every backend.
+    pub fn zero_is_optimal(&self, pen: &ElasticNet) -> bool {
+        const ROUNDING: f64 = 1e-12;
+        let nl1 = self.n() as f64 * pen.l1();
+        nl1 > 0.0 && inf_norm(self.zero_correlations()) <= nl1 * (1.0 + ROUNDING)
     }
 
     /// The gap is judged against `tol * ||yc||^2 / n`, scikit-learn's relative rule.
@@ -505,6 +524,39 @@ impl<'a> Problem<'a> {
             0.0
         };
         (coef, intercept)
+    }
+}
+
+/// `outs[c] = Xe_c^T rs[c]` for problems that share one design (CV folds, responses): one
+/// read of each column of X serves every problem, each with its own centring and scaling.
+pub fn rmatmat(problems: &[&Problem], rs: &[&[f64]], outs: &mut [&mut [f64]]) {
+    debug_assert!(problems.len() == rs.len() && rs.len() == outs.len());
+    let Some(first) = problems.first() else {
+        return;
+    };
+    let vsums: Vec<f64> = rs.iter().map(|r| r.iter().sum()).collect();
+    crate::design::for_each_column_block(first.p(), outs, |j, c| {
+        problems[c].col_dot(j, rs[c], vsums[c])
+    });
+}
+
+/// Computes [`Problem::zero_correlations`] of every problem that lacks them in one block
+/// pass over their shared X.
+pub fn prime_zero_correlations(problems: &[&Problem]) {
+    let todo: Vec<&Problem> = problems
+        .iter()
+        .copied()
+        .filter(|pb| pb.zero_correlations.get().is_none())
+        .collect();
+    if todo.len() < 2 {
+        return;
+    }
+    let mut gs: Vec<Vec<f64>> = todo.iter().map(|pb| vec![0.0; pb.p()]).collect();
+    let rs: Vec<&[f64]> = todo.iter().map(|pb| pb.yc()).collect();
+    let mut outs: Vec<&mut [f64]> = gs.iter_mut().map(|g| g.as_mut_slice()).collect();
+    rmatmat(&todo, &rs, &mut outs);
+    for (pb, g) in todo.iter().zip(gs) {
+        let _ = pb.zero_correlations.set(g);
     }
 }
 

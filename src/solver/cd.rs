@@ -24,111 +24,226 @@ const INNER_TIGHTEN: f64 = 0.25;
 /// Smallest working set (celer starts at 10; a sweep over 64 columns costs next to nothing).
 const MIN_WORKING_SET: usize = 64;
 
+/// Minimises `P` for one penalty from `warm` (zeros when `None`): [`CdSolve`] driven with
+/// this problem's own passes over X.
 pub fn solve(pb: &Problem, pen: &ElasticNet, warm: Option<&Warm>, params: &ValidParams) -> Fit {
-    let p = pb.p();
-    let screen = params.screening;
-    let mut alive: Vec<bool> = pb.col_sq_norms().iter().map(|&s| s != 0.0).collect();
-    let mut w = warm.map_or_else(|| vec![0.0; p], |h| h.w.to_vec());
-    // Dead columns can never be non-zero; a warm start must not say otherwise.
-    for j in 0..p {
-        if !alive[j] {
-            w[j] = 0.0;
-        }
-    }
-    let gap_tol = pb.gap_tolerance(params.tol);
-    let mut inner_tol = gap_tol.max(f64::MIN_POSITIVE);
-    let (mut n_iter, mut full_passes) = (0usize, 0usize);
-    let mut g = vec![0.0; p];
-    let mut ws_size = MIN_WORKING_SET.max(2 * w.iter().filter(|&&v| v != 0.0).count());
-    // The strong set, when the previous lambda's correlations are known.
-    let mut strong: Option<Vec<usize>> = match warm {
-        Some(Warm {
-            lambda: Some(prev_lambda),
-            grad: Some(prev_g),
-            w: prev_w,
-        }) if screen.strong_rule && !screen.cpu_working_sets() && pen.l1() > 0.0 => {
-            Some(strong_set(pb, pen, *prev_lambda, prev_w, prev_g, &alive))
-        }
-        _ => None,
-    };
-    let mut r = pb.residual(&w);
-    if screen.cpu_working_sets() {
-        // Working sets are chosen from the correlations: start with them.
-        pb.rmatvec(&r, &mut g);
-        full_passes += 1;
-    }
-
-    // The features to sweep: the working set; or the strong set (with the KKT violators
-    // added so far); or, without either, all features on a cold start (as glmnet) and none on
-    // a warm start, whose support is settled first and checked by the gap.
-    let all_alive = |alive: &[bool]| (0..p).filter(|&j| alive[j]).collect::<Vec<usize>>();
-    let mut features: Vec<usize> = if screen.cpu_working_sets() {
-        working_set(pb, pen, &w, &g, &alive, ws_size)
-    } else if let Some(s) = &strong {
-        s.clone()
-    } else if w.iter().any(|&v| v != 0.0) {
-        Vec::new()
-    } else {
-        all_alive(&alive)
-    };
+    let mut state = CdSolve::new(pb, pen, warm, params);
+    let mut g = vec![0.0; pb.p()];
     loop {
-        if !features.is_empty() {
-            sweep(pb, pen, &features, &mut w, &mut r);
-            n_iter += 1;
-            if features.len() == p {
-                full_passes += 1;
+        state.advance();
+        pb.rmatvec(state.residual(), &mut g);
+        if let Some(fit) = state.accept_pass(&g) {
+            return fit;
+        }
+    }
+}
+
+/// What a coordinate-descent solve waits for before it can go on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Working sets are chosen from the correlations at the start.
+    FirstPass,
+    /// Sweeps, then the global check at a candidate answer.
+    Sweeping,
+}
+
+/// A coordinate-descent solve that stops wherever it needs a full pass `g = Xe^T r` over X
+/// (after [`CdSolve::advance`], at [`CdSolve::residual`]; [`CdSolve::accept_pass`] takes `g`), so a
+/// batch of problems sharing X (CV folds, responses) can take every pass together, as one
+/// block product that reads X once. Driven alone ([`solve`]) it is the plain solver; both
+/// make the same iterates.
+pub struct CdSolve<'p> {
+    pb: &'p Problem<'p>,
+    pen: ElasticNet,
+    params: ValidParams,
+    phase: Phase,
+    alive: Vec<bool>,
+    w: Vec<f64>,
+    r: Vec<f64>,
+    /// The strong set, when the previous lambda's correlations are known.
+    strong: Option<Vec<usize>>,
+    features: Vec<usize>,
+    gap_tol: f64,
+    inner_tol: f64,
+    ws_size: usize,
+    n_iter: usize,
+    full_passes: usize,
+}
+
+impl<'p> CdSolve<'p> {
+    pub fn new(
+        pb: &'p Problem<'p>,
+        pen: &ElasticNet,
+        warm: Option<&Warm>,
+        params: &ValidParams,
+    ) -> Self {
+        let p = pb.p();
+        let screen = params.screening;
+        let alive: Vec<bool> = pb.col_sq_norms().iter().map(|&s| s != 0.0).collect();
+        let mut w = warm.map_or_else(|| vec![0.0; p], |h| h.w.to_vec());
+        // Dead columns can never be non-zero; a warm start must not say otherwise.
+        for j in 0..p {
+            if !alive[j] {
+                w[j] = 0.0;
             }
         }
-        settle_active(pb, pen, (&mut w, &mut r), inner_tol, &mut n_iter, params);
-
-        // A restricted set is checked cheaply first (its own gap, |set| columns); the full
-        // pass over X is only for a candidate answer.
-        let restricted =
-            !features.is_empty() && features.len() < alive.iter().filter(|&&a| a).count();
-        if restricted && n_iter < params.max_iter {
-            let gap_s = restricted_gap(pb, pen, &features, &w, &r);
-            if gap_s > gap_tol {
-                inner_tol = (inner_tol * INNER_TIGHTEN).min(gap_s);
-                continue;
+        let gap_tol = pb.gap_tolerance(params.tol);
+        let ws_size = MIN_WORKING_SET.max(2 * w.iter().filter(|&&v| v != 0.0).count());
+        let strong = match warm {
+            Some(Warm {
+                lambda: Some(prev_lambda),
+                grad: Some(prev_g),
+                w: prev_w,
+            }) if screen.strong_rule && !screen.cpu_working_sets() && pen.l1() > 0.0 => {
+                Some(strong_set(pb, pen, *prev_lambda, prev_w, prev_g, &alive))
             }
+            _ => None,
+        };
+        let r = pb.residual(&w);
+        // The features to sweep: the working set (chosen after a first pass); or the strong
+        // set (with the KKT violators added so far); or, without either, all features on a
+        // cold start (as glmnet) and none on a warm start, whose support is settled first and
+        // checked by the gap.
+        let (phase, features) = if screen.cpu_working_sets() {
+            (Phase::FirstPass, Vec::new())
+        } else if let Some(s) = &strong {
+            (Phase::Sweeping, s.clone())
+        } else if w.iter().any(|&v| v != 0.0) {
+            (Phase::Sweeping, Vec::new())
+        } else {
+            (Phase::Sweeping, all_alive(&alive))
+        };
+        CdSolve {
+            pb,
+            pen: *pen,
+            params: *params,
+            phase,
+            alive,
+            w,
+            r,
+            strong,
+            features,
+            gap_tol,
+            inner_tol: gap_tol.max(f64::MIN_POSITIVE),
+            ws_size,
+            n_iter: 0,
+            full_passes: 0,
         }
+    }
 
-        // The global check: one parallel pass over X, the exact gap, screening, KKT.
-        r = pb.residual(&w);
-        pb.rmatvec(&r, &mut g);
-        full_passes += 1;
-        let info = pb.duality_gap_from(&w, &r, &g, pen);
-        if let Some(status) = stop_status(info.gap, gap_tol, n_iter, params.max_iter) {
-            let counts = (n_iter, full_passes);
-            return Fit::finished(w, &info, gap_tol, counts, status, "cpu", g);
+    /// Works until the solve needs a full pass over X, at [`CdSolve::residual`].
+    pub fn advance(&mut self) {
+        if self.phase == Phase::Sweeping {
+            self.sweep_to_candidate();
+            // The global check is exact: a fresh residual, not the accumulated one.
+            self.r = self.pb.residual(&self.w);
         }
+    }
+
+    /// The residual the next full pass is taken at.
+    pub fn residual(&self) -> &[f64] {
+        &self.r
+    }
+
+    /// The problem being solved.
+    pub fn problem(&self) -> &'p Problem<'p> {
+        self.pb
+    }
+
+    /// Takes `g = Xe^T r` at [`CdSolve::residual`] after [`CdSolve::advance`]: the exact gap,
+    /// screening and the next features. Returns the fit when the solve is over.
+    pub fn accept_pass(&mut self, g: &[f64]) -> Option<Fit> {
+        let (pb, pen) = (self.pb, &self.pen);
+        self.full_passes += 1;
+        if self.phase == Phase::FirstPass {
+            self.phase = Phase::Sweeping;
+            self.features = working_set(pb, pen, &self.w, g, &self.alive, self.ws_size);
+            return None;
+        }
+        let info = pb.duality_gap_from(&self.w, &self.r, g, pen);
+        if let Some(status) = stop_status(info.gap, self.gap_tol, self.n_iter, self.params.max_iter)
+        {
+            let counts = (self.n_iter, self.full_passes);
+            let w = std::mem::take(&mut self.w);
+            return Some(Fit::finished(
+                w,
+                &info,
+                self.gap_tol,
+                counts,
+                status,
+                "cpu",
+                g.to_vec(),
+            ));
+        }
+        let screen = self.params.screening;
         if screen.gap_safe {
-            for j in gap_safe_screen(pb, pen, &w, &g, info.gap, &mut alive) {
-                if w[j] != 0.0 {
-                    pb.col_axpy(j, w[j], &mut r);
-                    w[j] = 0.0;
+            for j in gap_safe_screen(pb, pen, &self.w, g, info.gap, &mut self.alive) {
+                if self.w[j] != 0.0 {
+                    pb.col_axpy(j, self.w[j], &mut self.r);
+                    self.w[j] = 0.0;
                 }
             }
-            if let Some(s) = &mut strong {
-                s.retain(|&j| alive[j]);
+            if let Some(s) = &mut self.strong {
+                s.retain(|&j| self.alive[j]);
             }
         }
-        features = if screen.cpu_working_sets() {
-            ws_size = ws_size.max(2 * w.iter().filter(|&&v| v != 0.0).count());
-            let ws = working_set(pb, pen, &w, &g, &alive, ws_size);
-            ws_size = ws_size.saturating_mul(2);
+        self.features = if screen.cpu_working_sets() {
+            let nnz = self.w.iter().filter(|&&v| v != 0.0).count();
+            self.ws_size = self.ws_size.max(2 * nnz);
+            let ws = working_set(pb, pen, &self.w, g, &self.alive, self.ws_size);
+            self.ws_size = self.ws_size.saturating_mul(2);
             ws
-        } else if let Some(s) = &mut strong {
+        } else if let Some(s) = &mut self.strong {
             // The strong rule is not safe: add back every feature that violates KKT.
-            s.extend(kkt_violators(pb, pen, &w, &g, &alive));
+            s.extend(kkt_violators(pb, pen, &self.w, g, &self.alive));
             s.sort_unstable();
             s.dedup();
             s.clone()
         } else {
-            all_alive(&alive)
+            all_alive(&self.alive)
         };
-        inner_tol = (inner_tol * INNER_TIGHTEN).min(info.gap);
+        self.inner_tol = (self.inner_tol * INNER_TIGHTEN).min(info.gap);
+        None
     }
+
+    /// Sweeps the features and the active set until a candidate answer is worth a full pass:
+    /// a restricted set is checked cheaply first (its own gap, |set| columns).
+    fn sweep_to_candidate(&mut self) {
+        let (pb, pen) = (self.pb, &self.pen);
+        let p = pb.p();
+        loop {
+            if !self.features.is_empty() {
+                sweep(pb, pen, &self.features, &mut self.w, &mut self.r);
+                self.n_iter += 1;
+                if self.features.len() == p {
+                    self.full_passes += 1;
+                }
+            }
+            settle_active(
+                pb,
+                pen,
+                (&mut self.w, &mut self.r),
+                self.inner_tol,
+                &mut self.n_iter,
+                &self.params,
+            );
+            let n_alive = self.alive.iter().filter(|&&a| a).count();
+            let restricted = !self.features.is_empty() && self.features.len() < n_alive;
+            if !(restricted && self.n_iter < self.params.max_iter) {
+                return;
+            }
+            let gap_s = restricted_gap(pb, pen, &self.features, &self.w, &self.r);
+            if gap_s <= self.gap_tol {
+                return;
+            }
+            self.inner_tol = (self.inner_tol * INNER_TIGHTEN).min(gap_s);
+        }
+    }
+}
+
+/// The features that can be non-zero.
+fn all_alive(alive: &[bool]) -> Vec<usize> {
+    (0..alive.len()).filter(|&j| alive[j]).collect()
 }
 
 /// The duality gap of the Elastic Net restricted to the columns `set` (plus whatever is

@@ -129,6 +129,38 @@ pub trait Backend {
         warm: Option<&Warm>,
         params: &ValidParams,
     ) -> Result<Fit>;
+
+    /// Minimises `P` for one penalty on each of several problems that share one design (CV
+    /// folds, responses), each from its warm start, each stopping on its own duality gap. A
+    /// backend that can serve them all with one pass over X overrides this; by default they
+    /// are solved one after another.
+    fn solve_batch(
+        &mut self,
+        problems: &[&Problem],
+        penalty: &ElasticNet,
+        warms: &[Option<Warm>],
+        params: &ValidParams,
+    ) -> Result<Vec<Fit>> {
+        problems
+            .iter()
+            .zip(warms)
+            .map(|(pb, warm)| self.solve(pb, penalty, warm.as_ref(), params))
+            .collect()
+    }
+}
+
+/// A warm start must have one coefficient per column.
+fn check_warm(problem: &Problem, warm: Option<&Warm>) -> Result<()> {
+    match warm {
+        Some(Warm { w, .. }) if w.len() != problem.p() => Err(Error::Shape {
+            what: format!(
+                "warm start has {} coefficients, problem has {}",
+                w.len(),
+                problem.p()
+            ),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// The f64 CPU backend: coordinate descent or FISTA.
@@ -160,21 +192,70 @@ impl Backend for CpuBackend {
         warm: Option<&Warm>,
         params: &ValidParams,
     ) -> Result<Fit> {
-        if let Some(Warm { w, .. }) = warm {
-            if w.len() != problem.p() {
-                return Err(Error::Shape {
-                    what: format!(
-                        "warm start has {} coefficients, problem has {}",
-                        w.len(),
-                        problem.p()
-                    ),
-                });
-            }
-        }
+        check_warm(problem, warm)?;
         Ok(match self.algorithm {
             Algorithm::Fista => fista::solve(problem, penalty, warm.map(|h| h.w), params),
             _ => cd::solve(problem, penalty, warm, params),
         })
+    }
+
+    /// Coordinate descent on every problem at once: each works (in parallel) until it needs
+    /// a full pass over X, then all the passes are one block product that reads X once; a
+    /// finished problem drops out and costs nothing more. Each problem makes exactly the
+    /// iterates of its own solve. FISTA solves one problem after another.
+    fn solve_batch(
+        &mut self,
+        problems: &[&Problem],
+        penalty: &ElasticNet,
+        warms: &[Option<Warm>],
+        params: &ValidParams,
+    ) -> Result<Vec<Fit>> {
+        use rayon::prelude::*;
+        for (pb, warm) in problems.iter().zip(warms) {
+            check_warm(pb, warm.as_ref())?;
+        }
+        if self.algorithm == Algorithm::Fista {
+            return problems
+                .iter()
+                .zip(warms)
+                .map(|(pb, warm)| self.solve(pb, penalty, warm.as_ref(), params))
+                .collect();
+        }
+        let mut open: Vec<(usize, cd::CdSolve)> = problems
+            .iter()
+            .zip(warms)
+            .map(|(pb, warm)| cd::CdSolve::new(pb, penalty, warm.as_ref(), params))
+            .enumerate()
+            .collect();
+        let mut done: Vec<Option<Fit>> = (0..problems.len()).map(|_| None).collect();
+        let p = problems.first().map_or(0, |pb| pb.p());
+        while !open.is_empty() {
+            open.par_iter_mut().for_each(|(_, s)| s.advance());
+            let mut gs: Vec<Vec<f64>> = vec![vec![0.0; p]; open.len()];
+            {
+                let pbs: Vec<&Problem> = open.iter().map(|(_, s)| s.problem()).collect();
+                let rs: Vec<&[f64]> = open.iter().map(|(_, s)| s.residual()).collect();
+                let mut outs: Vec<&mut [f64]> = gs.iter_mut().map(|g| g.as_mut_slice()).collect();
+                crate::problem::rmatmat(&pbs, &rs, &mut outs);
+            }
+            let finished: Vec<Option<Fit>> = open
+                .par_iter_mut()
+                .zip(&gs)
+                .map(|((_, s), g)| s.accept_pass(g))
+                .collect();
+            let mut still = Vec::with_capacity(open.len());
+            for ((i, s), fit) in open.into_iter().zip(finished) {
+                match fit {
+                    Some(fit) => done[i] = Some(fit),
+                    None => still.push((i, s)),
+                }
+            }
+            open = still;
+        }
+        Ok(done
+            .into_iter()
+            .map(|f| f.expect("every problem finished"))
+            .collect())
     }
 }
 
