@@ -41,6 +41,7 @@
 //! [`output`].
 
 pub mod bench;
+pub mod cv;
 pub mod data;
 pub mod design;
 pub mod error;

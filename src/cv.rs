@@ -1,0 +1,400 @@
+//! K-fold cross-validation of a path, as cv.glmnet defines it for the Gaussian family and
+//! `type.measure = "mse"` (`shared/docs/cv.md`): every fold is solved on the full data's grid,
+//! centred and standardized on its own training rows; `cvm` is the held-out mean squared
+//! error averaged over folds weighted by their sizes, `cvsd` its standard error; `lambda_min`
+//! minimises `cvm`, `lambda_1se` is the largest lambda within one standard error of it.
+//!
+//! The full data and the K folds are one batch ([`crate::path::solve_paths`]): one copy of X
+//! (a fold is a 0/1 row mask), the column statistics of all folds from one pass over X, and
+//! on the CPU each pass over X serves every unfinished problem.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::design::Design;
+use crate::error::{Error, Result};
+use crate::fit::{
+    check_feature_names, lambda_max_of, penalties_of, resolve_grid, FitConfig, LambdaGrid,
+    ModelReport, PathOutcome,
+};
+use crate::model::Model;
+use crate::params::check_l1_ratio;
+use crate::path::solve_paths;
+use crate::problem::{ColumnStats, Problem};
+use crate::solver::{make_backend, BackendKind, BackendRequest};
+use crate::synth::Rng;
+
+/// cv.glmnet's default number of folds.
+pub const DEFAULT_FOLDS: usize = 10;
+
+/// Which fold each row is held out in: labels `0..k`, every fold non-empty.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Folds {
+    labels: Vec<usize>,
+    sizes: Vec<usize>,
+}
+
+impl Folds {
+    /// `k` folds of `n` rows at random, as cv.glmnet draws them: a random permutation of
+    /// `1, 2, ..., k, 1, 2, ...` (so fold sizes differ by at most one), from `seed`.
+    pub fn random(n: usize, k: usize, seed: u64) -> Result<Folds> {
+        check_fold_count(k, n)?;
+        let mut labels: Vec<usize> = (0..n).map(|i| i % k).collect();
+        let mut rng = Rng::new(seed);
+        // Fisher-Yates.
+        for i in (1..n).rev() {
+            let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+            labels.swap(i, j);
+        }
+        Self::from_indices(labels)
+    }
+
+    /// Folds from one label per row (any integers; `k` distinct labels make `k` folds,
+    /// numbered in increasing order of the labels).
+    pub fn from_labels(labels: &[i64]) -> Result<Folds> {
+        let mut distinct = labels.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        check_fold_count(distinct.len(), labels.len())?;
+        let idx = labels
+            .iter()
+            .map(|l| {
+                distinct
+                    .binary_search(l)
+                    .expect("every label is in the list")
+            })
+            .collect();
+        Self::from_indices(idx)
+    }
+
+    fn from_indices(labels: Vec<usize>) -> Result<Folds> {
+        let k = labels.iter().max().map_or(0, |m| m + 1);
+        let mut sizes = vec![0usize; k];
+        labels.iter().for_each(|&f| sizes[f] += 1);
+        Ok(Folds { labels, sizes })
+    }
+
+    /// The fold of each row, `0..k`.
+    pub fn labels(&self) -> &[usize] {
+        &self.labels
+    }
+    /// Rows held out in each fold.
+    pub fn sizes(&self) -> &[usize] {
+        &self.sizes
+    }
+    pub fn k(&self) -> usize {
+        self.sizes.len()
+    }
+}
+
+fn check_fold_count(k: usize, n: usize) -> Result<()> {
+    if k < 2 {
+        return Err(Error::invalid(
+            "folds",
+            k,
+            "cross-validation needs at least 2 folds",
+        ));
+    }
+    if k > n {
+        return Err(Error::invalid(
+            "folds",
+            k,
+            &format!("more folds than rows (n = {n})"),
+        ));
+    }
+    Ok(())
+}
+
+/// Which lambda the final model is taken at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Select {
+    /// The lambda of the smallest `cvm`.
+    #[default]
+    Min,
+    /// The largest lambda whose `cvm` is within one standard error of the smallest.
+    OneSe,
+}
+
+impl std::str::FromStr for Select {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "min" => Ok(Select::Min),
+            "1se" => Ok(Select::OneSe),
+            _ => Err(format!("unknown selection '{s}' (expected min or 1se)")),
+        }
+    }
+}
+
+/// The cross-validation curve and the choice it makes.
+#[derive(Clone, Debug)]
+pub struct CvOutcome {
+    pub lambdas: Vec<f64>,
+    /// Held-out mean squared error per lambda (folds weighted by size).
+    pub cvm: Vec<f64>,
+    /// Its standard error.
+    pub cvsd: Vec<f64>,
+    /// `cvraw[k][l]`: fold k's held-out mean squared error at lambda l.
+    pub cvraw: Vec<Vec<f64>>,
+    /// Non-zero coefficients of the full-data fit per lambda.
+    pub nzero: Vec<usize>,
+    pub index_min: usize,
+    pub index_1se: usize,
+    /// The full-data path: the model at any lambda, the chosen one included.
+    pub path: PathOutcome,
+    pub fold_sizes: Vec<usize>,
+    /// Fits of the folds that did not converge (fold, lambda index).
+    pub unconverged_folds: Vec<(usize, usize)>,
+}
+
+impl CvOutcome {
+    pub fn lambda_min(&self) -> f64 {
+        self.lambdas[self.index_min]
+    }
+    pub fn lambda_1se(&self) -> f64 {
+        self.lambdas[self.index_1se]
+    }
+    /// The full-data model at the selected lambda.
+    pub fn model(&self, select: Select) -> &Model {
+        &self.path.models[match select {
+            Select::Min => self.index_min,
+            Select::OneSe => self.index_1se,
+        }]
+    }
+}
+
+/// Cross-validates the path of `grid` (resolved on the full data, glmnet's rule) over `folds`,
+/// and fits the full data along the same grid.
+pub fn cross_validate(
+    x: &dyn Design,
+    y: &[f64],
+    feature_names: Option<&[String]>,
+    cfg: &FitConfig,
+    grid: &LambdaGrid,
+    folds: &Folds,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<CvOutcome> {
+    let l1_ratio = check_l1_ratio(cfg.l1_ratio)?;
+    let params = cfg.solver.check()?;
+    check_feature_names(feature_names, x)?;
+    if folds.labels().len() != x.n_rows() {
+        return Err(Error::Shape {
+            what: format!(
+                "{} fold labels for {} rows of X",
+                folds.labels().len(),
+                x.n_rows()
+            ),
+        });
+    }
+    if y.len() != x.n_rows() {
+        return Err(Error::Shape {
+            what: format!("X has {} rows but y has {} values", x.n_rows(), y.len()),
+        });
+    }
+    let start = Instant::now();
+    let stats = ColumnStats::for_folds(x, cfg.preprocess, folds.labels())?;
+    let problems: Vec<Problem> = stats
+        .into_iter()
+        .map(|s| Problem::with_stats(x, Arc::new(s), y))
+        .collect::<Result<_>>()?;
+    check_training_responses(&problems[1..], y, folds)?;
+    let full = &problems[0];
+    let lambdas = resolve_grid(full, grid, l1_ratio)?;
+    let penalties = penalties_of(&lambdas, l1_ratio);
+    let mut backend = make_backend(&BackendRequest {
+        kind: cv_device(cfg.device)?,
+        algorithm: cfg.solver.algorithm,
+        adapter: cfg.adapter.clone(),
+        entries: x.n_rows() * x.n_cols(),
+    })?;
+    let report = ModelReport {
+        feature_names,
+        cfg,
+        tol: params.tol,
+        solver: backend.solver(),
+    };
+    let (k, l) = (folds.k(), lambdas.len());
+    let mut models = Vec::with_capacity(l);
+    let mut cvraw = vec![vec![0.0; l]; k];
+    let mut unconverged_folds = Vec::new();
+    let refs: Vec<&Problem> = problems.iter().collect();
+    solve_paths(
+        &refs,
+        &penalties,
+        backend.as_mut(),
+        &params,
+        progress,
+        &mut |i, li, fit| {
+            if i == 0 {
+                models.push(report.model(full, fit, &penalties[li]));
+            } else {
+                cvraw[i - 1][li] = held_out_mse(&problems[i], &fit.w, y, folds, i - 1);
+                if fit.status != crate::solver::Status::Converged {
+                    unconverged_folds.push((i - 1, li));
+                }
+            }
+        },
+    )?;
+    let (cvm, cvsd) = cv_curve(&cvraw, folds.sizes());
+    let (index_min, index_1se) = choose_lambdas(&lambdas, &cvm, &cvsd);
+    let nzero = models.iter().map(|m| m.coef.indices.len()).collect();
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(CvOutcome {
+        path: PathOutcome {
+            lambdas: lambdas.clone(),
+            models,
+            lambda_max: lambda_max_of(full, l1_ratio),
+            zero_columns: full.zero_columns(),
+            backend: backend.device(),
+            seconds,
+        },
+        lambdas,
+        cvm,
+        cvsd,
+        cvraw,
+        nzero,
+        index_min,
+        index_1se,
+        fold_sizes: folds.sizes().to_vec(),
+        unconverged_folds,
+    })
+}
+
+/// The folds run together on the CPU, where each pass over X serves all of them; the GPU
+/// backend solves one problem at a time and takes no row masks yet.
+fn cv_device(kind: BackendKind) -> Result<BackendKind> {
+    match kind {
+        BackendKind::Gpu => Err(Error::Unsupported(
+            "cross-validation runs on the CPU for now; use --device cpu (or auto)".into(),
+        )),
+        _ => Ok(BackendKind::Cpu),
+    }
+}
+
+/// A fold whose training rows hold a constant response has no path to validate.
+fn check_training_responses(folds_pb: &[Problem], y: &[f64], folds: &Folds) -> Result<()> {
+    for (f, pb) in folds_pb.iter().enumerate() {
+        let (lo, hi) = (0..y.len())
+            .filter(|&i| folds.labels()[i] != f)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), i| {
+                (lo.min(y[i]), hi.max(y[i]))
+            });
+        if lo == hi && pb.preprocess().fit_intercept {
+            return Err(Error::invalid(
+                "folds",
+                f + 1,
+                &format!(
+                    "y is constant ({lo}) on the training rows of fold {}",
+                    f + 1
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Mean squared error on the rows held out of `fold` of the model `w` fitted on the others
+/// (its own centring and scaling, its own intercept).
+fn held_out_mse(pb: &Problem, w: &[f64], y: &[f64], folds: &Folds, fold: usize) -> f64 {
+    let x = pb.design();
+    let (mean, scale) = (pb.x_mean(), pb.x_scale());
+    let mut fitted = vec![0.0; pb.n_rows()];
+    for (j, &wj) in w.iter().enumerate() {
+        if wj != 0.0 {
+            x.col_axpy_centered(j, wj / scale[j], mean[j], &mut fitted);
+        }
+    }
+    let held: Vec<usize> = (0..y.len())
+        .filter(|&i| folds.labels()[i] == fold)
+        .collect();
+    let sse: f64 = held
+        .iter()
+        .map(|&i| {
+            let e = y[i] - pb.y_mean() - fitted[i];
+            e * e
+        })
+        .sum();
+    sse / held.len() as f64
+}
+
+/// `cvm` and `cvsd` from the per-fold errors, weighted by fold size (cv.glmnet):
+/// `cvm = sum N_k e_k / N`, `cvsd = sqrt(sum N_k (e_k - cvm)^2 / N / (K - 1))`.
+pub fn cv_curve(cvraw: &[Vec<f64>], sizes: &[usize]) -> (Vec<f64>, Vec<f64>) {
+    let k = cvraw.len();
+    let total: f64 = sizes.iter().map(|&s| s as f64).sum();
+    let l = cvraw.first().map_or(0, Vec::len);
+    (0..l)
+        .map(|li| {
+            let cvm: f64 = (0..k).map(|f| sizes[f] as f64 * cvraw[f][li]).sum::<f64>() / total;
+            let var: f64 = (0..k)
+                .map(|f| sizes[f] as f64 * (cvraw[f][li] - cvm).powi(2))
+                .sum::<f64>()
+                / total;
+            (cvm, (var / (k - 1) as f64).sqrt())
+        })
+        .unzip()
+}
+
+/// cv.glmnet's choice: `lambda_min` is the largest lambda with the smallest `cvm`;
+/// `lambda_1se` the largest lambda with `cvm <= cvm[min] + cvsd[min]`.
+pub fn choose_lambdas(lambdas: &[f64], cvm: &[f64], cvsd: &[f64]) -> (usize, usize) {
+    let best = cvm.iter().cloned().fold(f64::INFINITY, f64::min);
+    let largest_lambda = |ok: &dyn Fn(usize) -> bool| {
+        (0..lambdas.len())
+            .filter(|&i| ok(i))
+            .max_by(|&a, &b| lambdas[a].total_cmp(&lambdas[b]).then(b.cmp(&a)))
+            .expect("some lambda qualifies")
+    };
+    let index_min = largest_lambda(&|i| cvm[i] <= best);
+    let bound = cvm[index_min] + cvsd[index_min];
+    let index_1se = largest_lambda(&|i| cvm[i] <= bound);
+    (index_min, index_1se)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_folds_are_balanced_and_seeded() {
+        let f = Folds::random(23, 5, 7).unwrap();
+        assert_eq!(f.k(), 5);
+        let mut sizes = f.sizes().to_vec();
+        sizes.sort_unstable();
+        assert_eq!(sizes, vec![4, 4, 5, 5, 5]);
+        assert_eq!(f, Folds::random(23, 5, 7).unwrap());
+        assert_ne!(f, Folds::random(23, 5, 8).unwrap());
+        assert!(Folds::random(3, 4, 0).is_err());
+        assert!(Folds::random(10, 1, 0).is_err());
+    }
+
+    #[test]
+    fn labels_map_in_increasing_order() {
+        let f = Folds::from_labels(&[7, -1, 7, 3, -1]).unwrap();
+        assert_eq!(f.labels(), &[2, 0, 2, 1, 0]);
+        assert_eq!(f.sizes(), &[2, 1, 2]);
+        assert!(Folds::from_labels(&[4, 4, 4]).is_err());
+    }
+
+    #[test]
+    fn the_curve_and_the_choice_follow_cv_glmnet() {
+        // Two folds of sizes 1 and 3: cvm = (1 e0 + 3 e1) / 4 by hand.
+        let cvraw = vec![vec![4.0, 2.0, 3.0], vec![0.0, 2.0, 1.0]];
+        let (cvm, cvsd) = cv_curve(&cvraw, &[1, 3]);
+        assert_eq!(cvm, vec![1.0, 2.0, 1.5]);
+        // Lambda 0: (1 * 9 + 3 * 1) / 4 / 1 = 3.
+        assert!((cvsd[0] - 3f64.sqrt()).abs() < 1e-15);
+        assert_eq!(cvsd[1], 0.0);
+        let lambdas = [3.0, 2.0, 1.0];
+        // Minimum at lambda 3 (index 0), 1se the same.
+        assert_eq!(choose_lambdas(&lambdas, &cvm, &cvsd), (0, 0));
+        // A minimum at the smallest lambda with a wide error bar: 1se moves up the grid.
+        let (m, s) = (vec![2.0, 1.6, 1.5], vec![0.1, 0.1, 0.2]);
+        assert_eq!(choose_lambdas(&lambdas, &m, &s), (2, 1));
+        // Ties go to the larger lambda.
+        assert_eq!(
+            choose_lambdas(&lambdas, &[1.0, 1.0, 2.0], &[0.0; 3]),
+            (0, 0)
+        );
+    }
+}
