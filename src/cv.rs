@@ -99,7 +99,7 @@ fn check_fold_count(k: usize, n: usize) -> Result<()> {
         return Err(Error::invalid(
             "folds",
             k,
-            &format!("more folds than rows (n = {n})"),
+            format!("more folds than rows (n = {n})"),
         ));
     }
     Ok(())
@@ -283,7 +283,7 @@ fn check_training_responses(folds_pb: &[Problem], y: &[f64], folds: &Folds) -> R
             return Err(Error::invalid(
                 "folds",
                 f + 1,
-                &format!(
+                format!(
                     "y is constant ({lo}) on the training rows of fold {}",
                     f + 1
                 ),
