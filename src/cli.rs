@@ -20,6 +20,8 @@ use lariat::solver::screening::WorkingSets;
 use lariat::solver::BackendKind;
 use lariat::synth::{generate, SyntheticSpec};
 
+mod cv;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "lariat",
@@ -40,6 +42,8 @@ pub enum Command {
     Fit(FitArgs),
     /// Fit a whole regularization path (warm starts from one lambda to the next).
     Path(PathArgs),
+    /// K-fold cross-validation of a path (cv.glmnet's definitions) and the refit on all rows.
+    Cv(cv::CvArgs),
     /// Predict with a fitted model.
     Predict(PredictArgs),
     /// Fit a built-in synthetic wide problem and report what was recovered.
@@ -330,6 +334,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Fit(a) => run_fit(a),
         Command::Path(a) => run_path(a),
+        Command::Cv(a) => cv::run_cv(a),
         Command::Predict(a) => run_predict(a),
         Command::Demo(a) => run_demo(a),
         Command::Info => run_info(),

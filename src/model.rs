@@ -90,6 +90,17 @@ impl Model {
     /// Reads and checks a model file.
     pub fn read(path: &Path) -> Result<Model> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        // `lariat cv --out` holds the chosen model beside the curve.
+        #[derive(Deserialize)]
+        struct CvFile {
+            model: Model,
+            #[allow(dead_code)]
+            cvm: Vec<f64>,
+        }
+        if let Ok(cv) = serde_json::from_str::<CvFile>(&text) {
+            cv.model.check(path)?;
+            return Ok(cv.model);
+        }
         let model: Model = serde_json::from_str(&text).map_err(|e| Error::Parse {
             path: path.to_path_buf(),
             line: e.line(),

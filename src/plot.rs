@@ -76,11 +76,15 @@ pub fn plot_format(path: &Path) -> Result<PlotFormat> {
 /// Writes the plot of a path (atomically), as SVG or PNG by the extension of `path`. `models`
 /// are in grid order.
 pub fn write_path_plot(path: &Path, models: &[Model], names: Option<&[String]>) -> Result<()> {
-    let bytes = match plot_format(path)? {
-        PlotFormat::Svg => render_svg(models, names)?.into_bytes(),
-        PlotFormat::Png => render_png(models, names)?,
-    };
-    write_atomic(path, &bytes)
+    write_atomic(
+        path,
+        &render(plot_format(path)?, &PathPicture { models, names })?,
+    )
+}
+
+/// Writes plot.cv.glmnet's picture of a cross-validation (atomically), by the extension.
+pub fn write_cv_plot(path: &Path, cv: &CvPicture) -> Result<()> {
+    write_atomic(path, &render(plot_format(path)?, cv)?)
 }
 
 fn plot_error(e: impl std::fmt::Display) -> Error {
@@ -96,34 +100,165 @@ fn register_font() {
     });
 }
 
-/// The PNG file of the plot (8-bit RGB).
-pub fn render_png(models: &[Model], names: Option<&[String]>) -> Result<Vec<u8>> {
+/// A picture that can be drawn on any plotters backend.
+pub trait Picture {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>;
+}
+
+/// The bytes of a picture's file: SVG text or an 8-bit RGB PNG.
+pub fn render(format: PlotFormat, picture: &impl Picture) -> Result<Vec<u8>> {
     register_font();
-    let mut rgb = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
-        draw(&root, models, names)?;
+    match format {
+        PlotFormat::Svg => {
+            let mut svg = String::new();
+            {
+                let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+                picture.draw(&root)?;
+            }
+            Ok(svg.into_bytes())
+        }
+        PlotFormat::Png => {
+            let mut rgb = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
+            {
+                let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
+                picture.draw(&root)?;
+            }
+            encode_png(&rgb)
+        }
     }
+}
+
+fn encode_png(rgb: &[u8]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut enc = png::Encoder::new(&mut out, SIZE.0, SIZE.1);
     enc.set_color(png::ColorType::Rgb);
     enc.set_depth(png::BitDepth::Eight);
     let png_error = |e: png::EncodingError| Error::Unsupported(format!("encoding the PNG: {e}"));
     let mut writer = enc.write_header().map_err(png_error)?;
-    writer.write_image_data(&rgb).map_err(png_error)?;
+    writer.write_image_data(rgb).map_err(png_error)?;
     writer.finish().map_err(png_error)?;
     Ok(out)
 }
 
-/// The SVG text of the plot.
-pub fn render_svg(models: &[Model], names: Option<&[String]>) -> Result<String> {
-    register_font();
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        draw(&root, models, names)?;
+/// The coefficient paths of a path's models (in grid order).
+pub struct PathPicture<'a> {
+    pub models: &'a [Model],
+    pub names: Option<&'a [String]>,
+}
+
+impl Picture for PathPicture<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        draw(root, self.models, self.names)
     }
-    Ok(svg)
+}
+
+/// plot.cv.glmnet's picture: `cvm` with `cvm +- cvsd` error bars against log(lambda), dotted
+/// vertical lines at lambda_min and lambda_1se, the number of non-zeros along the top.
+pub struct CvPicture<'a> {
+    pub lambdas: &'a [f64],
+    pub cvm: &'a [f64],
+    pub cvsd: &'a [f64],
+    pub nzero: &'a [usize],
+    pub lambda_min: f64,
+    pub lambda_1se: f64,
+}
+
+/// The colour of the CV points (plot.cv.glmnet's red).
+pub const CV_POINT_RGB: (u8, u8, u8) = (220, 20, 20);
+/// The colour of the error bars.
+pub const CV_BAR_RGB: (u8, u8, u8) = (120, 120, 120);
+
+impl Picture for CvPicture<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        if self.lambdas.is_empty() {
+            return Err(Error::Unsupported("nothing to plot: no lambdas".into()));
+        }
+        let log_l: Vec<f64> = self.lambdas.iter().map(|l| l.ln()).collect();
+        let (x_lo, x_hi) = padded_range(log_l.iter().copied());
+        let (y_lo, y_hi) = padded_range(
+            self.cvm
+                .iter()
+                .zip(self.cvsd)
+                .flat_map(|(m, s)| [m - s, m + s]),
+        );
+        root.fill(&WHITE).map_err(plot_error)?;
+        let mut chart = ChartBuilder::on(root)
+            .caption("cross-validation", ("sans-serif", 20))
+            .margin(20)
+            .margin_top(50)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
+            .map_err(plot_error)?;
+        chart
+            .configure_mesh()
+            .x_desc("log(lambda)")
+            .y_desc("mean squared error")
+            .draw()
+            .map_err(plot_error)?;
+        let bar = RGBColor(CV_BAR_RGB.0, CV_BAR_RGB.1, CV_BAR_RGB.2);
+        chart
+            .draw_series(
+                log_l
+                    .iter()
+                    .zip(self.cvm.iter().zip(self.cvsd))
+                    .map(|(&x, (&m, &s))| {
+                        ErrorBar::new_vertical(x, m - s, m, m + s, bar.stroke_width(1), 6)
+                    }),
+            )
+            .map_err(plot_error)?;
+        let point = RGBColor(CV_POINT_RGB.0, CV_POINT_RGB.1, CV_POINT_RGB.2);
+        chart
+            .draw_series(
+                log_l
+                    .iter()
+                    .zip(self.cvm)
+                    .map(|(&x, &m)| Circle::new((x, m), 3, point.filled())),
+            )
+            .map_err(plot_error)?;
+        for lambda in [self.lambda_min, self.lambda_1se] {
+            let x = lambda.ln();
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(x, y_lo), (x, y_hi)],
+                    4,
+                    4,
+                    BLACK.stroke_width(1),
+                ))
+                .map_err(plot_error)?;
+        }
+        let ticks = 8.min(self.lambdas.len());
+        for t in 0..ticks {
+            let i = if ticks == 1 {
+                0
+            } else {
+                t * (self.lambdas.len() - 1) / (ticks - 1)
+            };
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    self.nzero[i].to_string(),
+                    (log_l[i], y_hi),
+                    ("sans-serif", 13).into_font(),
+                )))
+                .map_err(plot_error)?;
+        }
+        root.present().map_err(plot_error)?;
+        Ok(())
+    }
+}
+
+/// The range of the values, widened by 5% on each side (and to a unit range when flat).
+fn padded_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+    if !(lo.is_finite() && hi.is_finite()) {
+        return (0.0, 1.0);
+    }
+    let pad = if hi > lo { 0.05 * (hi - lo) } else { 0.5 };
+    (lo - pad, hi + pad)
 }
 
 /// Draws the plot on any plotters backend.

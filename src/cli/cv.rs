@@ -1,0 +1,262 @@
+//! `lariat cv`: K-fold cross-validation of a path (cv.glmnet's definitions), the refit on all
+//! rows at the chosen lambda, a summary table, the JSON and plot.cv.glmnet's picture.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+use lariat::cv::{cross_validate, CvOutcome, Folds, Select, DEFAULT_FOLDS};
+use lariat::data::{read_target, Dataset, Format, ReadOptions};
+use lariat::fit::{LambdaGrid, LambdaSpec};
+use lariat::output::write_atomic;
+use lariat::plot::{write_cv_plot, CvPicture};
+
+use super::{read_lambdas, DataArgs, InputArgs, ModelArgs, Progress};
+
+#[derive(Args, Debug)]
+pub struct CvArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Number of folds, drawn at random from --seed (cv.glmnet's default: 10).
+    #[arg(long, default_value_t = DEFAULT_FOLDS, value_parser = at_least_two)]
+    pub folds: usize,
+    /// Seed of the random fold assignment.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Fold of each row instead of random folds: one integer label per row (text, one per
+    /// line, or .npy); any K distinct labels make K folds.
+    #[arg(long, conflicts_with_all = ["folds", "seed"])]
+    pub foldid: Option<PathBuf>,
+    /// Number of lambdas, log-spaced from the full data's lambda_max down.
+    #[arg(long, default_value_t = 100)]
+    pub n_lambdas: usize,
+    /// Smallest lambda as a fraction of lambda_max (glmnet: 1e-4 when n > p, else 1e-2).
+    #[arg(long, allow_negative_numbers = true)]
+    pub lambda_min_ratio: Option<f64>,
+    /// Explicit lambdas instead of the grid: a text file with one value per line, or a .npy.
+    #[arg(long, conflicts_with_all = ["n_lambdas", "lambda_min_ratio"])]
+    pub lambdas: Option<PathBuf>,
+    /// The lambda of the final model: min (smallest CV error) or 1se (the largest lambda
+    /// within one standard error of it).
+    #[arg(long, default_value = "min")]
+    pub select: Select,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Write the cross-validation as JSON here: lambdas, cvm, cvsd, nzero, lambda_min,
+    /// lambda_1se, index_min, index_1se (0-based) and model (the refit, usable by predict).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Draw plot.cv.glmnet's picture here (.svg or .png, by the extension).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Print nothing but errors and warnings.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn run_cv(a: CvArgs) -> Result<()> {
+    if let Some(path) = &a.plot {
+        // Before the solve: a typo in the plot name should not cost a cross-validation.
+        lariat::plot::plot_format(path)?;
+    }
+    let (ds, y) = a.data.read(&a.input)?;
+    let n = ds.x.n_rows();
+    let folds = match &a.foldid {
+        Some(path) => read_foldid(path, n)?,
+        None => Folds::random(n, a.folds, a.seed)?,
+    };
+    let grid = match &a.lambdas {
+        Some(path) => LambdaGrid::Explicit(read_lambdas(path)?),
+        None => LambdaGrid::Geometric {
+            n_lambdas: a.n_lambdas,
+            min_ratio: a.lambda_min_ratio,
+        },
+    };
+    let cfg = a.model.config(LambdaSpec::Ratio(1.0));
+    let names = ds.feature_names.as_deref();
+    let mut bar = Progress::new(!a.quiet);
+    let out = cross_validate(
+        ds.x.as_ref(),
+        &y,
+        names,
+        &cfg,
+        &grid,
+        &folds,
+        &mut |done, total| bar.update(done, total),
+    );
+    bar.finish();
+    let out = out?;
+    if let Some(path) = &a.out {
+        write_atomic(path, cv_json(&out, a.select).as_bytes())
+            .with_context(|| format!("writing the cross-validation to {}", path.display()))?;
+    }
+    if let Some(path) = &a.plot {
+        write_cv_plot(
+            path,
+            &CvPicture {
+                lambdas: &out.lambdas,
+                cvm: &out.cvm,
+                cvsd: &out.cvsd,
+                nzero: &out.nzero,
+                lambda_min: out.lambda_min(),
+                lambda_1se: out.lambda_1se(),
+            },
+        )?;
+    }
+    warn_about_cv(&out);
+    if !a.quiet {
+        print_cv_summary(&ds, &out, a.select);
+        for path in [&a.out, &a.plot].into_iter().flatten() {
+            println!("wrote {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+fn at_least_two(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(k) if k >= 2 => Ok(k),
+        Ok(k) => Err(format!("{k}: cross-validation needs at least 2 folds")),
+        Err(e) => Err(format!("{s}: {e}")),
+    }
+}
+
+/// Fold labels from a file: one integer per row.
+fn read_foldid(path: &Path, n: usize) -> Result<Folds> {
+    let opts = ReadOptions {
+        format: Some(match Format::from_path(path) {
+            Ok(Format::Npy) => Format::Npy,
+            _ => Format::Csv,
+        }),
+        ..ReadOptions::default()
+    };
+    let values = read_target(path, &opts)
+        .with_context(|| format!("reading fold labels from {}", path.display()))?;
+    if values.len() != n {
+        bail!(
+            "{}: {} fold labels for {n} rows of X (one label per row)",
+            path.display(),
+            values.len()
+        );
+    }
+    let labels = values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            if v.fract() == 0.0 && v.abs() < 2f64.powi(53) {
+                Ok(v as i64)
+            } else {
+                bail!(
+                    "{}: row {}: fold label {v} is not an integer",
+                    path.display(),
+                    i + 1
+                )
+            }
+        })
+        .collect::<Result<Vec<i64>>>()?;
+    if labels.iter().all(|&l| l == labels[0]) {
+        bail!(
+            "{}: a single fold label ({}); cross-validation needs at least 2 folds",
+            path.display(),
+            labels[0]
+        );
+    }
+    Folds::from_labels(&labels).with_context(|| format!("fold labels of {}", path.display()))
+}
+
+/// The JSON of a cross-validation; `model` is the full-data fit at the selected lambda.
+fn cv_json(out: &CvOutcome, select: Select) -> String {
+    let json = serde_json::json!({
+        "lambdas": out.lambdas,
+        "cvm": out.cvm,
+        "cvsd": out.cvsd,
+        "nzero": out.nzero,
+        "lambda_min": out.lambda_min(),
+        "lambda_1se": out.lambda_1se(),
+        "index_min": out.index_min,
+        "index_1se": out.index_1se,
+        "select": match select { Select::Min => "min", Select::OneSe => "1se" },
+        "folds": out.fold_sizes.len(),
+        "fold_sizes": out.fold_sizes,
+        "model": out.model(select),
+    });
+    serde_json::to_string_pretty(&json).expect("a cross-validation always serialises")
+}
+
+fn warn_about_cv(out: &CvOutcome) {
+    let stalled = out.path.models.iter().filter(|m| !m.converged).count();
+    if stalled > 0 || !out.unconverged_folds.is_empty() {
+        eprintln!(
+            "warning: {stalled} full-data fits and {} fold fits did not converge; raise --max-iter or --tol",
+            out.unconverged_folds.len()
+        );
+    }
+}
+
+fn print_cv_summary(ds: &Dataset, out: &CvOutcome, select: Select) {
+    let l = out.lambdas.len();
+    let k = out.fold_sizes.len();
+    println!(
+        "data       {} from {}",
+        ds.x.describe(),
+        ds.source.display()
+    );
+    println!(
+        "cv         {k} folds (sizes {}..{}), {l} lambdas from {:.4e} to {:.4e}, solved on {} in {:.3} s",
+        out.fold_sizes.iter().min().unwrap_or(&0),
+        out.fold_sizes.iter().max().unwrap_or(&0),
+        out.lambdas[0],
+        out.lambdas[l - 1],
+        out.path.backend,
+        out.path.seconds
+    );
+    println!(
+        "{:>12}  {:>9}  {:>12}  {:>12}",
+        "lambda", "non-zeros", "cv mse", "std error"
+    );
+    let mut shown: Vec<usize> = if l <= 14 {
+        (0..l).collect()
+    } else {
+        (0..10).map(|i| i * (l - 1) / 9).collect()
+    };
+    shown.extend([out.index_min, out.index_1se]);
+    shown.sort_unstable();
+    shown.dedup();
+    for &i in &shown {
+        let mark = match (i == out.index_min, i == out.index_1se) {
+            (true, true) => "  <- min, 1se",
+            (true, false) => "  <- min",
+            (false, true) => "  <- 1se",
+            _ => "",
+        };
+        println!(
+            "{:>12.4e}  {:>9}  {:>12.6e}  {:>12.4e}{mark}",
+            out.lambdas[i], out.nzero[i], out.cvm[i], out.cvsd[i]
+        );
+    }
+    println!(
+        "lambda_min {:.6e} (index {}, cv mse {:.6e})   lambda_1se {:.6e} (index {}, cv mse {:.6e})",
+        out.lambda_min(),
+        out.index_min,
+        out.cvm[out.index_min],
+        out.lambda_1se(),
+        out.index_1se,
+        out.cvm[out.index_1se]
+    );
+    let m = out.model(select);
+    println!(
+        "model      refit on all {} rows at lambda_{}: {} non-zeros of {}, intercept {:.6}, duality gap {:.3e}",
+        m.n_samples,
+        match select {
+            Select::Min => "min",
+            Select::OneSe => "1se",
+        },
+        m.coef.indices.len(),
+        m.n_features,
+        m.intercept,
+        m.duality_gap
+    );
+}

@@ -1,0 +1,261 @@
+//! `lariat cv` end to end: the curve and the choice against a cv.glmnet fixture, the JSON's
+//! fields, `predict --model cv.json`, the plot, and bad input (exit code, message, nothing
+//! written).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn lariat(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lariat"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn fixture() -> Value {
+    let path = format!(
+        "{}/tests/fixtures/cv_glmnet/toeplitz_lasso_5fold.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+/// Writes the fixture as a CSV (y first, then the features), its foldid and its lambdas.
+fn write_inputs(dir: &Path, fx: &Value) -> (PathBuf, PathBuf, PathBuf) {
+    let (n, p) = (
+        fx["n"].as_u64().unwrap() as usize,
+        fx["p"].as_u64().unwrap() as usize,
+    );
+    let (x, y) = (floats(&fx["x"]), floats(&fx["y"]));
+    let mut csv = String::from("y");
+    (0..p).for_each(|j| csv.push_str(&format!(",f{j}")));
+    csv.push('\n');
+    for i in 0..n {
+        csv.push_str(&format!("{:e}", y[i]));
+        (0..p).for_each(|j| csv.push_str(&format!(",{:e}", x[i * p + j])));
+        csv.push('\n');
+    }
+    let data = dir.join("data.csv");
+    std::fs::write(&data, csv).unwrap();
+    let foldid = dir.join("foldid.txt");
+    let labels: Vec<String> = fx["foldid"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    std::fs::write(&foldid, labels.join("\n") + "\n").unwrap();
+    let lambdas = dir.join("lambdas.txt");
+    let ls: Vec<String> = floats(&fx["lambda"])
+        .iter()
+        .map(|v| format!("{v:e}"))
+        .collect();
+    std::fs::write(&lambdas, ls.join("\n") + "\n").unwrap();
+    (data, foldid, lambdas)
+}
+
+#[test]
+fn cv_matches_cv_glmnet_and_its_model_predicts() {
+    let fx = fixture();
+    let dir = common::temp_dir("cv-cli");
+    let (data, foldid, lambdas) = write_inputs(&dir, &fx);
+    let out = dir.join("cv.json");
+    let plot = dir.join("cv.svg");
+    let run = lariat(&[
+        "cv",
+        "--x",
+        data.to_str().unwrap(),
+        "--target",
+        "y",
+        "--foldid",
+        foldid.to_str().unwrap(),
+        "--lambdas",
+        lambdas.to_str().unwrap(),
+        "--tol",
+        "1e-11",
+        "--select",
+        "1se",
+        "--out",
+        out.to_str().unwrap(),
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.contains("<- min") && stdout.contains("<- 1se"),
+        "{stdout}"
+    );
+    let cv: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    for (a, b) in floats(&cv["cvm"]).iter().zip(floats(&fx["cvm"])) {
+        assert!((a - b).abs() < 1e-6 * b, "cvm {a} vs {b}");
+    }
+    for (a, b) in floats(&cv["cvsd"]).iter().zip(floats(&fx["cvsd"])) {
+        assert!((a - b).abs() < 1e-6 * b, "cvsd {a} vs {b}");
+    }
+    assert_eq!(cv["index_min"], fx["index_min"]);
+    assert_eq!(cv["index_1se"], fx["index_1se"]);
+    assert_eq!(cv["lambda_1se"].as_f64(), fx["lambda_1se"].as_f64());
+    assert_eq!(cv["folds"], 5);
+    // The model is the full-data fit at lambda_1se.
+    let model = &cv["model"];
+    assert_eq!(model["lambda"].as_f64(), fx["lambda_1se"].as_f64());
+    assert_eq!(model["n_samples"], fx["n"]);
+
+    // predict --model cv.json uses that model: yhat = intercept + X coef, computed here.
+    let pred = lariat(&[
+        "predict",
+        "--model",
+        out.to_str().unwrap(),
+        "--x",
+        data.to_str().unwrap(),
+        "--target",
+        "y",
+    ]);
+    assert!(
+        pred.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pred.stderr)
+    );
+    let yhat: Vec<f64> = String::from_utf8_lossy(&pred.stdout)
+        .lines()
+        .skip(1)
+        .map(|l| l.parse().unwrap())
+        .collect();
+    let (x, p) = (floats(&fx["x"]), fx["p"].as_u64().unwrap() as usize);
+    let idx: Vec<usize> = model["coef"]["indices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as usize)
+        .collect();
+    let val = floats(&model["coef"]["values"]);
+    let b0 = model["intercept"].as_f64().unwrap();
+    for (i, &got) in yhat.iter().enumerate() {
+        let want = b0
+            + idx
+                .iter()
+                .zip(&val)
+                .map(|(&j, v)| x[i * p + j] * v)
+                .sum::<f64>();
+        assert!(
+            (got - want).abs() < 1e-9 * (1.0 + want.abs()),
+            "row {i}: {got} vs {want}"
+        );
+    }
+
+    // plot.cv.glmnet's picture: one point and one error bar per lambda, two dashed lines.
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    let (r, g, b) = lariat::plot::CV_POINT_RGB;
+    let red = format!("fill=\"#{r:02X}{g:02X}{b:02X}\"");
+    let points = svg
+        .lines()
+        .filter(|l| l.contains("<circle") && l.contains(&red))
+        .count();
+    assert_eq!(points, floats(&fx["lambda"]).len());
+    let (r, g, b) = lariat::plot::CV_BAR_RGB;
+    let grey = format!("stroke=\"#{r:02X}{g:02X}{b:02X}\"");
+    let bars = svg
+        .lines()
+        .filter(|l| l.contains("<circle") && l.contains(&grey))
+        .count();
+    assert_eq!(bars, floats(&fx["lambda"]).len());
+}
+
+#[test]
+fn random_folds_are_reproducible_by_seed() {
+    let fx = fixture();
+    let dir = common::temp_dir("cv-seed");
+    let (data, _, _) = write_inputs(&dir, &fx);
+    let run = |seed: &str, name: &str| {
+        let out = dir.join(name);
+        let r = lariat(&[
+            "cv",
+            "--x",
+            data.to_str().unwrap(),
+            "--target",
+            "y",
+            "--folds",
+            "4",
+            "--seed",
+            seed,
+            "--n-lambdas",
+            "12",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
+        floats(&v["cvm"])
+    };
+    assert_eq!(run("3", "a.json"), run("3", "b.json"));
+    assert_ne!(run("3", "a.json"), run("4", "c.json"));
+}
+
+#[test]
+fn bad_cv_input_is_refused_and_nothing_is_written() {
+    let fx = fixture();
+    let dir = common::temp_dir("cv-bad");
+    let (data, _, _) = write_inputs(&dir, &fx);
+    let d = data.to_str().unwrap();
+    let file = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let short = file("short.txt", "1\n2\n1\n");
+    let one = file("one.txt", &"3\n".repeat(80));
+    let frac = file("frac.txt", &"1\n2.5\n".repeat(40));
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (vec!["--foldid", &short], 1, "3 fold labels for 80 rows"),
+        (
+            vec!["--foldid", &one],
+            1,
+            "one.txt: a single fold label (3)",
+        ),
+        (
+            vec!["--foldid", &frac],
+            1,
+            "row 2: fold label 2.5 is not an integer",
+        ),
+        (vec!["--folds", "1"], 2, "at least 2"),
+        (vec!["--folds", "81"], 2, "more folds than rows"),
+        (vec!["--device", "gpu"], 1, "runs on the CPU"),
+        (vec!["--plot", "cv.pdf"], 1, ".svg or .png"),
+    ];
+    for (extra, code, msg) in cases {
+        let out = dir.join("out.json");
+        let mut args = vec![
+            "cv",
+            "--x",
+            d,
+            "--target",
+            "y",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra.iter().copied());
+        let r = lariat(&args);
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(code), "{extra:?}: {err}");
+        assert!(err.contains(msg), "{extra:?}: {err}");
+        assert!(!out.exists(), "{extra:?} wrote its output");
+    }
+}
