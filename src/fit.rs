@@ -226,6 +226,7 @@ pub fn fit_path_with_progress(
     // scikit-learn's fit() covers its preprocessing: timings compare like with like.
     let start = Instant::now();
     let problem = Problem::new(x, y, cfg.preprocess)?;
+    crate::range::check_scale(&problem, feature_names)?;
     let lambdas = resolve_grid(&problem, grid, l1_ratio)?;
     let penalties: Vec<ElasticNet> = lambdas
         .iter()
@@ -243,6 +244,7 @@ pub fn fit_path_with_progress(
         entries: x.n_rows() * x.n_cols(),
     })?;
     let fits = solve_path_with_progress(&problem, &penalties, backend.as_mut(), &params, progress)?;
+    crate::range::check_fits(&fits, &penalties)?;
     let seconds = start.elapsed().as_secs_f64();
     let models = fits
         .iter()

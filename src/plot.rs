@@ -76,11 +76,20 @@ pub fn plot_format(path: &Path) -> Result<PlotFormat> {
 /// Writes the plot of a path (atomically), as SVG or PNG by the extension of `path`. `models`
 /// are in grid order.
 pub fn write_path_plot(path: &Path, models: &[Model], names: Option<&[String]>) -> Result<()> {
-    let bytes = match plot_format(path)? {
+    write_atomic(path, &render_path_plot(path, models, names)?)
+}
+
+/// The bytes of the plot that [`write_path_plot`] writes to `path` (its format from the
+/// extension), for callers that publish several outputs together.
+pub fn render_path_plot(
+    path: &Path,
+    models: &[Model],
+    names: Option<&[String]>,
+) -> Result<Vec<u8>> {
+    Ok(match plot_format(path)? {
         PlotFormat::Svg => render_svg(models, names)?.into_bytes(),
         PlotFormat::Png => render_png(models, names)?,
-    };
-    write_atomic(path, &bytes)
+    })
 }
 
 fn plot_error(e: impl std::fmt::Display) -> Error {
