@@ -7,14 +7,18 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
+use crate::console;
 use lariat::bench::{BenchConfig, BenchDevice};
 use lariat::data::{read_dataset, read_target, Dataset, Format, Header, ReadOptions, Target};
 use lariat::fit::{
     fit, fit_path_with_progress, FitConfig, FitOutcome, LambdaGrid, LambdaSpec, PathOutcome,
 };
 use lariat::model::Model;
-use lariat::output::write_atomic;
-use lariat::params::{Algorithm, Screening, SolverParams, DEFAULT_TOL};
+use lariat::outputs::Outputs;
+use lariat::params::{
+    check_l1_ratio, check_penalty, Algorithm, Screening, SolverParams, DEFAULT_TOL,
+};
+use lariat::penalty::ElasticNet;
 use lariat::problem::Preprocess;
 use lariat::solver::screening::WorkingSets;
 use lariat::solver::BackendKind;
@@ -97,11 +101,102 @@ fn parse_delimiter(s: &str) -> std::result::Result<u8, String> {
     }
 }
 
+// Value parsers: a value that is invalid whatever the data is refused by clap while it parses
+// the command line, before any file is read (a usage error, exit 2). Where the library has the
+// check, it is called here, so each range is stated once.
+
+fn number(s: &str) -> std::result::Result<f64, String> {
+    s.trim()
+        .parse::<f64>()
+        .map_err(|_| format!("'{s}' is not a number"))
+}
+
+/// The `expected` part of the library's refusal (clap already names the flag and the value).
+fn refusal(e: lariat::Error) -> String {
+    match e {
+        lariat::Error::InvalidParam { expected, .. } => expected,
+        e => e.to_string(),
+    }
+}
+
+fn tol_value(s: &str) -> std::result::Result<f64, String> {
+    let tol = number(s)?;
+    let params = SolverParams {
+        tol,
+        ..SolverParams::default()
+    };
+    params.check().map(|_| tol).map_err(refusal)
+}
+
+fn lambda_value(s: &str) -> std::result::Result<f64, String> {
+    let lambda = number(s)?;
+    check_penalty(ElasticNet {
+        lambda,
+        l1_ratio: 1.0,
+    })
+    .map(|p| p.lambda)
+    .map_err(refusal)
+}
+
+fn l1_ratio_value(s: &str) -> std::result::Result<f64, String> {
+    check_l1_ratio(number(s)?).map_err(refusal)
+}
+
+/// A finite number > 0 (`--lambda-ratio`).
+fn positive_value(s: &str) -> std::result::Result<f64, String> {
+    match number(s)? {
+        v if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err("must be a finite number > 0".into()),
+    }
+}
+
+/// A fraction of lambda_max in (0, 1] (`--lambda-min-ratio`).
+fn min_ratio_value(s: &str) -> std::result::Result<f64, String> {
+    match number(s)? {
+        v if v > 0.0 && v <= 1.0 => Ok(v),
+        _ => Err("must be in (0, 1]".into()),
+    }
+}
+
+/// A plot file name with an extension that says its format: a typo is refused before the
+/// solve rather than after it.
+fn plot_path_value(s: &str) -> std::result::Result<PathBuf, String> {
+    let path = PathBuf::from(s);
+    lariat::plot::plot_format(&path)
+        .map_err(|_| "plots are written as .svg or .png (by the file's extension)".to_string())?;
+    Ok(path)
+}
+
+/// A correlation in [-1, 1].
+fn correlation_value(s: &str) -> std::result::Result<f64, String> {
+    match number(s)? {
+        v if (-1.0..=1.0).contains(&v) => Ok(v),
+        _ => Err("must be in [-1, 1]".into()),
+    }
+}
+
+fn count(s: &str, min: usize) -> std::result::Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(v) if v >= min => Ok(v),
+        _ => Err(format!("must be a whole number >= {min}")),
+    }
+}
+
+/// A count >= 1 (`--n-lambdas`, `--max-iter`, `--p`).
+fn at_least_one(s: &str) -> std::result::Result<usize, String> {
+    count(s, 1)
+}
+
+/// A count >= 2 (the demo's `--n`: one sample has no variance).
+fn at_least_two(s: &str) -> std::result::Result<usize, String> {
+    count(s, 2)
+}
+
 /// Options shared by everything that fits.
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {
     /// Mixing parameter: 1 = Lasso, 0 = Ridge (scikit-learn's l1_ratio, glmnet's alpha).
-    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true, value_parser = l1_ratio_value)]
     pub l1_ratio: f64,
     /// Do not fit an intercept (by default X and y are centred, implicitly).
     #[arg(long)]
@@ -112,10 +207,10 @@ pub struct ModelArgs {
     pub standardize: bool,
     /// Relative duality-gap tolerance: stop when gap <= tol * ||y - mean(y)||^2 / n
     /// (scikit-learn's units).
-    #[arg(long, default_value_t = DEFAULT_TOL, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = DEFAULT_TOL, allow_negative_numbers = true, value_parser = tol_value)]
     pub tol: f64,
     /// Iteration cap (default: 100000 sweeps for cd, 100000 steps for fista).
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub max_iter: Option<usize>,
     /// Algorithm: cd (coordinate descent, fastest on CPU), fista (the GPU's algorithm, on
     /// CPU), or auto.
@@ -185,6 +280,11 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
+    /// The input files, for [`Outputs::plan`].
+    fn inputs(&self) -> [(&'static str, Option<&Path>); 2] {
+        [("--x", Some(&self.x)), ("--y", self.y.as_deref())]
+    }
+
     /// Reads X and y as the flags say.
     fn read(&self, input: &InputArgs) -> Result<(Dataset, Vec<f64>)> {
         read_xy(&self.x, self.y.as_deref(), self.target.as_deref(), input)
@@ -197,10 +297,10 @@ pub struct FitArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Penalty strength lambda (scikit-learn's alpha).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, value_parser = lambda_value)]
     pub lambda: Option<f64>,
     /// lambda as a fraction of lambda_max, the smallest lambda giving w = 0.
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, value_parser = positive_value)]
     pub lambda_ratio: Option<f64>,
     #[command(flatten)]
     pub model: ModelArgs,
@@ -219,10 +319,10 @@ pub struct PathArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Number of lambdas, log-spaced from lambda_max down.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = at_least_one)]
     pub n_lambdas: usize,
     /// Smallest lambda as a fraction of lambda_max (glmnet: 1e-4 when n > p, else 1e-2).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, value_parser = min_ratio_value)]
     pub lambda_min_ratio: Option<f64>,
     /// Explicit lambdas instead of the grid: a text file with one value per line, or a .npy.
     #[arg(long, conflicts_with_all = ["n_lambdas", "lambda_min_ratio"])]
@@ -238,7 +338,7 @@ pub struct PathArgs {
     #[arg(long)]
     pub csv: Option<PathBuf>,
     /// Draw the coefficient paths against log(lambda) here (.svg or .png, by the extension).
-    #[arg(long)]
+    #[arg(long, value_parser = plot_path_value)]
     pub plot: Option<PathBuf>,
     /// Print nothing but errors and warnings.
     #[arg(long, short)]
@@ -266,22 +366,22 @@ pub struct PredictArgs {
 #[derive(Args, Debug)]
 pub struct DemoArgs {
     /// Samples.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 300, value_parser = at_least_two)]
     pub n: usize,
     /// Features.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 20_000, value_parser = at_least_one)]
     pub p: usize,
     /// True non-zero features.
     #[arg(long, default_value_t = 30)]
     pub informative: usize,
     /// Toeplitz correlation between neighbouring columns.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, allow_negative_numbers = true, value_parser = correlation_value)]
     pub rho: f64,
     /// Signal-to-noise ratio.
     #[arg(long, default_value_t = 5.0)]
     pub snr: f64,
     /// lambda as a fraction of lambda_max.
-    #[arg(long, default_value_t = 0.2)]
+    #[arg(long, default_value_t = 0.2, value_parser = positive_value)]
     pub lambda_ratio: f64,
     /// RNG seed.
     #[arg(long, default_value_t = 0)]
@@ -375,6 +475,7 @@ fn read_xy(
 }
 
 fn run_fit(a: FitArgs) -> Result<()> {
+    let mut outs = Outputs::plan(&a.data.inputs(), &[("--out", a.out.as_deref())])?;
     let t0 = Instant::now();
     let (ds, y) = a.data.read(&a.input)?;
     let load_s = t0.elapsed().as_secs_f64();
@@ -385,15 +486,14 @@ fn run_fit(a: FitArgs) -> Result<()> {
     };
     let cfg = a.model.config(lambda);
     let out = fit(ds.x.as_ref(), &y, ds.feature_names.as_deref(), &cfg)?;
-    if let Some(path) = &a.out {
-        write_atomic(path, out.model.to_json().as_bytes())
-            .with_context(|| format!("writing the model to {}", path.display()))?;
-    }
+    outs.stage("--out", out.model.to_json().as_bytes())
+        .context("writing the model")?;
+    let written = outs.publish()?;
     warn_about(&out, ds.feature_names.as_deref(), &cfg);
     if !a.quiet {
-        print_summary(&ds, &out, load_s, lambda);
-        if let Some(path) = &a.out {
-            println!("wrote {}", path.display());
+        print_summary(&ds, &out, load_s, lambda)?;
+        for path in written {
+            outln!("wrote {}", path.display())?;
         }
     }
     Ok(())
@@ -403,10 +503,12 @@ fn run_fit(a: FitArgs) -> Result<()> {
 fn warn_about(out: &FitOutcome, names: Option<&[String]>, cfg: &FitConfig) {
     let m = &out.model;
     if !m.converged {
-        eprintln!(
+        errln!(
             "warning: not converged after {} iterations: duality gap {:.3e} > tolerance {:.3e} \
              (raise --max-iter or --tol)",
-            m.iterations, m.duality_gap, m.gap_tolerance
+            m.iterations,
+            m.duality_gap,
+            m.gap_tolerance
         );
     }
     if cfg.preprocess.standardize && !out.zero_columns.is_empty() {
@@ -416,7 +518,7 @@ fn warn_about(out: &FitOutcome, names: Option<&[String]>, cfg: &FitConfig) {
             .take(5)
             .map(|&j| feature_label(names, j))
             .collect();
-        eprintln!(
+        errln!(
             "note: {} constant column(s) cannot be standardized; their coefficient is 0 ({}{})",
             out.zero_columns.len(),
             show.join(", "),
@@ -436,7 +538,7 @@ fn feature_label(names: Option<&[String]>, j: usize) -> String {
     }
 }
 
-fn print_summary(ds: &Dataset, out: &FitOutcome, load_s: f64, spec: LambdaSpec) {
+fn print_summary(ds: &Dataset, out: &FitOutcome, load_s: f64, spec: LambdaSpec) -> Result<()> {
     let m = &out.model;
     let kind = if m.l1_ratio == 1.0 {
         "lasso".to_string()
@@ -454,30 +556,32 @@ fn print_summary(ds: &Dataset, out: &FitOutcome, load_s: f64, spec: LambdaSpec) 
         ),
         LambdaSpec::Value(_) => format!("{:.6e}", m.lambda),
     };
-    println!(
+    outln!(
         "data       {} from {} (read in {load_s:.3} s)",
         ds.x.describe(),
         ds.source.display()
-    );
-    println!("model      {kind}, lambda {lam}");
-    println!(
+    )?;
+    outln!("model      {kind}, lambda {lam}")?;
+    outln!(
         "solver     {} on {}: {} after {} iterations, {:.3} s",
         m.solver,
         device_label(out),
         status_word(m),
         m.iterations,
         m.seconds
-    );
-    println!(
+    )?;
+    outln!(
         "objective  {:.10e}   duality gap {:.3e} (tolerance {:.3e})",
-        m.objective, m.duality_gap, m.gap_tolerance
-    );
-    println!(
+        m.objective,
+        m.duality_gap,
+        m.gap_tolerance
+    )?;
+    outln!(
         "non-zeros  {} of {}   intercept {:.6}",
         m.coef.indices.len(),
         m.n_features,
         m.intercept
-    );
+    )?;
     let mut order: Vec<usize> = (0..m.coef.values.len()).collect();
     order.sort_by(|&a, &b| m.coef.values[b].abs().total_cmp(&m.coef.values[a].abs()));
     let top: Vec<String> = order
@@ -492,11 +596,16 @@ fn print_summary(ds: &Dataset, out: &FitOutcome, load_s: f64, spec: LambdaSpec) 
         })
         .collect();
     if !top.is_empty() {
-        println!("largest    {}", top.join(", "));
+        outln!("largest    {}", top.join(", "))?;
     }
+    Ok(())
 }
 
 fn run_predict(a: PredictArgs) -> Result<()> {
+    let mut outs = Outputs::plan(
+        &[("--model", Some(&a.model)), ("--x", Some(&a.x))],
+        &[("--out", a.out.as_deref())],
+    )?;
     let model = Model::read(&a.model)?;
     let ds = read_dataset(&a.x, &a.input.read_options(a.target.as_deref()))?;
     let yhat = model
@@ -507,9 +616,11 @@ fn run_predict(a: PredictArgs) -> Result<()> {
     for v in &yhat {
         text.push_str(&format!("{v:.17e}\n"));
     }
-    match &a.out {
-        Some(path) => write_atomic(path, text.as_bytes())?,
-        None => print!("{text}"),
+    if outs.wants("--out") {
+        outs.stage("--out", text.as_bytes())?;
+        outs.publish()?;
+    } else {
+        console::out(format_args!("{text}"))?;
     }
     Ok(())
 }
@@ -523,12 +634,9 @@ fn run_demo(a: DemoArgs) -> Result<()> {
         snr: a.snr,
         seed: a.seed,
     };
-    if a.n < 2 || a.p < 1 {
-        bail!("the demo needs --n >= 2 and --p >= 1");
-    }
     let t0 = Instant::now();
     let data = generate(&spec);
-    println!(
+    outln!(
         "demo: {} x {} Toeplitz design (rho {}), {} true features, SNR {} (generated in {:.2} s)",
         a.n,
         a.p,
@@ -536,7 +644,7 @@ fn run_demo(a: DemoArgs) -> Result<()> {
         data.support.len(),
         a.snr,
         t0.elapsed().as_secs_f64()
-    );
+    )?;
     let cfg = a.model.config(LambdaSpec::Ratio(a.lambda_ratio));
     let out = fit(&data.x, &data.y, None, &cfg)?;
     warn_about(&out, None, &cfg);
@@ -547,7 +655,7 @@ fn run_demo(a: DemoArgs) -> Result<()> {
         .iter()
         .filter(|j| selected.binary_search(j).is_ok())
         .count();
-    println!(
+    outln!(
         "fit:  {} on {}, lambda = {} x lambda_max = {:.4e}: {} after {} iterations in {:.3} s",
         m.solver,
         device_label(&out),
@@ -556,17 +664,19 @@ fn run_demo(a: DemoArgs) -> Result<()> {
         status_word(m),
         m.iterations,
         m.seconds
-    );
-    println!(
+    )?;
+    outln!(
         "      objective {:.8e}, duality gap {:.2e} (tolerance {:.2e})",
-        m.objective, m.duality_gap, m.gap_tolerance
-    );
-    println!(
+        m.objective,
+        m.duality_gap,
+        m.gap_tolerance
+    )?;
+    outln!(
         "recovered {found} of {} true features; {} selected in all ({} false positives)",
         data.support.len(),
         selected.len(),
         selected.len() - found
-    );
+    )?;
     Ok(())
 }
 
@@ -580,6 +690,7 @@ fn device_label(out: &FitOutcome) -> String {
 }
 
 fn run_bench(a: BenchArgs) -> Result<()> {
+    let mut outs = Outputs::plan(&[], &[("--json", a.json.as_deref())])?;
     let cfg = BenchConfig {
         n: a.n,
         p: a.p,
@@ -594,11 +705,12 @@ fn run_bench(a: BenchArgs) -> Result<()> {
         adapter: a.adapter,
     };
     let report = lariat::bench::run_bench(&cfg)?;
-    print!("{}", report.table());
-    if let Some(path) = &a.json {
-        write_atomic(path, report.to_json().as_bytes())
-            .with_context(|| format!("writing the benchmark to {}", path.display()))?;
-        println!("wrote {}", path.display());
+    outs.stage("--json", report.to_json().as_bytes())
+        .context("writing the benchmark")?;
+    let written = outs.publish()?;
+    console::out(format_args!("{}", report.table()))?;
+    for path in written {
+        outln!("wrote {}", path.display())?;
     }
     Ok(())
 }
@@ -608,20 +720,20 @@ fn run_info() -> Result<()> {
     use lariat::solver::gpu::context::list_adapters;
     let adapters = list_adapters();
     if adapters.is_empty() {
-        println!("no GPU adapter found (on Debian: apt-get install mesa-vulkan-drivers for a software one); lariat runs on the CPU");
+        outln!("no GPU adapter found (on Debian: apt-get install mesa-vulkan-drivers for a software one); lariat runs on the CPU")?;
         return Ok(());
     }
     let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
     for (i, a) in adapters.iter().enumerate() {
-        println!("[{i}] {}", a.name);
-        println!(
+        outln!("[{i}] {}", a.name)?;
+        outln!(
             "    backend {}, type {}{}",
             a.backend,
             a.device_type,
             if a.is_software { " (software)" } else { "" }
-        );
-        println!("    driver  {}", a.driver);
-        println!(
+        )?;
+        outln!("    driver  {}", a.driver)?;
+        outln!(
             "    max buffer {:.0} MiB, max storage binding {:.0} MiB, workgroup <= {} invocations (x <= {}), {} B workgroup memory, {} storage buffers per stage",
             mib(a.max_buffer_size),
             mib(a.max_storage_binding),
@@ -629,15 +741,15 @@ fn run_info() -> Result<()> {
             a.max_workgroup_size_x,
             a.max_workgroup_storage,
             a.max_storage_buffers_per_stage
-        );
-        println!(
+        )?;
+        outln!(
             "    features: SHADER_F16 {}, SUBGROUP {}, SHADER_F64 {}",
             yes(a.shader_f16),
             yes(a.subgroup),
             yes(a.shader_f64)
-        );
+        )?;
     }
-    println!("--device auto uses the first hardware adapter listed; --adapter NAME or LARIAT_ADAPTER picks another");
+    outln!("--device auto uses the first hardware adapter listed; --adapter NAME or LARIAT_ADAPTER picks another")?;
     Ok(())
 }
 
@@ -652,7 +764,7 @@ fn yes(b: bool) -> &'static str {
 
 #[cfg(not(feature = "gpu"))]
 fn run_info() -> Result<()> {
-    println!("this lariat was built without the `gpu` feature: CPU only");
+    outln!("this lariat was built without the `gpu` feature: CPU only")?;
     Ok(())
 }
 
@@ -668,10 +780,15 @@ fn read_lambdas(path: &Path) -> Result<Vec<f64>> {
 }
 
 fn run_path(a: PathArgs) -> Result<()> {
-    if let Some(path) = &a.plot {
-        // Before the solve: a typo in the plot name should not cost a path.
-        lariat::plot::plot_format(path)?;
-    }
+    let [x, y] = a.data.inputs();
+    let mut outs = Outputs::plan(
+        &[x, y, ("--lambdas", a.lambdas.as_deref())],
+        &[
+            ("--out", a.out.as_deref()),
+            ("--csv", a.csv.as_deref()),
+            ("--plot", a.plot.as_deref()),
+        ],
+    )?;
     let (ds, y) = a.data.read(&a.input)?;
     let grid = match &a.lambdas {
         Some(path) => LambdaGrid::Explicit(read_lambdas(path)?),
@@ -688,19 +805,24 @@ fn run_path(a: PathArgs) -> Result<()> {
     });
     bar.finish();
     let out = out?;
-    if let Some(path) = &a.out {
+    // All three are staged before any is published: a plot that fails to draw leaves no
+    // fresh JSON or CSV beside the old plot.
+    if outs.wants("--out") {
         let json = serde_json::json!({ "lambdas": out.lambdas, "fits": out.models });
         let text = serde_json::to_string_pretty(&json).expect("a path always serialises");
-        write_atomic(path, text.as_bytes())
-            .with_context(|| format!("writing the path to {}", path.display()))?;
+        outs.stage("--out", text.as_bytes())
+            .context("writing the path")?;
     }
-    if let Some(path) = &a.csv {
-        write_atomic(path, path_csv(&out, names).as_bytes())
-            .with_context(|| format!("writing {}", path.display()))?;
+    if outs.wants("--csv") {
+        outs.stage("--csv", path_csv(&out, names).as_bytes())?;
     }
     if let Some(path) = &a.plot {
-        lariat::plot::write_path_plot(path, &out.models, names)?;
+        outs.stage(
+            "--plot",
+            &lariat::plot::render_path_plot(path, &out.models, names)?,
+        )?;
     }
+    outs.publish()?;
     let stalled: Vec<f64> = out
         .models
         .iter()
@@ -708,7 +830,7 @@ fn run_path(a: PathArgs) -> Result<()> {
         .map(|m| m.lambda)
         .collect();
     if !stalled.is_empty() {
-        eprintln!(
+        errln!(
             "warning: {} of {} lambdas did not converge (first: lambda {:.4e}); raise --max-iter or --tol",
             stalled.len(),
             out.models.len(),
@@ -746,24 +868,28 @@ fn csv_field(s: &str) -> String {
 
 fn print_path_summary(ds: &Dataset, y: &[f64], out: &PathOutcome) -> Result<()> {
     let k = out.models.len();
-    println!(
+    outln!(
         "data       {} from {}",
         ds.x.describe(),
         ds.source.display()
-    );
-    println!(
+    )?;
+    outln!(
         "path       {k} lambdas from {:.4e} to {:.4e}, solved on {} in {:.3} s",
         out.lambdas[0],
         out.lambdas[k - 1],
         out.backend,
         out.seconds
-    );
+    )?;
     let mean = y.iter().sum::<f64>() / y.len() as f64;
     let tss: f64 = y.iter().map(|v| (v - mean) * (v - mean)).sum();
-    println!(
+    outln!(
         "{:>12}  {:>9}  {:>9}  {:>10}  {:>9}",
-        "lambda", "non-zeros", "R^2", "gap", "passes"
-    );
+        "lambda",
+        "non-zeros",
+        "R^2",
+        "gap",
+        "passes"
+    )?;
     let shown: Vec<usize> = if k <= 12 {
         (0..k).collect()
     } else {
@@ -774,20 +900,20 @@ fn print_path_summary(ds: &Dataset, y: &[f64], out: &PathOutcome) -> Result<()> 
         let yhat = m.predict(ds.x.as_ref())?;
         let rss: f64 = y.iter().zip(&yhat).map(|(a, b)| (a - b) * (a - b)).sum();
         let r2 = if tss > 0.0 { 1.0 - rss / tss } else { f64::NAN };
-        println!(
+        outln!(
             "{:>12.4e}  {:>9}  {:>9.4}  {:>10.2e}  {:>9}",
             m.lambda,
             m.coef.indices.len(),
             r2,
             m.duality_gap,
             out.models[i].full_passes
-        );
+        )?;
     }
     let passes: usize = out.models.iter().map(|f| f.full_passes).sum();
-    println!(
+    outln!(
         "full passes over X: {passes} in all, {:.1} per lambda",
         passes as f64 / k as f64
-    );
+    )?;
     Ok(())
 }
 
@@ -816,7 +942,7 @@ impl Progress {
         self.last = Some(Instant::now());
         let width = 30;
         let filled = width * done / total.max(1);
-        eprint!(
+        errout!(
             "\r[{}{}] {done}/{total} lambdas, {:.1} s",
             "#".repeat(filled),
             "-".repeat(width - filled),
@@ -826,7 +952,7 @@ impl Progress {
 
     fn finish(&self) {
         if self.on && self.last.is_some() {
-            eprintln!();
+            errln!();
         }
     }
 }

@@ -197,8 +197,9 @@ pub fn cross_validate(
         .into_iter()
         .map(|s| Problem::with_stats(x, Arc::new(s), y))
         .collect::<Result<_>>()?;
-    check_training_responses(&problems[1..], y, folds)?;
     let full = &problems[0];
+    crate::range::check_scale(full, feature_names)?;
+    check_training_responses(&problems[1..], y, folds)?;
     let lambdas = resolve_grid(full, grid, l1_ratio)?;
     let penalties = penalties_of(&lambdas, l1_ratio);
     let mut backend = make_backend(&BackendRequest {

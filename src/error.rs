@@ -70,9 +70,35 @@ pub enum Error {
     /// A requested capability that this build or machine does not provide.
     #[error("{0}")]
     Unsupported(String),
+
+    /// The command line is wrong in a way that no single flag's value shows: an output that
+    /// would replace an input or another output, flags that contradict each other.
+    #[error("{0}")]
+    Usage(String),
+
+    /// Numbers beyond what f64 can represent: data whose sums of squares overflow, or a solve
+    /// that ended with a non-finite objective or gap. The message says which and what to scale.
+    #[error("out of range: {0}")]
+    OutOfRange(String),
 }
 
+/// Exit code of a usage error: the command line must change (as clap's own refusals).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code of every other failure: a file, the data, the solve or the machine.
+pub const EXIT_FAILURE: u8 = 1;
+
 impl Error {
+    /// The process exit code for this error. The one rule: an invalid parameter value
+    /// (wherever it is given: a flag, the `--lambdas` file, or a value this data cannot take
+    /// such as `--lambda-ratio` when `lambda_max` is 0) and a [`Error::Usage`] are usage errors,
+    /// fixed by changing the command ([`EXIT_USAGE`]); anything else is [`EXIT_FAILURE`].
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::InvalidParam { .. } | Error::Usage(_) => EXIT_USAGE,
+            _ => EXIT_FAILURE,
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),

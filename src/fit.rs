@@ -242,6 +242,7 @@ fn fit_path_inner(
     // scikit-learn's fit() covers its preprocessing: timings compare like with like.
     let start = Instant::now();
     let problem = Problem::new(x, y, cfg.preprocess)?;
+    crate::range::check_scale(&problem, feature_names)?;
     let lambdas = resolve_grid(&problem, grid, l1_ratio)?;
     let penalties = penalties_of(&lambdas, l1_ratio);
     let mut backend = make_backend(&BackendRequest {

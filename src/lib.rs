@@ -38,7 +38,8 @@
 //! The pipeline, module by module: [`data`] (files to a [`design::Design`]) ->
 //! [`problem`] (centring, scaling, objective, duality gap) -> [`solver`] (backends) ->
 //! [`path`] (lambda grids, warm starts; `fit` is a path of length one) -> [`model`] /
-//! [`output`].
+//! [`output`] (atomic writes) and [`outputs`] (a run's outputs, all or nothing, never over an
+//! input).
 
 pub mod bench;
 pub mod cv;
@@ -48,11 +49,13 @@ pub mod error;
 pub mod fit;
 pub mod model;
 pub mod output;
+pub mod outputs;
 pub mod params;
 pub mod path;
 pub mod penalty;
 pub mod plot;
 pub mod problem;
+pub mod range;
 pub mod solver;
 pub mod synth;
 

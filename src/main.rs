@@ -1,6 +1,10 @@
-//! `lariat`: the command-line shell over the library. Exit codes: 0 success, 1 error
-//! (one line naming the cause), 2 usage error (from clap).
+//! `lariat`: the command-line shell over the library. Exit codes, one rule
+//! ([`lariat::Error::exit_code`]): 2 for a usage error (clap's refusals of the command line, an
+//! invalid parameter value, an output that would replace an input), 1 for any other error (one
+//! line naming the cause), 0 on success, and 0 when stdout's reader went away (`| head`).
 
+#[macro_use]
+mod console;
 mod cli;
 
 use std::process::ExitCode;
@@ -19,12 +23,22 @@ fn main() -> ExitCode {
             std::env::set_var("XDG_RUNTIME_DIR", &dir);
         }
     }
+    // clap prints its own message and exits with 2 for a command line it refuses (1 never:
+    // its exit code for --help and --version is 0).
     let args = cli::Cli::parse();
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<console::StdoutClosed>().is_some() => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            errln!("error: {e:#}");
+            ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// The library's rule for its own errors; anything the shell itself raises is a runtime error.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    e.chain()
+        .find_map(|c| c.downcast_ref::<lariat::Error>())
+        .map_or(lariat::error::EXIT_FAILURE, lariat::Error::exit_code)
 }

@@ -79,6 +79,7 @@ pub fn solve_paths(
         let seconds = t0.elapsed().as_secs_f64();
         for (i, (fit, prev)) in fits.into_iter().zip(last.iter_mut()).enumerate() {
             let mut fit = fit.expect("every problem has a fit");
+            crate::range::check_fits(std::slice::from_ref(&fit), std::slice::from_ref(pen))?;
             fit.seconds = seconds;
             sink(i, k, &fit);
             *prev = Some(fit);

@@ -76,15 +76,27 @@ pub fn plot_format(path: &Path) -> Result<PlotFormat> {
 /// Writes the plot of a path (atomically), as SVG or PNG by the extension of `path`. `models`
 /// are in grid order.
 pub fn write_path_plot(path: &Path, models: &[Model], names: Option<&[String]>) -> Result<()> {
-    write_atomic(
-        path,
-        &render(plot_format(path)?, &PathPicture { models, names })?,
-    )
+    write_atomic(path, &render_path_plot(path, models, names)?)
+}
+
+/// The bytes of the plot that [`write_path_plot`] writes to `path` (its format from the
+/// extension), for callers that publish several outputs together.
+pub fn render_path_plot(
+    path: &Path,
+    models: &[Model],
+    names: Option<&[String]>,
+) -> Result<Vec<u8>> {
+    render(plot_format(path)?, &PathPicture { models, names })
 }
 
 /// Writes plot.cv.glmnet's picture of a cross-validation (atomically), by the extension.
 pub fn write_cv_plot(path: &Path, cv: &CvPicture) -> Result<()> {
-    write_atomic(path, &render(plot_format(path)?, cv)?)
+    write_atomic(path, &render_cv_plot(path, cv)?)
+}
+
+/// The bytes of the plot that [`write_cv_plot`] writes to `path`.
+pub fn render_cv_plot(path: &Path, cv: &CvPicture) -> Result<Vec<u8>> {
+    render(plot_format(path)?, cv)
 }
 
 fn plot_error(e: impl std::fmt::Display) -> Error {

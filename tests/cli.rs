@@ -238,16 +238,28 @@ fn constant_column_is_allowed_and_reported_once_when_standardizing() {
     assert!(!stderr(&o).contains("constant"));
 }
 
+/// Runs `args`, expects a usage error (exit code 2) whose message contains every `needle`.
+fn expect_usage(args: &[&str], needles: &[&str]) {
+    let o = lariat(args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "args {args:?}\nstderr: {err}");
+    assert!(err.starts_with("error: "), "stderr: {err}");
+    for n in needles {
+        assert!(err.contains(n), "expected '{n}' in: {err}");
+    }
+}
+
 #[test]
 fn bad_parameters() {
     let d = temp_dir("cli-params");
     let x = write(&d, "x.csv", GOOD);
     let xs = x.to_str().unwrap();
-    expect_error(
+    // Invalid values are usage errors (exit 2), refused by clap with the flag named.
+    expect_usage(
         &["fit", "--x", xs, "--target", "y", "--lambda", "-1"],
-        &["lambda", "-1"],
+        &["--lambda", "-1", "> 0"],
     );
-    expect_error(
+    expect_usage(
         &[
             "fit",
             "--x",
@@ -259,9 +271,9 @@ fn bad_parameters() {
             "--l1-ratio",
             "1.5",
         ],
-        &["l1-ratio", "1.5", "[0, 1]"],
+        &["--l1-ratio", "1.5", "[0, 1]"],
     );
-    expect_error(
+    expect_usage(
         &[
             "fit",
             "--x",
@@ -273,9 +285,10 @@ fn bad_parameters() {
             "--l1-ratio",
             "-0.1",
         ],
-        &["l1-ratio", "-0.1"],
+        &["--l1-ratio", "-0.1"],
     );
-    expect_error(
+    // A contradiction between flags, found by the library: also a usage error.
+    expect_usage(
         &[
             "fit",
             "--x",
@@ -289,17 +302,18 @@ fn bad_parameters() {
         ],
         &["lambda-ratio", "ridge"],
     );
-    expect_error(
+    expect_usage(
         &[
             "fit", "--x", xs, "--target", "y", "--lambda", "1", "--tol", "0",
         ],
-        &["tol"],
+        &["--tol"],
     );
+    // A target the data lacks is a data error.
     expect_error(
         &["fit", "--x", xs, "--target", "nosuch", "--lambda", "1"],
         &["nosuch"],
     );
-    // Usage errors (clap) exit with 2.
+    // A missing required flag (clap) exits with 2.
     let o = lariat(&["fit", "--x", xs, "--target", "y"]);
     assert_eq!(o.status.code(), Some(2));
 }
@@ -349,26 +363,28 @@ fn model_that_does_not_match_the_data() {
 fn failed_fit_leaves_no_output_and_keeps_the_old_one() {
     let d = temp_dir("cli-atomic");
     let x = write(&d, "x.csv", GOOD);
+    // Fails inside the fit (y's squares overflow f64), after the data are read.
+    let huge = write(&d, "huge.csv", "a,b,y\n1,2,3e300\n4,5,-6e300\n7,8,9e300\n");
     let out = d.join("m.json");
     std::fs::write(&out, "previous").unwrap();
     let o = lariat(&[
         "fit",
         "--x",
-        x.to_str().unwrap(),
+        huge.to_str().unwrap(),
         "--target",
         "y",
         "--lambda",
-        "-2",
+        "2",
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous");
     let leftovers: Vec<_> = std::fs::read_dir(&d)
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(leftovers.len(), 2, "{leftovers:?}");
+    assert_eq!(leftovers.len(), 3, "{leftovers:?}");
     // An unwritable destination is an error, not a silent success.
     let o = lariat(&[
         "fit",

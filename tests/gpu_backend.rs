@@ -312,7 +312,7 @@ fn cli_fits_on_the_gpu_and_says_so() {
         .args(["--lambda-ratio", "0.1", "--device", "gpu", "--solver", "cd"])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("CPU only"));
     let o = std::process::Command::new(bin)
         .arg("info")

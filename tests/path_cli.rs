@@ -190,16 +190,17 @@ fn explicit_lambdas_and_plot_formats() {
             ever.len()
         );
     }
-    // Any other extension is refused before the solve: nothing is written.
+    // Any other extension is refused before the solve (a usage error): nothing is written.
     std::fs::remove_file(&json).unwrap();
     let gif = dir.join("p.gif");
     let o = run_plot(&gif);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains(".svg or .png"));
     assert!(!gif.exists() && !json.exists());
-    // A bad grid value is named.
+    // A bad grid value is named; an invalid parameter value is a usage error wherever it is
+    // given.
     std::fs::write(&grid, "0.5\n-1\n").unwrap();
     let o = lariat_path(&data, &["--lambdas", grid.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("-1"));
 }

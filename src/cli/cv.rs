@@ -9,8 +9,8 @@ use clap::Args;
 use lariat::cv::{cross_validate, CvOutcome, Folds, Select, DEFAULT_FOLDS};
 use lariat::data::{read_target, Dataset, Format, ReadOptions};
 use lariat::fit::{LambdaGrid, LambdaSpec};
-use lariat::output::write_atomic;
-use lariat::plot::{write_cv_plot, CvPicture};
+use lariat::outputs::Outputs;
+use lariat::plot::{render_cv_plot, CvPicture};
 
 use super::{read_lambdas, DataArgs, InputArgs, ModelArgs, Progress};
 
@@ -62,6 +62,16 @@ pub fn run_cv(a: CvArgs) -> Result<()> {
         // Before the solve: a typo in the plot name should not cost a cross-validation.
         lariat::plot::plot_format(path)?;
     }
+    let [x, y] = a.data.inputs();
+    let mut outs = Outputs::plan(
+        &[
+            x,
+            y,
+            ("--foldid", a.foldid.as_deref()),
+            ("--lambdas", a.lambdas.as_deref()),
+        ],
+        &[("--out", a.out.as_deref()), ("--plot", a.plot.as_deref())],
+    )?;
     let (ds, y) = a.data.read(&a.input)?;
     let n = ds.x.n_rows();
     let folds = match &a.foldid {
@@ -89,12 +99,11 @@ pub fn run_cv(a: CvArgs) -> Result<()> {
     );
     bar.finish();
     let out = out?;
-    if let Some(path) = &a.out {
-        write_atomic(path, cv_json(&out, a.select).as_bytes())
-            .with_context(|| format!("writing the cross-validation to {}", path.display()))?;
-    }
+    // Both are staged before either is published: a plot that fails to draw leaves no fresh
+    // JSON beside the old plot.
+    outs.stage("--out", cv_json(&out, a.select).as_bytes())?;
     if let Some(path) = &a.plot {
-        write_cv_plot(
+        let picture = render_cv_plot(
             path,
             &CvPicture {
                 lambdas: &out.lambdas,
@@ -105,12 +114,14 @@ pub fn run_cv(a: CvArgs) -> Result<()> {
                 lambda_1se: out.lambda_1se(),
             },
         )?;
+        outs.stage("--plot", &picture)?;
     }
+    let written = outs.publish()?;
     warn_about_cv(&out);
     if !a.quiet {
-        print_cv_summary(&ds, &out, a.select);
-        for path in [&a.out, &a.plot].into_iter().flatten() {
-            println!("wrote {}", path.display());
+        print_cv_summary(&ds, &out, a.select)?;
+        for path in written {
+            outln!("wrote {}", path.display())?;
         }
     }
     Ok(())
@@ -189,22 +200,22 @@ fn cv_json(out: &CvOutcome, select: Select) -> String {
 fn warn_about_cv(out: &CvOutcome) {
     let stalled = out.path.models.iter().filter(|m| !m.converged).count();
     if stalled > 0 || !out.unconverged_folds.is_empty() {
-        eprintln!(
+        errln!(
             "warning: {stalled} full-data fits and {} fold fits did not converge; raise --max-iter or --tol",
             out.unconverged_folds.len()
         );
     }
 }
 
-fn print_cv_summary(ds: &Dataset, out: &CvOutcome, select: Select) {
+fn print_cv_summary(ds: &Dataset, out: &CvOutcome, select: Select) -> Result<()> {
     let l = out.lambdas.len();
     let k = out.fold_sizes.len();
-    println!(
+    outln!(
         "data       {} from {}",
         ds.x.describe(),
         ds.source.display()
-    );
-    println!(
+    )?;
+    outln!(
         "cv         {k} folds (sizes {}..{}), {l} lambdas from {:.4e} to {:.4e}, solved on {} in {:.3} s",
         out.fold_sizes.iter().min().unwrap_or(&0),
         out.fold_sizes.iter().max().unwrap_or(&0),
@@ -212,11 +223,14 @@ fn print_cv_summary(ds: &Dataset, out: &CvOutcome, select: Select) {
         out.lambdas[l - 1],
         out.path.backend,
         out.path.seconds
-    );
-    println!(
+    )?;
+    outln!(
         "{:>12}  {:>9}  {:>12}  {:>12}",
-        "lambda", "non-zeros", "cv mse", "std error"
-    );
+        "lambda",
+        "non-zeros",
+        "cv mse",
+        "std error"
+    )?;
     let mut shown: Vec<usize> = if l <= 14 {
         (0..l).collect()
     } else {
@@ -232,12 +246,15 @@ fn print_cv_summary(ds: &Dataset, out: &CvOutcome, select: Select) {
             (false, true) => "  <- 1se",
             _ => "",
         };
-        println!(
+        outln!(
             "{:>12.4e}  {:>9}  {:>12.6e}  {:>12.4e}{mark}",
-            out.lambdas[i], out.nzero[i], out.cvm[i], out.cvsd[i]
-        );
+            out.lambdas[i],
+            out.nzero[i],
+            out.cvm[i],
+            out.cvsd[i]
+        )?;
     }
-    println!(
+    outln!(
         "lambda_min {:.6e} (index {}, cv mse {:.6e})   lambda_1se {:.6e} (index {}, cv mse {:.6e})",
         out.lambda_min(),
         out.index_min,
@@ -245,9 +262,9 @@ fn print_cv_summary(ds: &Dataset, out: &CvOutcome, select: Select) {
         out.lambda_1se(),
         out.index_1se,
         out.cvm[out.index_1se]
-    );
+    )?;
     let m = out.model(select);
-    println!(
+    outln!(
         "model      refit on all {} rows at lambda_{}: {} non-zeros of {}, intercept {:.6}, duality gap {:.3e}",
         m.n_samples,
         match select {
@@ -258,5 +275,6 @@ fn print_cv_summary(ds: &Dataset, out: &CvOutcome, select: Select) {
         m.n_features,
         m.intercept,
         m.duality_gap
-    );
+    )?;
+    Ok(())
 }

@@ -1,0 +1,64 @@
+//! The only way the binary writes to the terminal. `println!` panics (exit 101) when stdout is
+//! a pipe whose reader has gone (`lariat predict ... | head`), and `eprintln!` when stderr is;
+//! here a closed stdout becomes the error [`StdoutClosed`], which `main` turns into a quiet
+//! exit 0 (as ripgrep does), after the outputs are published or their temporaries removed.
+//! stderr failures are ignored: there is nowhere left to report them.
+
+use std::fmt;
+use std::io::Write;
+
+/// stdout was closed by its reader; not a failure of the run.
+#[derive(Debug)]
+pub struct StdoutClosed;
+
+impl fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("standard output was closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
+/// Writes to stdout; a closed pipe gives [`StdoutClosed`], any other failure an error that
+/// says it was stdout.
+pub fn out(args: fmt::Arguments) -> anyhow::Result<()> {
+    let mut lock = std::io::stdout().lock();
+    lock.write_fmt(args)
+        .and_then(|_| lock.flush())
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::BrokenPipe => anyhow::Error::new(StdoutClosed),
+            _ => anyhow::Error::new(e).context("writing to standard output"),
+        })
+}
+
+/// Writes to stderr, ignoring failure.
+pub fn err(args: fmt::Arguments) {
+    let _ = std::io::stderr().lock().write_fmt(args);
+}
+
+/// `println!` through [`out`]: evaluates to `anyhow::Result<()>`.
+macro_rules! outln {
+    () => {
+        $crate::console::out(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::console::out(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `eprintln!` through [`err`].
+macro_rules! errln {
+    () => {
+        $crate::console::err(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::console::err(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `eprint!` through [`err`].
+macro_rules! errout {
+    ($($arg:tt)*) => {
+        $crate::console::err(format_args!($($arg)*))
+    };
+}

@@ -1,0 +1,113 @@
+//! Numbers beyond f64: found before the solve where the data show it, and after it where only
+//! the solve does. Without these checks, `y * 1e300` runs to `--max-iter` (no gap is ever
+//! small enough when it is NaN) and writes `"objective": null` as if it were a model.
+
+use crate::error::{Error, Result};
+use crate::penalty::ElasticNet;
+use crate::problem::{sq_norm, Problem};
+use crate::solver::Fit;
+
+/// Refuses a problem whose sums of squares are not finite normal numbers: `||yc||^2` (the
+/// gap tolerance is a multiple of it) and each column's `||xe_j||^2` and scale. These are
+/// already computed by [`Problem::new`], so the check costs O(p) plus a pass over the columns
+/// it set to zero.
+pub fn check_scale(problem: &Problem, names: Option<&[String]>) -> Result<()> {
+    let yc = problem.yc();
+    let y_sq = sq_norm(yc);
+    let y_max = yc.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    if !y_sq.is_finite() {
+        // y_max itself may be useless here (the mean of y can overflow before its squares).
+        let by = if y_max.is_finite() && y_max > 1.0 {
+            format!("1e{:.0}", y_max.log10().floor())
+        } else {
+            "a large power of ten".into()
+        };
+        return Err(Error::OutOfRange(format!(
+            "the sum of squares of y (centred) overflows f64 (largest |y - mean| is {y_max:.3e}); \
+             divide y by {by} and scale the coefficients back"
+        )));
+    }
+    if y_max > 0.0 && y_sq < f64::MIN_POSITIVE {
+        // The gap tolerance would be 0 or subnormal: no solve could ever meet it.
+        return Err(Error::OutOfRange(format!(
+            "the sum of squares of y (centred) underflows f64 (largest |y - mean| is {y_max:.3e}); \
+             multiply y by a power of ten, e.g. 1e{:.0}, and scale the coefficients back",
+            -y_max.log10().floor()
+        )));
+    }
+    let x = problem.design();
+    let bad = (0..problem.p()).find(|&j| {
+        let (ss, scale) = (problem.col_sq_norms()[j], problem.x_scale()[j]);
+        if ss == 0.0 {
+            // A column whose squares overflow can pass for a constant one (its spread is
+            // compared with its overflowed magnitude); these few are measured again.
+            !x.col_centered_sq_norm(j, problem.x_mean()[j]).is_finite()
+        } else {
+            !(ss.is_finite() && scale.is_finite())
+        }
+    });
+    if let Some(j) = bad {
+        let label = match names {
+            Some(n) => format!("column '{}' ({j})", n[j]),
+            None => format!("column {j}"),
+        };
+        return Err(Error::OutOfRange(format!(
+            "the sum of squares of {label} of X overflows f64; divide X by a power of ten and \
+             scale the coefficients back"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a solve that ended with a non-finite objective, gap or tolerance (a scale the data
+/// check could not see, e.g. products that overflow when the squares do not).
+pub fn check_fits(fits: &[Fit], penalties: &[ElasticNet]) -> Result<()> {
+    for (fit, pen) in fits.iter().zip(penalties) {
+        if !(fit.objective.is_finite() && fit.gap.is_finite() && fit.gap_tol.is_finite()) {
+            return Err(Error::OutOfRange(format!(
+                "the solve at lambda {:.4e} ended with objective {}, duality gap {} and \
+                 tolerance {}: the data's scale is beyond f64; rescale X and y",
+                pen.lambda, fit.objective, fit.gap, fit.gap_tol
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::solver::Status;
+
+    fn fit_with(objective: f64, gap: f64, gap_tol: f64) -> Fit {
+        Fit {
+            w: vec![0.0],
+            objective,
+            gap,
+            gap_tol,
+            n_iter: 1,
+            full_passes: 1,
+            status: Status::MaxIter,
+            device: "cpu".into(),
+            grad: Vec::new(),
+            seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_non_finite_objective_gap_or_tolerance_is_refused() {
+        let pen = [ElasticNet {
+            lambda: 0.5,
+            l1_ratio: 1.0,
+        }];
+        assert!(check_fits(&[fit_with(1.0, 0.0, 1e-6)], &pen).is_ok());
+        for bad in [
+            fit_with(f64::NAN, 0.0, 1e-6),
+            fit_with(1.0, f64::INFINITY, 1e-6),
+            fit_with(1.0, 0.0, f64::INFINITY),
+        ] {
+            let e = check_fits(&[bad], &pen).unwrap_err().to_string();
+            assert!(e.contains("beyond f64") && e.contains("5.0000e-1"), "{e}");
+        }
+    }
+}
