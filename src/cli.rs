@@ -10,8 +10,10 @@ use clap::{Args, Parser, Subcommand};
 use crate::console;
 use lariat::bench::{BenchConfig, BenchDevice};
 use lariat::data::{read_dataset, read_target, Dataset, Format, Header, ReadOptions, Target};
+use lariat::evaluate::{error_curve, holdout_rows, ErrorCurve};
 use lariat::fit::{
-    fit, fit_path_with_progress, FitConfig, FitOutcome, LambdaGrid, LambdaSpec, PathOutcome,
+    fit, fit_path_on_rows, fit_path_with_progress, FitConfig, FitOutcome, LambdaGrid, LambdaSpec,
+    PathOutcome,
 };
 use lariat::model::Model;
 use lariat::outputs::Outputs;
@@ -340,6 +342,22 @@ pub struct PathArgs {
     /// Draw the coefficient paths against log(lambda) here (.svg or .png, by the extension).
     #[arg(long, value_parser = plot_path_value)]
     pub plot: Option<PathBuf>,
+    /// Test data: X with the training data's columns; the test error is reported per lambda.
+    #[arg(long, requires = "test_y", conflicts_with = "holdout")]
+    pub test_x: Option<PathBuf>,
+    /// Test data's target (.npy or one-column CSV), with --test-x.
+    #[arg(long, requires = "test_x")]
+    pub test_y: Option<PathBuf>,
+    /// Hold this fraction of the rows out (drawn with --seed) for the test error; the path is
+    /// fitted on the other rows.
+    #[arg(long, allow_negative_numbers = true)]
+    pub holdout: Option<f64>,
+    /// Seed of --holdout.
+    #[arg(long, default_value_t = 0, requires = "holdout")]
+    pub seed: u64,
+    /// Draw the training and test error against log(lambda) here (.svg or .png).
+    #[arg(long, value_parser = plot_path_value)]
+    pub error_plot: Option<PathBuf>,
     /// Print nothing but errors and warnings.
     #[arg(long, short)]
     pub quiet: bool,
@@ -782,14 +800,22 @@ fn read_lambdas(path: &Path) -> Result<Vec<f64>> {
 fn run_path(a: PathArgs) -> Result<()> {
     let [x, y] = a.data.inputs();
     let mut outs = Outputs::plan(
-        &[x, y, ("--lambdas", a.lambdas.as_deref())],
+        &[
+            x,
+            y,
+            ("--lambdas", a.lambdas.as_deref()),
+            ("--test-x", a.test_x.as_deref()),
+            ("--test-y", a.test_y.as_deref()),
+        ],
         &[
             ("--out", a.out.as_deref()),
             ("--csv", a.csv.as_deref()),
             ("--plot", a.plot.as_deref()),
+            ("--error-plot", a.error_plot.as_deref()),
         ],
     )?;
     let (ds, y) = a.data.read(&a.input)?;
+    let test = read_test_data(&a, &ds)?;
     let grid = match &a.lambdas {
         Some(path) => LambdaGrid::Explicit(read_lambdas(path)?),
         None => LambdaGrid::Geometric {
@@ -799,16 +825,48 @@ fn run_path(a: PathArgs) -> Result<()> {
     };
     let cfg = a.model.config(LambdaSpec::Ratio(1.0));
     let names = ds.feature_names.as_deref();
+    let train_rows = match a.holdout {
+        Some(fraction) => Some(holdout_rows(ds.x.n_rows(), fraction, a.seed)?),
+        None => None,
+    };
     let mut bar = Progress::new(!a.quiet);
-    let out = fit_path_with_progress(ds.x.as_ref(), &y, names, &cfg, &grid, &mut |done, total| {
-        bar.update(done, total)
-    });
+    let mut progress = |done, total| bar.update(done, total);
+    let out = match &train_rows {
+        None => fit_path_with_progress(ds.x.as_ref(), &y, names, &cfg, &grid, &mut progress),
+        Some(rows) => fit_path_on_rows(ds.x.as_ref(), &y, names, &cfg, &grid, rows, &mut progress),
+    };
     bar.finish();
     let out = out?;
-    // All three are staged before any is published: a plot that fails to draw leaves no
+    let x = ds.x.as_ref();
+    let train = error_curve(&out.models, x, &y, train_rows.as_deref())?;
+    let test = match (&test, &train_rows) {
+        (Some((tx, ty)), _) => Some(
+            error_curve(&out.models, tx.x.as_ref(), ty, None)
+                .with_context(|| format!("the test data {}", tx.source.display()))?,
+        ),
+        (None, Some(rows)) => {
+            let held: Vec<bool> = rows.iter().map(|&r| !r).collect();
+            Some(error_curve(&out.models, x, &y, Some(&held))?)
+        }
+        (None, None) => None,
+    };
+    if test.is_none() && a.error_plot.is_some() {
+        bail!("--error-plot needs test data: give --test-x and --test-y, or --holdout FRACTION");
+    }
+    // All outputs are staged before any is published: a plot that fails to draw leaves no
     // fresh JSON or CSV beside the old plot.
     if outs.wants("--out") {
-        let json = serde_json::json!({ "lambdas": out.lambdas, "fits": out.models });
+        let mut json = serde_json::json!({
+            "lambdas": out.lambdas,
+            "fits": out.models,
+            "train": train,
+        });
+        if let Some(test) = &test {
+            json["test"] = serde_json::json!(test);
+        }
+        if let Some(fraction) = a.holdout {
+            json["holdout"] = serde_json::json!({ "fraction": fraction, "seed": a.seed });
+        }
         let text = serde_json::to_string_pretty(&json).expect("a path always serialises");
         outs.stage("--out", text.as_bytes())
             .context("writing the path")?;
@@ -820,6 +878,17 @@ fn run_path(a: PathArgs) -> Result<()> {
         outs.stage(
             "--plot",
             &lariat::plot::render_path_plot(path, &out.models, names)?,
+        )?;
+    }
+    if let (Some(path), Some(test)) = (&a.error_plot, &test) {
+        let picture = lariat::plot::ErrorPicture {
+            lambdas: &out.lambdas,
+            train: &train.mse,
+            test: &test.mse,
+        };
+        outs.stage(
+            "--error-plot",
+            &lariat::plot::render_error_plot(path, &picture)?,
         )?;
     }
     outs.publish()?;
@@ -838,9 +907,37 @@ fn run_path(a: PathArgs) -> Result<()> {
         );
     }
     if !a.quiet {
-        print_path_summary(&ds, &y, &out)?;
+        print_path_summary(&ds, &out, &train, test.as_ref())?;
     }
     Ok(())
+}
+
+/// `--test-x` and `--test-y`, checked against the training data's columns.
+fn read_test_data(a: &PathArgs, train: &Dataset) -> Result<Option<(Dataset, Vec<f64>)>> {
+    let (Some(tx), Some(ty)) = (&a.test_x, &a.test_y) else {
+        return Ok(None);
+    };
+    let (ds, y) = read_xy(tx, Some(ty), None, &a.input)?;
+    if ds.x.n_cols() != train.x.n_cols() {
+        bail!(
+            "{}: the test data have {} columns, the training data {} ({})",
+            tx.display(),
+            ds.x.n_cols(),
+            train.x.n_cols(),
+            train.source.display()
+        );
+    }
+    if let (Some(a_names), Some(b_names)) = (&ds.feature_names, &train.feature_names) {
+        if let Some(j) = (0..a_names.len()).find(|&j| a_names[j] != b_names[j]) {
+            bail!(
+                "{}: column {j} is '{}' in the test data but '{}' in the training data",
+                tx.display(),
+                a_names[j],
+                b_names[j]
+            );
+        }
+    }
+    Ok(Some((ds, y)))
 }
 
 /// Long format: one line per non-zero coefficient.
@@ -866,7 +963,12 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn print_path_summary(ds: &Dataset, y: &[f64], out: &PathOutcome) -> Result<()> {
+fn print_path_summary(
+    ds: &Dataset,
+    out: &PathOutcome,
+    train: &ErrorCurve,
+    test: Option<&ErrorCurve>,
+) -> Result<()> {
     let k = out.models.len();
     outln!(
         "data       {} from {}",
@@ -874,39 +976,65 @@ fn print_path_summary(ds: &Dataset, y: &[f64], out: &PathOutcome) -> Result<()> 
         ds.source.display()
     )?;
     outln!(
-        "path       {k} lambdas from {:.4e} to {:.4e}, solved on {} in {:.3} s",
+        "path       {k} lambdas from {:.4e} to {:.4e}, fitted on {} rows, solved on {} in {:.3} s",
         out.lambdas[0],
         out.lambdas[k - 1],
+        train.n,
         out.backend,
         out.seconds
     )?;
-    let mean = y.iter().sum::<f64>() / y.len() as f64;
-    let tss: f64 = y.iter().map(|v| (v - mean) * (v - mean)).sum();
-    outln!(
-        "{:>12}  {:>9}  {:>9}  {:>10}  {:>9}",
-        "lambda",
-        "non-zeros",
-        "R^2",
-        "gap",
-        "passes"
-    )?;
-    let shown: Vec<usize> = if k <= 12 {
+    let r2 = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |r| format!("{r:.4}"));
+    let mut header = format!(
+        "{:>12}  {:>9}  {:>11}  {:>9}",
+        "lambda", "non-zeros", "train mse", "train R^2"
+    );
+    if test.is_some() {
+        header.push_str(&format!("  {:>11}  {:>9}", "test mse", "test R^2"));
+    }
+    header.push_str(&format!("  {:>10}  {:>7}", "gap", "passes"));
+    outln!("{header}")?;
+    let best = test.map(|t| {
+        (0..k)
+            .min_by(|&a, &b| t.mse[a].total_cmp(&t.mse[b]))
+            .expect("a path has a lambda")
+    });
+    let mut shown: Vec<usize> = if k <= 12 {
         (0..k).collect()
     } else {
         (0..10).map(|i| i * (k - 1) / 9).collect()
     };
+    shown.extend(best);
+    shown.sort_unstable();
+    shown.dedup();
     for &i in &shown {
         let m = &out.models[i];
-        let yhat = m.predict(ds.x.as_ref())?;
-        let rss: f64 = y.iter().zip(&yhat).map(|(a, b)| (a - b) * (a - b)).sum();
-        let r2 = if tss > 0.0 { 1.0 - rss / tss } else { f64::NAN };
-        outln!(
-            "{:>12.4e}  {:>9}  {:>9.4}  {:>10.2e}  {:>9}",
+        let mut line = format!(
+            "{:>12.4e}  {:>9}  {:>11.5e}  {:>9}",
             m.lambda,
             m.coef.indices.len(),
-            r2,
-            m.duality_gap,
-            out.models[i].full_passes
+            train.mse[i],
+            r2(train.r2[i])
+        );
+        if let Some(t) = test {
+            line.push_str(&format!("  {:>11.5e}  {:>9}", t.mse[i], r2(t.r2[i])));
+        }
+        line.push_str(&format!("  {:>10.2e}  {:>7}", m.duality_gap, m.full_passes));
+        if Some(i) == best {
+            line.push_str("  <- lowest test error");
+        }
+        outln!("{line}")?;
+    }
+    if let (Some(t), Some(b)) = (test, best) {
+        // Over-fitting: below the best lambda the training error keeps falling while the
+        // test error rises.
+        outln!(
+            "test       {} rows; lowest test error {:.5e} at lambda {:.4e} ({} non-zeros); at the smallest lambda {:.5e} (training {:.5e})",
+            t.n,
+            t.mse[b],
+            out.lambdas[b],
+            out.models[b].coef.indices.len(),
+            t.mse[k - 1],
+            train.mse[k - 1]
         )?;
     }
     let passes: usize = out.models.iter().map(|f| f.full_passes).sum();

@@ -14,14 +14,14 @@ use std::time::Instant;
 use crate::design::Design;
 use crate::error::{Error, Result};
 use crate::fit::{
-    check_feature_names, lambda_max_of, penalties_of, resolve_grid, FitConfig, LambdaGrid,
-    ModelReport, PathOutcome,
+    check_feature_names, device_for_row_subsets, lambda_max_of, penalties_of, resolve_grid,
+    FitConfig, LambdaGrid, ModelReport, PathOutcome,
 };
 use crate::model::Model;
 use crate::params::check_l1_ratio;
 use crate::path::solve_paths;
 use crate::problem::{ColumnStats, Problem};
-use crate::solver::{make_backend, BackendKind, BackendRequest};
+use crate::solver::{make_backend, BackendRequest};
 use crate::synth::Rng;
 
 /// cv.glmnet's default number of folds.
@@ -203,7 +203,7 @@ pub fn cross_validate(
     let lambdas = resolve_grid(full, grid, l1_ratio)?;
     let penalties = penalties_of(&lambdas, l1_ratio);
     let mut backend = make_backend(&BackendRequest {
-        kind: cv_device(cfg.device)?,
+        kind: device_for_row_subsets(cfg.device)?,
         algorithm: cfg.solver.algorithm,
         adapter: cfg.adapter.clone(),
         entries: x.n_rows() * x.n_cols(),
@@ -259,17 +259,6 @@ pub fn cross_validate(
         fold_sizes: folds.sizes().to_vec(),
         unconverged_folds,
     })
-}
-
-/// The folds run together on the CPU, where each pass over X serves all of them; the GPU
-/// backend solves one problem at a time and takes no row masks yet.
-fn cv_device(kind: BackendKind) -> Result<BackendKind> {
-    match kind {
-        BackendKind::Gpu => Err(Error::Unsupported(
-            "cross-validation runs on the CPU for now; use --device cpu (or auto)".into(),
-        )),
-        _ => Ok(BackendKind::Cpu),
-    }
 }
 
 /// A fold whose training rows hold a constant response has no path to validate.

@@ -1,6 +1,7 @@
 //! The high-level fit: validated configuration in, [`Model`] out. It sets up the
 //! [`Problem`], resolves lambda, and runs a path of length one.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::design::Design;
@@ -9,7 +10,7 @@ use crate::model::{Model, SparseCoef};
 use crate::params::{check_l1_ratio, check_penalty, SolverParams};
 use crate::path::{geometric_grid, solve_paths};
 use crate::penalty::ElasticNet;
-use crate::problem::{Preprocess, Problem};
+use crate::problem::{ColumnStats, Preprocess, Problem};
 use crate::solver::{make_backend, BackendKind, BackendRequest, Fit, Status};
 
 /// How lambda is given.
@@ -186,6 +187,7 @@ pub fn fit(
         feature_names,
         cfg,
         &LambdaGrid::One(cfg.lambda),
+        None,
         &mut |_, _| {},
         &mut |fit| last = Some(fit.clone()),
     )?;
@@ -222,7 +224,49 @@ pub fn fit_path_with_progress(
     grid: &LambdaGrid,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<PathOutcome> {
-    fit_path_inner(x, y, feature_names, cfg, grid, progress, &mut |_| {})
+    fit_path_inner(x, y, feature_names, cfg, grid, None, progress, &mut |_| {})
+}
+
+/// [`fit_path_with_progress`] on the rows of `x` and `y` where `rows` is true (a training
+/// set, held as a row mask over X without a copy): centring, standardization, the grid and
+/// `n_samples` are those of these rows.
+pub fn fit_path_on_rows(
+    x: &dyn Design,
+    y: &[f64],
+    feature_names: Option<&[String]>,
+    cfg: &FitConfig,
+    grid: &LambdaGrid,
+    rows: &[bool],
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<PathOutcome> {
+    if rows.len() != x.n_rows() {
+        return Err(Error::Shape {
+            what: format!("a row mask of {} for {} rows", rows.len(), x.n_rows()),
+        });
+    }
+    fit_path_inner(
+        x,
+        y,
+        feature_names,
+        cfg,
+        grid,
+        Some(rows),
+        progress,
+        &mut |_| {},
+    )
+}
+
+/// The device for problems on a subset of the rows (CV folds, a training set): the GPU
+/// backend takes no row masks yet, so `auto` means the CPU and `gpu` is refused.
+pub fn device_for_row_subsets(kind: BackendKind) -> Result<BackendKind> {
+    match kind {
+        BackendKind::Gpu => Err(Error::Unsupported(
+            "fits on a subset of the rows (cross-validation, --holdout) run on the CPU for now; \
+             use --device cpu (or auto)"
+                .into(),
+        )),
+        _ => Ok(BackendKind::Cpu),
+    }
 }
 
 /// The path, handing the last fit (in problem units) to `last`.
@@ -232,6 +276,7 @@ fn fit_path_inner(
     feature_names: Option<&[String]>,
     cfg: &FitConfig,
     grid: &LambdaGrid,
+    rows: Option<&[bool]>,
     progress: &mut dyn FnMut(usize, usize),
     last: &mut dyn FnMut(&Fit),
 ) -> Result<PathOutcome> {
@@ -241,12 +286,19 @@ fn fit_path_inner(
     // The clock covers setup (column means and norms, lambda_max) as well as the solves, as
     // scikit-learn's fit() covers its preprocessing: timings compare like with like.
     let start = Instant::now();
-    let problem = Problem::new(x, y, cfg.preprocess)?;
+    let (problem, device) = match rows {
+        None => (Problem::new(x, y, cfg.preprocess)?, cfg.device),
+        Some(rows) => {
+            let stats = ColumnStats::for_rows(x, cfg.preprocess, rows)?;
+            let device = device_for_row_subsets(cfg.device)?;
+            (Problem::with_stats(x, Arc::new(stats), y)?, device)
+        }
+    };
     crate::range::check_scale(&problem, feature_names)?;
     let lambdas = resolve_grid(&problem, grid, l1_ratio)?;
     let penalties = penalties_of(&lambdas, l1_ratio);
     let mut backend = make_backend(&BackendRequest {
-        kind: cfg.device,
+        kind: device,
         algorithm: cfg.solver.algorithm,
         adapter: cfg.adapter.clone(),
         entries: x.n_rows() * x.n_cols(),

@@ -46,6 +46,7 @@ pub mod cv;
 pub mod data;
 pub mod design;
 pub mod error;
+pub mod evaluate;
 pub mod fit;
 pub mod model;
 pub mod output;

@@ -99,6 +99,11 @@ pub fn render_cv_plot(path: &Path, cv: &CvPicture) -> Result<Vec<u8>> {
     render(plot_format(path)?, cv)
 }
 
+/// The bytes of the training-and-test-error plot for `path`.
+pub fn render_error_plot(path: &Path, picture: &ErrorPicture) -> Result<Vec<u8>> {
+    render(plot_format(path)?, picture)
+}
+
 fn plot_error(e: impl std::fmt::Display) -> Error {
     Error::Unsupported(format!("drawing the plot: {e}"))
 }
@@ -254,6 +259,66 @@ impl Picture for CvPicture<'_> {
                 )))
                 .map_err(plot_error)?;
         }
+        root.present().map_err(plot_error)?;
+        Ok(())
+    }
+}
+
+/// Training and test mean squared error against log(lambda): where the two curves part is
+/// where the model starts to fit noise.
+pub struct ErrorPicture<'a> {
+    pub lambdas: &'a [f64],
+    pub train: &'a [f64],
+    pub test: &'a [f64],
+}
+
+/// The colours of the training and test curves.
+pub const TRAIN_RGB: (u8, u8, u8) = (30, 90, 200);
+pub const TEST_RGB: (u8, u8, u8) = (220, 20, 20);
+
+impl Picture for ErrorPicture<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        if self.lambdas.is_empty() {
+            return Err(Error::Unsupported("nothing to plot: no lambdas".into()));
+        }
+        let log_l: Vec<f64> = self.lambdas.iter().map(|l| l.ln()).collect();
+        let (x_lo, x_hi) = padded_range(log_l.iter().copied());
+        let (y_lo, y_hi) = padded_range(self.train.iter().chain(self.test).copied());
+        root.fill(&WHITE).map_err(plot_error)?;
+        let mut chart = ChartBuilder::on(root)
+            .caption("training and test error", ("sans-serif", 20))
+            .margin(20)
+            .margin_top(50)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
+            .map_err(plot_error)?;
+        chart
+            .configure_mesh()
+            .x_desc("log(lambda)")
+            .y_desc("mean squared error")
+            .draw()
+            .map_err(plot_error)?;
+        for (values, rgb, name) in [
+            (self.train, TRAIN_RGB, "training"),
+            (self.test, TEST_RGB, "test"),
+        ] {
+            let color = RGBColor(rgb.0, rgb.1, rgb.2);
+            chart
+                .draw_series(LineSeries::new(
+                    log_l.iter().copied().zip(values.iter().copied()),
+                    color.stroke_width(2),
+                ))
+                .map_err(plot_error)?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE)
+            .border_style(BLACK)
+            .draw()
+            .map_err(plot_error)?;
         root.present().map_err(plot_error)?;
         Ok(())
     }

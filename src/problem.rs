@@ -212,6 +212,17 @@ impl ColumnStats {
             .collect())
     }
 
+    /// The statistics over the rows where `keep` is true.
+    pub fn for_rows(x: &dyn Design, prep: Preprocess, keep: &[bool]) -> Result<ColumnStats> {
+        // The kept rows are the training rows of "fold 0" = the rows not kept.
+        let labels: Vec<usize> = keep.iter().map(|&k| usize::from(k)).collect();
+        if !keep.iter().any(|&k| !k) {
+            return Self::new(x, prep);
+        }
+        let mut sets = Self::for_folds(x, prep, &labels)?;
+        Ok(sets.swap_remove(1))
+    }
+
     /// Rows in the set.
     pub fn n(&self) -> usize {
         self.n

@@ -237,7 +237,7 @@ fn bad_cv_input_is_refused_and_nothing_is_written() {
         ),
         (vec!["--folds", "1"], 2, "at least 2"),
         (vec!["--folds", "81"], 2, "more folds than rows"),
-        (vec!["--device", "gpu"], 1, "runs on the CPU"),
+        (vec!["--device", "gpu"], 1, "on the CPU for now"),
         (vec!["--plot", "cv.pdf"], 1, ".svg or .png"),
     ];
     for (extra, code, msg) in cases {

@@ -1,0 +1,150 @@
+//! Training and test error along a path: the over-fitting that regularisation exists to
+//! prevent, made visible. The test rows are either a separate file or a seeded hold-out of the
+//! data (a row mask: the path is fitted on the other rows without copying X).
+
+use serde::Serialize;
+
+use crate::design::Design;
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::synth::Rng;
+
+/// Mean squared error and R^2 of each model of a path on some rows.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ErrorCurve {
+    /// Rows the errors are measured on.
+    pub n: usize,
+    pub mse: Vec<f64>,
+    /// `1 - SSE / SST` with SST about these rows' own mean (scikit-learn's `r2_score`);
+    /// `None` when y is constant on them (R^2 is undefined).
+    pub r2: Vec<Option<f64>>,
+}
+
+/// The errors of `models` on the rows of `x` and `y` where `rows` is true (all when `None`).
+pub fn error_curve(
+    models: &[Model],
+    x: &dyn Design,
+    y: &[f64],
+    rows: Option<&[bool]>,
+) -> Result<ErrorCurve> {
+    if y.len() != x.n_rows() {
+        return Err(Error::Shape {
+            what: format!("X has {} rows but y has {} values", x.n_rows(), y.len()),
+        });
+    }
+    let picked: Vec<usize> = (0..y.len())
+        .filter(|&i| rows.is_none_or(|r| r[i]))
+        .collect();
+    if picked.is_empty() {
+        return Err(Error::Shape {
+            what: "no rows to measure the error on".into(),
+        });
+    }
+    let m = picked.len() as f64;
+    let mean = picked.iter().map(|&i| y[i]).sum::<f64>() / m;
+    let sst: f64 = picked.iter().map(|&i| (y[i] - mean).powi(2)).sum();
+    let mut curve = ErrorCurve {
+        n: picked.len(),
+        mse: Vec::with_capacity(models.len()),
+        r2: Vec::with_capacity(models.len()),
+    };
+    for model in models {
+        let yhat = model.predict(x)?;
+        let sse: f64 = picked.iter().map(|&i| (y[i] - yhat[i]).powi(2)).sum();
+        curve.mse.push(sse / m);
+        curve.r2.push((sst > 0.0).then(|| 1.0 - sse / sst));
+    }
+    Ok(curve)
+}
+
+/// A seeded hold-out: `true` for the training rows, `false` for `round(fraction n)` test rows
+/// drawn at random; both parts keep at least one row.
+pub fn holdout_rows(n: usize, fraction: f64, seed: u64) -> Result<Vec<bool>> {
+    if !(fraction > 0.0 && fraction < 1.0) {
+        return Err(Error::invalid("holdout", fraction, "must be in (0, 1)"));
+    }
+    let test = (fraction * n as f64).round() as usize;
+    if test == 0 || test >= n {
+        return Err(Error::invalid(
+            "holdout",
+            fraction,
+            format!("leaves {test} of {n} rows for testing; both parts need at least one row"),
+        ));
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut rng = Rng::new(seed);
+    for i in (1..n).rev() {
+        order.swap(i, rng.below(i + 1));
+    }
+    let mut train = vec![true; n];
+    order[..test].iter().for_each(|&i| train[i] = false);
+    Ok(train)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::design::Dense;
+    use crate::model::SparseCoef;
+
+    fn model(intercept: f64, coef: f64) -> Model {
+        Model {
+            intercept,
+            coef: SparseCoef {
+                indices: vec![0],
+                values: vec![coef],
+            },
+            n_features: 1,
+            feature_names: None,
+            lambda: 1.0,
+            l1_ratio: 1.0,
+            objective: 0.0,
+            duality_gap: 0.0,
+            gap_tolerance: 0.0,
+            tol: 0.0,
+            iterations: 0,
+            full_passes: 0,
+            converged: true,
+            device: "cpu".into(),
+            solver: "cd".into(),
+            seconds: 0.0,
+            fit_intercept: true,
+            standardize: false,
+            n_samples: 4,
+        }
+    }
+
+    #[test]
+    fn errors_by_hand() {
+        let x = Dense::from_row_major(4, 1, &[1.0, 2.0, 3.0, 4.0]);
+        let y = [1.0, 2.0, 3.0, 5.0];
+        // y = x exactly but for the last row (residual 1): MSE 1/4, SST = 8.75.
+        let c = error_curve(&[model(0.0, 1.0)], &x, &y, None).unwrap();
+        assert_eq!(c.mse, vec![0.25]);
+        assert!((c.r2[0].unwrap() - (1.0 - 1.0 / 8.75)).abs() < 1e-15);
+        // On rows 0 and 3 only: SSE 1, MSE 0.5, SST about their mean 3: 8.
+        let c = error_curve(
+            &[model(0.0, 1.0)],
+            &x,
+            &y,
+            Some(&[true, false, false, true]),
+        )
+        .unwrap();
+        assert_eq!(c.mse, vec![0.5]);
+        assert_eq!(c.r2, vec![Some(1.0 - 1.0 / 8.0)]);
+        // A constant y: R^2 is undefined, not NaN.
+        let c = error_curve(&[model(2.0, 0.0)], &x, &[2.0; 4], None).unwrap();
+        assert_eq!((c.mse[0], c.r2[0]), (0.0, None));
+    }
+
+    #[test]
+    fn holdout_is_seeded_and_sized() {
+        let h = holdout_rows(50, 0.2, 3).unwrap();
+        assert_eq!(h.iter().filter(|&&t| !t).count(), 10);
+        assert_eq!(h, holdout_rows(50, 0.2, 3).unwrap());
+        assert_ne!(h, holdout_rows(50, 0.2, 4).unwrap());
+        assert!(holdout_rows(50, 0.0, 0).is_err());
+        assert!(holdout_rows(50, 1.0, 0).is_err());
+        assert!(holdout_rows(3, 0.1, 0).is_err());
+    }
+}

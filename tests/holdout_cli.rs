@@ -1,0 +1,296 @@
+//! `lariat path` with test data (`--test-x/--test-y`) or a hold-out (`--holdout`): the training
+//! and test errors per lambda, checked against errors computed here from the models' own
+//! coefficients; the path on the training rows equals the path on a copy of them.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::random_problem;
+use lariat::design::{Dense, Design};
+use serde_json::Value;
+
+fn lariat(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lariat"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// Writes rows `rows` of (x, y) as a CSV with a header "y,f0,f1,...".
+fn write_csv(path: &Path, x: &Dense<f64>, y: &[f64], rows: &[usize], names: &[String]) {
+    let mut text = String::from("y");
+    names.iter().for_each(|n| text.push_str(&format!(",{n}")));
+    text.push('\n');
+    for &i in rows {
+        text.push_str(&format!("{:e}", y[i]));
+        (0..x.n_cols()).for_each(|j| text.push_str(&format!(",{:e}", x.col(j)[i])));
+        text.push('\n');
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// Mean squared error of the model in `fit` (JSON) on rows `rows`.
+fn mse(fit: &Value, x: &Dense<f64>, y: &[f64], rows: &[usize]) -> f64 {
+    let b0 = fit["intercept"].as_f64().unwrap();
+    let idx = fit["coef"]["indices"].as_array().unwrap();
+    let val = fit["coef"]["values"].as_array().unwrap();
+    let sse: f64 = rows
+        .iter()
+        .map(|&i| {
+            let yhat = b0
+                + idx
+                    .iter()
+                    .zip(val)
+                    .map(|(j, v)| x.col(j.as_u64().unwrap() as usize)[i] * v.as_f64().unwrap())
+                    .sum::<f64>();
+            (y[i] - yhat).powi(2)
+        })
+        .sum();
+    sse / rows.len() as f64
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn test_files_give_the_test_error_of_each_model() {
+    let (x, y) = random_problem(70, 40, 9);
+    let names: Vec<String> = (0..40).map(|j| format!("g{j}")).collect();
+    let dir = common::temp_dir("test-x");
+    let (train_rows, test_rows): (Vec<usize>, Vec<usize>) = (0..70).partition(|i| i % 5 != 0);
+    let (train, test_x, test_y) = (
+        dir.join("train.csv"),
+        dir.join("test.csv"),
+        dir.join("test_y.csv"),
+    );
+    write_csv(&train, &x, &y, &train_rows, &names);
+    write_csv(&test_x, &x, &y, &test_rows, &names);
+    let ys: Vec<String> = test_rows.iter().map(|&i| format!("{:e}", y[i])).collect();
+    std::fs::write(&test_y, format!("y\n{}\n", ys.join("\n"))).unwrap();
+    // The test file's y column is dropped by name, as a target, through --target.
+    let out = dir.join("path.json");
+    let plot = dir.join("err.svg");
+    let r = lariat(&[
+        "path",
+        "--x",
+        train.to_str().unwrap(),
+        "--target",
+        "y",
+        "--n-lambdas",
+        "15",
+        "--test-x",
+        test_x.to_str().unwrap(),
+        "--test-y",
+        test_y.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--error-plot",
+        plot.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    // The test CSV carries a y column of its own: its columns differ from the training
+    // data's, an error naming the file. Without it the run goes through.
+    assert_eq!(r.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("test data have 41 columns"), "{stderr}");
+    {
+        let drop_y: Vec<usize> = test_rows.clone();
+        let mut text = names.join(",");
+        text.push('\n');
+        for &i in &drop_y {
+            let row: Vec<String> = (0..40).map(|j| format!("{:e}", x.col(j)[i])).collect();
+            text.push_str(&(row.join(",") + "\n"));
+        }
+        std::fs::write(&test_x, text).unwrap();
+        let r = lariat(&[
+            "path",
+            "--x",
+            train.to_str().unwrap(),
+            "--target",
+            "y",
+            "--n-lambdas",
+            "15",
+            "--test-x",
+            test_x.to_str().unwrap(),
+            "--test-y",
+            test_y.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--error-plot",
+            plot.to_str().unwrap(),
+        ]);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    }
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let fits = v["fits"].as_array().unwrap();
+    let (train_mse, test_mse) = (floats(&v["train"]["mse"]), floats(&v["test"]["mse"]));
+    assert_eq!(v["test"]["n"], 14);
+    for (k, fit) in fits.iter().enumerate() {
+        let want_train = mse(fit, &x, &y, &train_rows);
+        let want_test = mse(fit, &x, &y, &test_rows);
+        assert!(
+            (train_mse[k] - want_train).abs() < 1e-9 * want_train.max(1.0),
+            "train {k}"
+        );
+        assert!(
+            (test_mse[k] - want_test).abs() < 1e-9 * want_test.max(1.0),
+            "test {k}"
+        );
+    }
+    // The training error falls along the path; regularisation's point is the test error.
+    assert!(train_mse.last().unwrap() < &train_mse[0]);
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    for (r, g, b) in [lariat::plot::TRAIN_RGB, lariat::plot::TEST_RGB] {
+        let stroke = format!("stroke=\"#{r:02X}{g:02X}{b:02X}\"");
+        let curves = svg
+            .lines()
+            .filter(|l| l.contains("<polyline") && l.contains(&stroke))
+            .count();
+        assert_eq!(curves, 2, "{stroke}: the curve and its legend swatch");
+    }
+}
+
+#[test]
+fn a_holdout_fits_on_the_other_rows() {
+    let (x, y) = random_problem(60, 30, 4);
+    let names: Vec<String> = (0..30).map(|j| format!("g{j}")).collect();
+    let dir = common::temp_dir("holdout");
+    let all: Vec<usize> = (0..60).collect();
+    let data = dir.join("data.csv");
+    write_csv(&data, &x, &y, &all, &names);
+    let out = dir.join("path.json");
+    let r = lariat(&[
+        "path",
+        "--x",
+        data.to_str().unwrap(),
+        "--target",
+        "y",
+        "--n-lambdas",
+        "10",
+        "--holdout",
+        "0.25",
+        "--seed",
+        "7",
+        "--tol",
+        "1e-10",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["train"]["n"], 45);
+    assert_eq!(v["test"]["n"], 15);
+    assert_eq!(v["holdout"]["seed"], 7);
+    let fits = v["fits"].as_array().unwrap();
+    assert!(fits.iter().all(|f| f["n_samples"] == 45));
+    // The held-out rows are the library's draw; the path equals a path fitted on a copy of
+    // the other rows, and the two errors add up to the error on all rows.
+    let train = lariat::evaluate::holdout_rows(60, 0.25, 7).unwrap();
+    let (tr, te): (Vec<usize>, Vec<usize>) = (0..60).partition(|&i| train[i]);
+    let copy = dir.join("train.csv");
+    write_csv(&copy, &x, &y, &tr, &names);
+    let lambdas = dir.join("lambdas.txt");
+    let ls: Vec<String> = floats(&v["lambdas"])
+        .iter()
+        .map(|l| format!("{l:e}"))
+        .collect();
+    std::fs::write(&lambdas, ls.join("\n")).unwrap();
+    let out2 = dir.join("copy.json");
+    let r = lariat(&[
+        "path",
+        "--x",
+        copy.to_str().unwrap(),
+        "--target",
+        "y",
+        "--lambdas",
+        lambdas.to_str().unwrap(),
+        "--tol",
+        "1e-10",
+        "--out",
+        out2.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let w: Value = serde_json::from_str(&std::fs::read_to_string(&out2).unwrap()).unwrap();
+    for (k, (a, b)) in fits.iter().zip(w["fits"].as_array().unwrap()).enumerate() {
+        let (oa, ob) = (
+            a["objective"].as_f64().unwrap(),
+            b["objective"].as_f64().unwrap(),
+        );
+        assert!(
+            (oa - ob).abs() < 1e-9 * ob.abs().max(1e-12),
+            "lambda {k}: {oa} vs {ob}"
+        );
+        let t = floats(&v["test"]["mse"])[k];
+        assert!((t - mse(a, &x, &y, &te)).abs() < 1e-9 * t.max(1.0));
+    }
+}
+
+#[test]
+fn bad_test_data_is_refused() {
+    let (x, y) = random_problem(30, 8, 2);
+    let names: Vec<String> = (0..8).map(|j| format!("g{j}")).collect();
+    let dir = common::temp_dir("bad-test");
+    let all: Vec<usize> = (0..30).collect();
+    let data = dir.join("data.csv");
+    write_csv(&data, &x, &y, &all, &names);
+    let other: Vec<String> = (0..8).map(|j| format!("h{j}")).collect();
+    let tx = dir.join("tx.csv");
+    let mut text = other.join(",") + "\n";
+    for i in 0..30 {
+        let row: Vec<String> = (0..8).map(|j| x.col(j)[i].to_string()).collect();
+        text.push_str(&(row.join(",") + "\n"));
+    }
+    std::fs::write(&tx, text).unwrap();
+    let ty = dir.join("ty.csv");
+    std::fs::write(&ty, "y\n".to_string() + &"1\n".repeat(30)).unwrap();
+    let out = dir.join("out.json");
+    let d = data.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (
+            vec![
+                "--test-x",
+                tx.to_str().unwrap(),
+                "--test-y",
+                ty.to_str().unwrap(),
+            ],
+            1,
+            "column 0 is 'h0' in the test data but 'g0'",
+        ),
+        (vec!["--holdout", "1.5"], 2, "holdout"),
+        (
+            vec!["--holdout", "0.01"],
+            2,
+            "both parts need at least one row",
+        ),
+        (
+            vec!["--error-plot", "e.svg"],
+            1,
+            "--error-plot needs test data",
+        ),
+    ];
+    for (extra, code, msg) in cases {
+        let mut args = vec![
+            "path",
+            "--x",
+            d,
+            "--target",
+            "y",
+            "--n-lambdas",
+            "5",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra.iter().copied());
+        let r = lariat(&args);
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(code), "{extra:?}: {err}");
+        assert!(err.contains(msg), "{extra:?}: {err}");
+        assert!(!out.exists(), "{extra:?} wrote its output");
+    }
+}
