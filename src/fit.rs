@@ -181,13 +181,16 @@ pub fn fit(
     cfg: &FitConfig,
 ) -> Result<FitOutcome> {
     let mut last = None;
-    let mut path = fit_path_inner(
+    let data = PathData {
         x,
         y,
         feature_names,
+        rows: None,
+    };
+    let mut path = fit_path_inner(
+        data,
         cfg,
         &LambdaGrid::One(cfg.lambda),
-        None,
         &mut |_, _| {},
         &mut |fit| last = Some(fit.clone()),
     )?;
@@ -224,7 +227,13 @@ pub fn fit_path_with_progress(
     grid: &LambdaGrid,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<PathOutcome> {
-    fit_path_inner(x, y, feature_names, cfg, grid, None, progress, &mut |_| {})
+    let data = PathData {
+        x,
+        y,
+        feature_names,
+        rows: None,
+    };
+    fit_path_inner(data, cfg, grid, progress, &mut |_| {})
 }
 
 /// [`fit_path_with_progress`] on the rows of `x` and `y` where `rows` is true (a training
@@ -269,17 +278,28 @@ pub fn device_for_row_subsets(kind: BackendKind) -> Result<BackendKind> {
     }
 }
 
+/// The data of a path: X, y, the feature names, and the rows to fit on (all when `None`).
+struct PathData<'a> {
+    x: &'a dyn Design,
+    y: &'a [f64],
+    feature_names: Option<&'a [String]>,
+    rows: Option<&'a [bool]>,
+}
+
 /// The path, handing the last fit (in problem units) to `last`.
 fn fit_path_inner(
-    x: &dyn Design,
-    y: &[f64],
-    feature_names: Option<&[String]>,
+    data: PathData,
     cfg: &FitConfig,
     grid: &LambdaGrid,
-    rows: Option<&[bool]>,
     progress: &mut dyn FnMut(usize, usize),
     last: &mut dyn FnMut(&Fit),
 ) -> Result<PathOutcome> {
+    let PathData {
+        x,
+        y,
+        feature_names,
+        rows,
+    } = data;
     let l1_ratio = check_l1_ratio(cfg.l1_ratio)?;
     let params = cfg.solver.check()?;
     check_feature_names(feature_names, x)?;
