@@ -253,16 +253,13 @@ pub fn fit_path_on_rows(
             what: format!("a row mask of {} for {} rows", rows.len(), x.n_rows()),
         });
     }
-    fit_path_inner(
+    let data = PathData {
         x,
         y,
         feature_names,
-        cfg,
-        grid,
-        Some(rows),
-        progress,
-        &mut |_| {},
-    )
+        rows: Some(rows),
+    };
+    fit_path_inner(data, cfg, grid, progress, &mut |_| {})
 }
 
 /// The device for problems on a subset of the rows (CV folds, a training set): the GPU
