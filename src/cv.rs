@@ -20,6 +20,7 @@ use crate::fit::{
 use crate::model::Model;
 use crate::params::check_l1_ratio;
 use crate::path::solve_paths;
+use crate::penalty::ElasticNet;
 use crate::problem::{ColumnStats, Problem};
 use crate::solver::{make_backend, BackendRequest};
 use crate::synth::Rng;
@@ -174,6 +175,21 @@ pub fn cross_validate(
     folds: &Folds,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<CvOutcome> {
+    let mut all = cross_validate_responses(x, &[y], feature_names, cfg, grid, folds, progress)?;
+    Ok(all.pop().expect("one response, one cross-validation"))
+}
+
+/// [`cross_validate`] for several responses at once: the full data and every fold of every
+/// response are one batch over one copy of X, with one set of fold statistics.
+pub fn cross_validate_responses(
+    x: &dyn Design,
+    ys: &[&[f64]],
+    feature_names: Option<&[String]>,
+    cfg: &FitConfig,
+    grid: &LambdaGrid,
+    folds: &Folds,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<CvOutcome>> {
     let l1_ratio = check_l1_ratio(cfg.l1_ratio)?;
     let params = cfg.solver.check()?;
     check_feature_names(feature_names, x)?;
@@ -186,22 +202,24 @@ pub fn cross_validate(
             ),
         });
     }
-    if y.len() != x.n_rows() {
-        return Err(Error::Shape {
-            what: format!("X has {} rows but y has {} values", x.n_rows(), y.len()),
-        });
-    }
     let start = Instant::now();
-    let stats = ColumnStats::for_folds(x, cfg.preprocess, folds.labels())?;
-    let problems: Vec<Problem> = stats
+    let stats: Vec<Arc<ColumnStats>> = ColumnStats::for_folds(x, cfg.preprocess, folds.labels())?
         .into_iter()
-        .map(|s| Problem::with_stats(x, Arc::new(s), y))
-        .collect::<Result<_>>()?;
-    let full = &problems[0];
-    crate::range::check_scale(full, feature_names)?;
-    check_training_responses(&problems[1..], y, folds)?;
-    let lambdas = resolve_grid(full, grid, l1_ratio)?;
-    let penalties = penalties_of(&lambdas, l1_ratio);
+        .map(Arc::new)
+        .collect();
+    // Problem `r * (K + 1)` is response r on all rows, the K after it its folds.
+    let per = stats.len();
+    let mut problems: Vec<Problem> = Vec::with_capacity(ys.len() * per);
+    let mut grids: Vec<Vec<ElasticNet>> = Vec::with_capacity(ys.len());
+    for y in ys {
+        for s in &stats {
+            problems.push(Problem::with_stats(x, Arc::clone(s), y)?);
+        }
+        let full = &problems[problems.len() - per];
+        crate::range::check_scale(full, feature_names)?;
+        check_training_responses(&problems[problems.len() - per + 1..], y, folds)?;
+        grids.push(penalties_of(&resolve_grid(full, grid, l1_ratio)?, l1_ratio));
+    }
     let mut backend = make_backend(&BackendRequest {
         kind: device_for_row_subsets(cfg.device)?,
         algorithm: cfg.solver.algorithm,
@@ -214,51 +232,64 @@ pub fn cross_validate(
         tol: params.tol,
         solver: backend.solver(),
     };
-    let (k, l) = (folds.k(), lambdas.len());
-    let mut models = Vec::with_capacity(l);
-    let mut cvraw = vec![vec![0.0; l]; k];
-    let mut unconverged_folds = Vec::new();
+    let (k, l) = (folds.k(), grids[0].len());
+    let mut models: Vec<Vec<Model>> = ys.iter().map(|_| Vec::with_capacity(l)).collect();
+    let mut cvraw = vec![vec![vec![0.0; l]; k]; ys.len()];
+    let mut unconverged: Vec<Vec<(usize, usize)>> = ys.iter().map(|_| Vec::new()).collect();
     let refs: Vec<&Problem> = problems.iter().collect();
+    let grid_refs: Vec<&[ElasticNet]> = (0..problems.len())
+        .map(|i| grids[i / per].as_slice())
+        .collect();
     solve_paths(
         &refs,
-        &penalties,
+        &grid_refs,
         backend.as_mut(),
         &params,
         progress,
         &mut |i, li, fit| {
-            if i == 0 {
-                models.push(report.model(full, fit, &penalties[li]));
+            let (r, f) = (i / per, i % per);
+            if f == 0 {
+                models[r].push(report.model(&problems[i], fit, &grids[r][li]));
             } else {
-                cvraw[i - 1][li] = held_out_mse(&problems[i], &fit.w, y, folds, i - 1);
+                cvraw[r][f - 1][li] = held_out_mse(&problems[i], &fit.w, ys[r], folds, f - 1);
                 if fit.status != crate::solver::Status::Converged {
-                    unconverged_folds.push((i - 1, li));
+                    unconverged[r].push((f - 1, li));
                 }
             }
         },
     )?;
-    let (cvm, cvsd) = cv_curve(&cvraw, folds.sizes());
-    let (index_min, index_1se) = choose_lambdas(&lambdas, &cvm, &cvsd);
-    let nzero = models.iter().map(|m| m.coef.indices.len()).collect();
     let seconds = start.elapsed().as_secs_f64();
-    Ok(CvOutcome {
-        path: PathOutcome {
-            lambdas: lambdas.clone(),
-            models,
-            lambda_max: lambda_max_of(full, l1_ratio),
-            zero_columns: full.zero_columns(),
-            backend: backend.device(),
-            seconds,
-        },
-        lambdas,
-        cvm,
-        cvsd,
-        cvraw,
-        nzero,
-        index_min,
-        index_1se,
-        fold_sizes: folds.sizes().to_vec(),
-        unconverged_folds,
-    })
+    let device = backend.device();
+    let mut out = Vec::with_capacity(ys.len());
+    for (r, ((models, cvraw), unconverged_folds)) in
+        models.into_iter().zip(cvraw).zip(unconverged).enumerate()
+    {
+        let full = &problems[r * per];
+        let lambdas: Vec<f64> = grids[r].iter().map(|p| p.lambda).collect();
+        let (cvm, cvsd) = cv_curve(&cvraw, folds.sizes());
+        let (index_min, index_1se) = choose_lambdas(&lambdas, &cvm, &cvsd);
+        let nzero = models.iter().map(|m| m.coef.indices.len()).collect();
+        out.push(CvOutcome {
+            path: PathOutcome {
+                lambdas: lambdas.clone(),
+                models,
+                lambda_max: lambda_max_of(full, l1_ratio),
+                zero_columns: full.zero_columns(),
+                backend: device.clone(),
+                seconds,
+            },
+            lambdas,
+            cvm,
+            cvsd,
+            cvraw,
+            nzero,
+            index_min,
+            index_1se,
+            fold_sizes: folds.sizes().to_vec(),
+            unconverged_folds,
+        });
+    }
+    Ok(out)
 }
 
 /// A fold whose training rows hold a constant response has no path to validate.

@@ -180,30 +180,48 @@ pub fn fit(
     feature_names: Option<&[String]>,
     cfg: &FitConfig,
 ) -> Result<FitOutcome> {
-    let mut last = None;
+    Ok(fit_responses(x, &[y], feature_names, cfg)?
+        .pop()
+        .expect("one response, one fit"))
+}
+
+/// Fits one model per response in `ys` (each with one entry per row of `x`), all in one
+/// batch: one set of column statistics, and the passes over X shared. A lambda given as a
+/// ratio is relative to each response's own lambda_max.
+pub fn fit_responses(
+    x: &dyn Design,
+    ys: &[&[f64]],
+    feature_names: Option<&[String]>,
+    cfg: &FitConfig,
+) -> Result<Vec<FitOutcome>> {
+    let mut last: Vec<Option<Fit>> = ys.iter().map(|_| None).collect();
     let data = PathData {
         x,
-        y,
+        ys,
         feature_names,
         rows: None,
     };
-    let mut path = fit_path_inner(
+    let paths = fit_path_inner(
         data,
         cfg,
         &LambdaGrid::One(cfg.lambda),
         &mut |_, _| {},
-        &mut |fit| last = Some(fit.clone()),
+        &mut |i, fit| last[i] = Some(fit.clone()),
     )?;
-    Ok(FitOutcome {
-        model: path
-            .models
-            .pop()
-            .expect("a path of one lambda has one model"),
-        fit: last.expect("a path of one lambda has one fit"),
-        lambda_max: path.lambda_max,
-        zero_columns: path.zero_columns,
-        backend: path.backend,
-    })
+    Ok(paths
+        .into_iter()
+        .zip(last)
+        .map(|(mut path, fit)| FitOutcome {
+            model: path
+                .models
+                .pop()
+                .expect("a path of one lambda has one model"),
+            fit: fit.expect("a path of one lambda has one fit"),
+            lambda_max: path.lambda_max,
+            zero_columns: path.zero_columns,
+            backend: path.backend,
+        })
+        .collect())
 }
 
 /// Fits the Elastic Net at every lambda of `grid`, warm-starting each from the previous.
@@ -227,13 +245,30 @@ pub fn fit_path_with_progress(
     grid: &LambdaGrid,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<PathOutcome> {
+    Ok(
+        fit_paths_with_progress(x, &[y], feature_names, cfg, grid, progress)?
+            .pop()
+            .expect("one response, one path"),
+    )
+}
+
+/// The paths of several responses (each on its own grid when the grid comes from lambda_max)
+/// in one batch, calling `progress(done, total)` after each lambda.
+pub fn fit_paths_with_progress(
+    x: &dyn Design,
+    ys: &[&[f64]],
+    feature_names: Option<&[String]>,
+    cfg: &FitConfig,
+    grid: &LambdaGrid,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<PathOutcome>> {
     let data = PathData {
         x,
-        y,
+        ys,
         feature_names,
         rows: None,
     };
-    fit_path_inner(data, cfg, grid, progress, &mut |_| {})
+    fit_path_inner(data, cfg, grid, progress, &mut |_, _| {})
 }
 
 /// [`fit_path_with_progress`] on the rows of `x` and `y` where `rows` is true (a training
@@ -255,11 +290,13 @@ pub fn fit_path_on_rows(
     }
     let data = PathData {
         x,
-        y,
+        ys: &[y],
         feature_names,
         rows: Some(rows),
     };
-    fit_path_inner(data, cfg, grid, progress, &mut |_| {})
+    Ok(fit_path_inner(data, cfg, grid, progress, &mut |_, _| {})?
+        .pop()
+        .expect("one response, one path"))
 }
 
 /// The device for problems on a subset of the rows (CV folds, a training set): the GPU
@@ -275,10 +312,11 @@ pub fn device_for_row_subsets(kind: BackendKind) -> Result<BackendKind> {
     }
 }
 
-/// The data of a path: X, y, the feature names, and the rows to fit on (all when `None`).
+/// The data of a path: X, the responses, the feature names, and the rows to fit on (all when
+/// `None`).
 struct PathData<'a> {
     x: &'a dyn Design,
-    y: &'a [f64],
+    ys: &'a [&'a [f64]],
     feature_names: Option<&'a [String]>,
     rows: Option<&'a [bool]>,
 }
@@ -289,31 +327,43 @@ fn fit_path_inner(
     cfg: &FitConfig,
     grid: &LambdaGrid,
     progress: &mut dyn FnMut(usize, usize),
-    last: &mut dyn FnMut(&Fit),
-) -> Result<PathOutcome> {
+    last: &mut dyn FnMut(usize, &Fit),
+) -> Result<Vec<PathOutcome>> {
     let PathData {
         x,
-        y,
+        ys,
         feature_names,
         rows,
     } = data;
     let l1_ratio = check_l1_ratio(cfg.l1_ratio)?;
     let params = cfg.solver.check()?;
     check_feature_names(feature_names, x)?;
+    if ys.is_empty() {
+        return Err(Error::Shape {
+            what: "no response to fit".into(),
+        });
+    }
     // The clock covers setup (column means and norms, lambda_max) as well as the solves, as
     // scikit-learn's fit() covers its preprocessing: timings compare like with like.
     let start = Instant::now();
-    let (problem, device) = match rows {
-        None => (Problem::new(x, y, cfg.preprocess)?, cfg.device),
-        Some(rows) => {
-            let stats = ColumnStats::for_rows(x, cfg.preprocess, rows)?;
-            let device = device_for_row_subsets(cfg.device)?;
-            (Problem::with_stats(x, Arc::new(stats), y)?, device)
-        }
+    // One set of column statistics for every response: they depend on the rows only.
+    let (stats, device) = match rows {
+        None => (ColumnStats::new(x, cfg.preprocess)?, cfg.device),
+        Some(rows) => (
+            ColumnStats::for_rows(x, cfg.preprocess, rows)?,
+            device_for_row_subsets(cfg.device)?,
+        ),
     };
-    crate::range::check_scale(&problem, feature_names)?;
-    let lambdas = resolve_grid(&problem, grid, l1_ratio)?;
-    let penalties = penalties_of(&lambdas, l1_ratio);
+    let stats = Arc::new(stats);
+    let problems: Vec<Problem> = ys
+        .iter()
+        .map(|y| Problem::with_stats(x, Arc::clone(&stats), y))
+        .collect::<Result<_>>()?;
+    let mut grids = Vec::with_capacity(problems.len());
+    for pb in &problems {
+        crate::range::check_scale(pb, feature_names)?;
+        grids.push(penalties_of(&resolve_grid(pb, grid, l1_ratio)?, l1_ratio));
+    }
     let mut backend = make_backend(&BackendRequest {
         kind: device,
         algorithm: cfg.solver.algorithm,
@@ -326,32 +376,43 @@ fn fit_path_inner(
         tol: params.tol,
         solver: backend.solver(),
     };
-    let mut models = Vec::with_capacity(penalties.len());
+    let steps = grids[0].len();
+    let mut models: Vec<Vec<Model>> = problems.iter().map(|_| Vec::with_capacity(steps)).collect();
+    let refs: Vec<&Problem> = problems.iter().collect();
+    let grid_refs: Vec<&[ElasticNet]> = grids.iter().map(Vec::as_slice).collect();
     solve_paths(
-        &[&problem],
-        &penalties,
+        &refs,
+        &grid_refs,
         backend.as_mut(),
         &params,
         progress,
-        &mut |_, k, fit| {
-            models.push(report.model(&problem, fit, &penalties[k]));
-            if k + 1 == penalties.len() {
-                last(fit);
+        &mut |i, k, fit| {
+            models[i].push(report.model(&problems[i], fit, &grids[i][k]));
+            if k + 1 == steps {
+                last(i, fit);
             }
         },
     )?;
     let seconds = start.elapsed().as_secs_f64();
-    if let [model] = models.as_mut_slice() {
-        model.seconds = seconds;
-    }
-    Ok(PathOutcome {
-        lambdas,
-        models,
-        lambda_max: lambda_max_of(&problem, l1_ratio),
-        zero_columns: problem.zero_columns(),
-        backend: backend.device(),
-        seconds,
-    })
+    let device = backend.device();
+    Ok(models
+        .into_iter()
+        .zip(&problems)
+        .zip(&grids)
+        .map(|((mut models, pb), pens)| {
+            if let [model] = models.as_mut_slice() {
+                model.seconds = seconds;
+            }
+            PathOutcome {
+                lambdas: pens.iter().map(|p| p.lambda).collect(),
+                models,
+                lambda_max: lambda_max_of(pb, l1_ratio),
+                zero_columns: pb.zero_columns(),
+                backend: device.clone(),
+                seconds,
+            }
+        })
+        .collect())
 }
 
 /// `lambda_max` for reports (infinite for Ridge).

@@ -21,7 +21,7 @@ pub fn solve_path(
     let mut fits = Vec::with_capacity(penalties.len());
     solve_paths(
         &[problem],
-        penalties,
+        &[penalties],
         backend,
         params,
         &mut |_, _| {},
@@ -32,30 +32,44 @@ pub fn solve_path(
 
 /// The driver of every solve: the paths of several problems that share one design (a single
 /// fit is one problem and one penalty; CV is the full data and its folds; many responses),
-/// advanced along the grid together so that a backend can serve all of them with one pass
-/// over X ([`Backend::solve_batch`]). Each fit warm-starts from the problem's previous one and
+/// advanced along their grids together (`grids[i]` is problem i's; all have one length) so
+/// that a backend can serve all of them with one pass over X ([`Backend::solve_batch`]). Each fit warm-starts from the problem's previous one and
 /// goes to `sink(problem, lambda_index, fit)` as soon as it is made; only the previous fit of
 /// each problem is kept here, so memory is O(p) per problem whatever the grid's length.
 /// `progress(done, total)` runs after each lambda (the library itself never prints).
 pub fn solve_paths(
     problems: &[&Problem],
-    penalties: &[ElasticNet],
+    grids: &[&[ElasticNet]],
     backend: &mut dyn Backend,
     params: &ValidParams,
     progress: &mut dyn FnMut(usize, usize),
     sink: &mut dyn FnMut(usize, usize, &Fit),
 ) -> Result<()> {
-    if penalties.iter().any(|pen| pen.l1() > 0.0) {
+    assert_eq!(grids.len(), problems.len(), "one grid per problem");
+    let steps = grids.first().map_or(0, |g| g.len());
+    assert!(
+        grids.iter().all(|g| g.len() == steps),
+        "grids of one length"
+    );
+    if grids
+        .iter()
+        .flat_map(|g| g.iter())
+        .any(|pen| pen.l1() > 0.0)
+    {
         prime_zero_correlations(problems);
     }
     let mut last: Vec<Option<Fit>> = problems.iter().map(|_| None).collect();
-    for (k, pen) in penalties.iter().enumerate() {
+    for k in 0..steps {
         let t0 = std::time::Instant::now();
         // Where zero is the answer it is given exactly, on every backend, with its
         // certificate from the correlations at zero; the others go to the backend together.
         let mut fits: Vec<Option<Fit>> = problems
             .iter()
-            .map(|pb| pb.zero_is_optimal(pen).then(|| zero_fit(pb, pen, params)))
+            .zip(grids)
+            .map(|(pb, g)| {
+                pb.zero_is_optimal(&g[k])
+                    .then(|| zero_fit(pb, &g[k], params))
+            })
             .collect();
         let open: Vec<usize> = (0..problems.len()).filter(|&i| fits[i].is_none()).collect();
         if !open.is_empty() {
@@ -64,13 +78,14 @@ pub fn solve_paths(
                 .map(|&i| {
                     last[i].as_ref().map(|f| Warm {
                         w: &f.w,
-                        lambda: Some(penalties[k - 1].lambda),
+                        lambda: Some(grids[i][k - 1].lambda),
                         grad: (!f.grad.is_empty()).then_some(f.grad.as_slice()),
                     })
                 })
                 .collect();
             let pbs: Vec<&Problem> = open.iter().map(|&i| problems[i]).collect();
-            let solved = backend.solve_batch(&pbs, pen, &warms, params)?;
+            let pens: Vec<ElasticNet> = open.iter().map(|&i| grids[i][k]).collect();
+            let solved = backend.solve_batch(&pbs, &pens, &warms, params)?;
             for (&i, fit) in open.iter().zip(solved) {
                 fits[i] = Some(fit);
             }
@@ -79,12 +94,12 @@ pub fn solve_paths(
         let seconds = t0.elapsed().as_secs_f64();
         for (i, (fit, prev)) in fits.into_iter().zip(last.iter_mut()).enumerate() {
             let mut fit = fit.expect("every problem has a fit");
-            crate::range::check_fits(std::slice::from_ref(&fit), std::slice::from_ref(pen))?;
+            crate::range::check_fits(std::slice::from_ref(&fit), &grids[i][k..=k])?;
             fit.seconds = seconds;
             sink(i, k, &fit);
             *prev = Some(fit);
         }
-        progress(k + 1, penalties.len());
+        progress(k + 1, steps);
     }
     Ok(())
 }

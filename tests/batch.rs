@@ -150,13 +150,20 @@ fn a_fold_is_the_problem_of_its_training_rows() {
     }
 }
 
-/// Solves the paths of `problems` as one batch; returns each problem's fits.
+/// Solves the paths of `problems` on one grid as one batch; returns each problem's fits.
 fn batch(problems: &[&Problem], pens: &[ElasticNet]) -> Vec<Vec<Fit>> {
+    let grids: Vec<Vec<ElasticNet>> = problems.iter().map(|_| pens.to_vec()).collect();
+    batch_on(problems, &grids)
+}
+
+/// Solves the paths of `problems`, each on its own grid, as one batch.
+fn batch_on(problems: &[&Problem], grids: &[Vec<ElasticNet>]) -> Vec<Vec<Fit>> {
     let mut out: Vec<Vec<Fit>> = problems.iter().map(|_| Vec::new()).collect();
     let mut be = CpuBackend::new(Algorithm::Cd);
+    let grids: Vec<&[ElasticNet]> = grids.iter().map(Vec::as_slice).collect();
     solve_paths(
         problems,
-        pens,
+        &grids,
         &mut be,
         &params(1e-10),
         &mut |_, _| {},
@@ -245,6 +252,12 @@ fn batched_responses_share_one_set_of_statistics() {
             &pens,
             &format!("responses l1_ratio {l1_ratio}"),
         );
+        // Each response on its own grid (from its own lambda_max), in one batch.
+        let grids: Vec<Vec<ElasticNet>> = refs.iter().map(|pb| penalties(pb, l1_ratio)).collect();
+        let own = batch_on(&refs, &grids);
+        for (i, pb) in refs.iter().enumerate() {
+            assert_same_solves(&own[i..=i], &[*pb], &grids[i], &format!("own grid {i}"));
+        }
         // Independent Problem::new on each response gives the same answer too.
         for (i, yi) in ys.iter().enumerate() {
             let own = Problem::new(&x, yi, PREPS[1]).unwrap();
@@ -289,4 +302,50 @@ fn a_finished_problem_adds_no_passes() {
         "zero is proven optimal at every lambda without a pass"
     );
     assert!(fits[1].iter().all(|f| f.w.iter().all(|&v| v == 0.0)));
+}
+
+#[test]
+fn many_responses_in_fit_path_and_cv_equal_one_at_a_time() {
+    use lariat::cv::{cross_validate, cross_validate_responses, Folds};
+    use lariat::fit::{fit_path, fit_paths_with_progress, FitConfig, LambdaGrid};
+    let (x, y) = random_problem(45, 60, 17);
+    let mut rng = lariat::synth::Rng::new(2);
+    let y2: Vec<f64> = y.iter().map(|v| -0.5 * v + rng.normal()).collect();
+    let ys: Vec<&[f64]> = vec![&y, &y2];
+    let cfg = FitConfig {
+        solver: SolverParams {
+            tol: 1e-10,
+            ..SolverParams::default()
+        },
+        preprocess: PREPS[1],
+        l1_ratio: 0.7,
+        device: lariat::solver::BackendKind::Cpu,
+        ..FitConfig::default()
+    };
+    let grid = LambdaGrid::Geometric {
+        n_lambdas: 12,
+        min_ratio: Some(0.05),
+    };
+    let paths = fit_paths_with_progress(&x, &ys, None, &cfg, &grid, &mut |_, _| {}).unwrap();
+    let folds = Folds::random(45, 5, 9).unwrap();
+    let cvs = cross_validate_responses(&x, &ys, None, &cfg, &grid, &folds, &mut |_, _| {}).unwrap();
+    for (r, y) in ys.iter().enumerate() {
+        let alone = fit_path(&x, y, None, &cfg, &grid).unwrap();
+        // Each response has its own grid, from its own lambda_max.
+        assert_eq!(paths[r].lambdas, alone.lambdas);
+        for (a, b) in paths[r].models.iter().zip(&alone.models) {
+            assert!(rel_diff(a.objective, b.objective) < 1e-10, "response {r}");
+            assert_eq!(a.coef.indices, b.coef.indices, "response {r}");
+        }
+        let cv = cross_validate(&x, y, None, &cfg, &grid, &folds, &mut |_, _| {}).unwrap();
+        assert_eq!(cvs[r].lambdas, cv.lambdas);
+        for (a, b) in cvs[r].cvm.iter().zip(&cv.cvm) {
+            assert!(rel_diff(*a, *b) < 1e-10, "response {r}: cvm {a} vs {b}");
+        }
+        assert_eq!(
+            (cvs[r].index_min, cvs[r].index_1se),
+            (cv.index_min, cv.index_1se)
+        );
+    }
+    assert_ne!(paths[0].lambdas, paths[1].lambdas);
 }

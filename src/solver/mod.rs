@@ -130,21 +130,22 @@ pub trait Backend {
         params: &ValidParams,
     ) -> Result<Fit>;
 
-    /// Minimises `P` for one penalty on each of several problems that share one design (CV
-    /// folds, responses), each from its warm start, each stopping on its own duality gap. A
-    /// backend that can serve them all with one pass over X overrides this; by default they
-    /// are solved one after another.
+    /// Minimises `P` on each of several problems that share one design (CV folds,
+    /// responses), each at its own penalty from its own warm start, each stopping on its own
+    /// duality gap. A backend that can serve them all with one pass over X overrides this; by
+    /// default they are solved one after another.
     fn solve_batch(
         &mut self,
         problems: &[&Problem],
-        penalty: &ElasticNet,
+        penalties: &[ElasticNet],
         warms: &[Option<Warm>],
         params: &ValidParams,
     ) -> Result<Vec<Fit>> {
         problems
             .iter()
+            .zip(penalties)
             .zip(warms)
-            .map(|(pb, warm)| self.solve(pb, penalty, warm.as_ref(), params))
+            .map(|((pb, pen), warm)| self.solve(pb, pen, warm.as_ref(), params))
             .collect()
     }
 }
@@ -206,7 +207,7 @@ impl Backend for CpuBackend {
     fn solve_batch(
         &mut self,
         problems: &[&Problem],
-        penalty: &ElasticNet,
+        penalties: &[ElasticNet],
         warms: &[Option<Warm>],
         params: &ValidParams,
     ) -> Result<Vec<Fit>> {
@@ -217,14 +218,16 @@ impl Backend for CpuBackend {
         if self.algorithm == Algorithm::Fista {
             return problems
                 .iter()
+                .zip(penalties)
                 .zip(warms)
-                .map(|(pb, warm)| self.solve(pb, penalty, warm.as_ref(), params))
+                .map(|((pb, pen), warm)| self.solve(pb, pen, warm.as_ref(), params))
                 .collect();
         }
         let mut open: Vec<(usize, cd::CdSolve)> = problems
             .iter()
+            .zip(penalties)
             .zip(warms)
-            .map(|(pb, warm)| cd::CdSolve::new(pb, penalty, warm.as_ref(), params))
+            .map(|((pb, pen), warm)| cd::CdSolve::new(pb, pen, warm.as_ref(), params))
             .enumerate()
             .collect();
         let mut done: Vec<Option<Fit>> = (0..problems.len()).map(|_| None).collect();
