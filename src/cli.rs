@@ -27,6 +27,7 @@ use lariat::solver::BackendKind;
 use lariat::synth::{generate, SyntheticSpec};
 
 mod cv;
+mod responses;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -494,15 +495,19 @@ fn read_xy(
 
 fn run_fit(a: FitArgs) -> Result<()> {
     let mut outs = Outputs::plan(&a.data.inputs(), &[("--out", a.out.as_deref())])?;
-    let t0 = Instant::now();
-    let (ds, y) = a.data.read(&a.input)?;
-    let load_s = t0.elapsed().as_secs_f64();
     let lambda = match (a.lambda, a.lambda_ratio) {
         (Some(l), _) => LambdaSpec::Value(l),
         (_, Some(r)) => LambdaSpec::Ratio(r),
         _ => unreachable!("clap requires one of --lambda, --lambda-ratio"),
     };
     let cfg = a.model.config(lambda);
+    if let Some(r) = responses::detect(&a.data, &a.input)? {
+        let ds = responses::read_x(&a.data, &a.input, &r)?;
+        return responses::fit(&ds, &r, &cfg, outs, a.quiet);
+    }
+    let t0 = Instant::now();
+    let (ds, y) = a.data.read(&a.input)?;
+    let load_s = t0.elapsed().as_secs_f64();
     let out = fit(ds.x.as_ref(), &y, ds.feature_names.as_deref(), &cfg)?;
     outs.stage("--out", out.model.to_json().as_bytes())
         .context("writing the model")?;
@@ -814,8 +819,6 @@ fn run_path(a: PathArgs) -> Result<()> {
             ("--error-plot", a.error_plot.as_deref()),
         ],
     )?;
-    let (ds, y) = a.data.read(&a.input)?;
-    let test = read_test_data(&a, &ds)?;
     let grid = match &a.lambdas {
         Some(path) => LambdaGrid::Explicit(read_lambdas(path)?),
         None => LambdaGrid::Geometric {
@@ -824,6 +827,19 @@ fn run_path(a: PathArgs) -> Result<()> {
         },
     };
     let cfg = a.model.config(LambdaSpec::Ratio(1.0));
+    if let Some(r) = responses::detect(&a.data, &a.input)? {
+        responses::refuse(&[
+            ("--csv", a.csv.is_some()),
+            ("--plot", a.plot.is_some()),
+            ("--test-x", a.test_x.is_some()),
+            ("--holdout", a.holdout.is_some()),
+            ("--error-plot", a.error_plot.is_some()),
+        ])?;
+        let ds = responses::read_x(&a.data, &a.input, &r)?;
+        return responses::path(&ds, &r, &cfg, &grid, outs, a.quiet);
+    }
+    let (ds, y) = a.data.read(&a.input)?;
+    let test = read_test_data(&a, &ds)?;
     let names = ds.feature_names.as_deref();
     let train_rows = match a.holdout {
         Some(fraction) => Some(holdout_rows(ds.x.n_rows(), fraction, a.seed)?),

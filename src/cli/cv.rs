@@ -12,7 +12,7 @@ use lariat::fit::{LambdaGrid, LambdaSpec};
 use lariat::outputs::Outputs;
 use lariat::plot::{render_cv_plot, CvPicture};
 
-use super::{read_lambdas, DataArgs, InputArgs, ModelArgs, Progress};
+use super::{read_lambdas, responses, DataArgs, InputArgs, ModelArgs, Progress};
 
 #[derive(Args, Debug)]
 pub struct CvArgs {
@@ -72,12 +72,6 @@ pub fn run_cv(a: CvArgs) -> Result<()> {
         ],
         &[("--out", a.out.as_deref()), ("--plot", a.plot.as_deref())],
     )?;
-    let (ds, y) = a.data.read(&a.input)?;
-    let n = ds.x.n_rows();
-    let folds = match &a.foldid {
-        Some(path) => read_foldid(path, n)?,
-        None => Folds::random(n, a.folds, a.seed)?,
-    };
     let grid = match &a.lambdas {
         Some(path) => LambdaGrid::Explicit(read_lambdas(path)?),
         None => LambdaGrid::Geometric {
@@ -86,6 +80,24 @@ pub fn run_cv(a: CvArgs) -> Result<()> {
         },
     };
     let cfg = a.model.config(LambdaSpec::Ratio(1.0));
+    let folds_for = |n: usize| match &a.foldid {
+        Some(path) => read_foldid(path, n),
+        None => Ok(Folds::random(n, a.folds, a.seed)?),
+    };
+    if let Some(r) = responses::detect(&a.data, &a.input)? {
+        responses::refuse(&[("--plot", a.plot.is_some())])?;
+        let ds = responses::read_x(&a.data, &a.input, &r)?;
+        let folds = folds_for(ds.x.n_rows())?;
+        let job = responses::CvJob {
+            cfg: &cfg,
+            grid: &grid,
+            folds: &folds,
+            select: a.select,
+        };
+        return responses::cv(&ds, &r, job, outs, a.quiet);
+    }
+    let (ds, y) = a.data.read(&a.input)?;
+    let folds = folds_for(ds.x.n_rows())?;
     let names = ds.feature_names.as_deref();
     let mut bar = Progress::new(!a.quiet);
     let out = cross_validate(
@@ -179,7 +191,7 @@ fn read_foldid(path: &Path, n: usize) -> Result<Folds> {
 }
 
 /// The JSON of a cross-validation; `model` is the full-data fit at the selected lambda.
-fn cv_json(out: &CvOutcome, select: Select) -> String {
+pub(super) fn cv_json(out: &CvOutcome, select: Select) -> String {
     let json = serde_json::json!({
         "lambdas": out.lambdas,
         "cvm": out.cvm,

@@ -1,0 +1,301 @@
+//! Several responses in one run: `--y` with k columns (a 2-D .npy, or a CSV of k columns)
+//! fits k models (paths, cross-validations) in one batch; the JSON holds one per response, in
+//! order, beside the responses' names.
+
+use anyhow::{bail, Context, Result};
+use lariat::cv::{cross_validate_responses, Folds};
+use lariat::data::{read_dataset, Dataset};
+use lariat::fit::{fit_paths_with_progress, fit_responses, FitConfig, LambdaGrid};
+use lariat::outputs::Outputs;
+
+use super::{DataArgs, InputArgs, Progress};
+
+/// The k responses of a multi-column `--y`.
+pub struct Responses {
+    pub ys: Vec<Vec<f64>>,
+    pub names: Vec<String>,
+}
+
+impl Responses {
+    fn slices(&self) -> Vec<&[f64]> {
+        self.ys.iter().map(Vec::as_slice).collect()
+    }
+}
+
+/// The responses of `--y` when it has more than one column; `None` for a single one (the
+/// one-response commands read it as before).
+pub fn detect(data: &DataArgs, input: &InputArgs) -> Result<Option<Responses>> {
+    let Some(path) = &data.y else {
+        return Ok(None);
+    };
+    let Ok(ds) = read_dataset(path, &input.read_options(None)) else {
+        // Not a matrix (a 1-D .npy, say): the single-response reader says what it is.
+        return Ok(None);
+    };
+    let k = ds.x.n_cols();
+    if k < 2 {
+        return Ok(None);
+    }
+    let n = ds.x.n_rows();
+    let ys = (0..k)
+        .map(|j| {
+            let mut col = vec![0.0; n];
+            ds.x.col_axpy(j, 1.0, &mut col);
+            col
+        })
+        .collect();
+    let names = ds
+        .feature_names
+        .unwrap_or_else(|| (0..k).map(|j| format!("y{j}")).collect());
+    Ok(Some(Responses { ys, names }))
+}
+
+/// Reads X for several responses (a file that carries its own target cannot have more).
+pub fn read_x(data: &DataArgs, input: &InputArgs, r: &Responses) -> Result<Dataset> {
+    if data.target.is_some() {
+        bail!("--target picks one column of --x; several responses come from --y");
+    }
+    let ds = read_dataset(&data.x, &input.read_options(None))?;
+    if ds.y.is_some() {
+        bail!(
+            "{}: this file carries its own target; several responses come from --y with X alone",
+            data.x.display()
+        );
+    }
+    if ds.x.n_rows() != r.ys[0].len() {
+        bail!(
+            "X ({}) has {} rows but the responses have {}",
+            data.x.display(),
+            ds.x.n_rows(),
+            r.ys[0].len()
+        );
+    }
+    Ok(ds)
+}
+
+/// Refuses the outputs that have no several-response form yet.
+pub fn refuse(flags: &[(&str, bool)]) -> Result<()> {
+    if let Some((flag, _)) = flags.iter().find(|(_, given)| *given) {
+        bail!("{flag} takes one response; --y has several columns (fit them one at a time)");
+    }
+    Ok(())
+}
+
+fn stage_json(outs: &mut Outputs, value: serde_json::Value) -> Result<()> {
+    let text = serde_json::to_string_pretty(&value).expect("results always serialise");
+    outs.stage("--out", text.as_bytes())
+        .context("writing the results")?;
+    Ok(())
+}
+
+/// `fit` with several responses: `{"responses": [names], "models": [model, ...]}`.
+pub fn fit(
+    ds: &Dataset,
+    r: &Responses,
+    cfg: &FitConfig,
+    mut outs: Outputs,
+    quiet: bool,
+) -> Result<()> {
+    let names = ds.feature_names.as_deref();
+    let fits = fit_responses(ds.x.as_ref(), &r.slices(), names, cfg)?;
+    let models: Vec<_> = fits.iter().map(|f| &f.model).collect();
+    stage_json(
+        &mut outs,
+        serde_json::json!({ "responses": r.names, "models": models }),
+    )?;
+    let written = outs.publish()?;
+    warn_unconverged(models.iter().map(|m| m.converged), &r.names);
+    if !quiet {
+        outln!(
+            "data       {} from {}",
+            ds.x.describe(),
+            ds.source.display()
+        )?;
+        outln!(
+            "{:>16}  {:>12}  {:>9}  {:>16}  {:>10}",
+            "response",
+            "lambda",
+            "non-zeros",
+            "objective",
+            "gap"
+        )?;
+        for (name, m) in r.names.iter().zip(&models) {
+            outln!(
+                "{:>16}  {:>12.4e}  {:>9}  {:>16.10e}  {:>10.2e}",
+                name,
+                m.lambda,
+                m.coef.indices.len(),
+                m.objective,
+                m.duality_gap
+            )?;
+        }
+        print_written(&written)?;
+    }
+    Ok(())
+}
+
+/// `path` with several responses: `{"responses": [names], "paths": [{lambdas, fits}, ...]}`.
+pub fn path(
+    ds: &Dataset,
+    r: &Responses,
+    cfg: &FitConfig,
+    grid: &LambdaGrid,
+    mut outs: Outputs,
+    quiet: bool,
+) -> Result<()> {
+    let names = ds.feature_names.as_deref();
+    let mut bar = Progress::new(!quiet);
+    let paths = fit_paths_with_progress(
+        ds.x.as_ref(),
+        &r.slices(),
+        names,
+        cfg,
+        grid,
+        &mut |done, total| bar.update(done, total),
+    );
+    bar.finish();
+    let paths = paths?;
+    let json: Vec<_> = paths
+        .iter()
+        .map(|p| serde_json::json!({ "lambdas": p.lambdas, "fits": p.models }))
+        .collect();
+    stage_json(
+        &mut outs,
+        serde_json::json!({ "responses": r.names, "paths": json }),
+    )?;
+    let written = outs.publish()?;
+    warn_unconverged(
+        paths.iter().map(|p| p.models.iter().all(|m| m.converged)),
+        &r.names,
+    );
+    if !quiet {
+        outln!(
+            "data       {} from {}",
+            ds.x.describe(),
+            ds.source.display()
+        )?;
+        outln!(
+            "paths      {} responses x {} lambdas, solved together on {} in {:.3} s",
+            paths.len(),
+            paths[0].lambdas.len(),
+            paths[0].backend,
+            paths[0].seconds
+        )?;
+        outln!(
+            "{:>16}  {:>12}  {:>12}  {:>14}",
+            "response",
+            "lambda_max",
+            "last lambda",
+            "non-zeros there"
+        )?;
+        for (name, p) in r.names.iter().zip(&paths) {
+            let last = p.models.last().expect("a path has a lambda");
+            outln!(
+                "{:>16}  {:>12.4e}  {:>12.4e}  {:>14}",
+                name,
+                p.lambda_max,
+                last.lambda,
+                last.coef.indices.len()
+            )?;
+        }
+        print_written(&written)?;
+    }
+    Ok(())
+}
+
+/// What a cross-validation is asked to do.
+pub struct CvJob<'a> {
+    pub cfg: &'a FitConfig,
+    pub grid: &'a LambdaGrid,
+    pub folds: &'a Folds,
+    pub select: lariat::cv::Select,
+}
+
+/// `cv` with several responses: `{"responses": [names], "cvs": [cv, ...]}`, each cv as the
+/// one-response JSON.
+pub fn cv(ds: &Dataset, r: &Responses, job: CvJob, mut outs: Outputs, quiet: bool) -> Result<()> {
+    let CvJob {
+        cfg,
+        grid,
+        folds,
+        select,
+    } = job;
+    let names = ds.feature_names.as_deref();
+    let mut bar = Progress::new(!quiet);
+    let cvs = cross_validate_responses(
+        ds.x.as_ref(),
+        &r.slices(),
+        names,
+        cfg,
+        grid,
+        folds,
+        &mut |done, total| bar.update(done, total),
+    );
+    bar.finish();
+    let cvs = cvs?;
+    let json: Vec<serde_json::Value> = cvs
+        .iter()
+        .map(|c| serde_json::from_str(&super::cv::cv_json(c, select)).expect("valid JSON"))
+        .collect();
+    stage_json(
+        &mut outs,
+        serde_json::json!({ "responses": r.names, "cvs": json }),
+    )?;
+    let written = outs.publish()?;
+    warn_unconverged(cvs.iter().map(|c| c.unconverged_folds.is_empty()), &r.names);
+    if !quiet {
+        outln!(
+            "data       {} from {}",
+            ds.x.describe(),
+            ds.source.display()
+        )?;
+        outln!(
+            "cv         {} responses x {} folds, solved together on {} in {:.3} s",
+            cvs.len(),
+            folds.k(),
+            cvs[0].path.backend,
+            cvs[0].path.seconds
+        )?;
+        outln!(
+            "{:>16}  {:>12}  {:>12}  {:>12}  {:>9}",
+            "response",
+            "lambda_min",
+            "cv mse",
+            "lambda_1se",
+            "non-zeros"
+        )?;
+        for (name, c) in r.names.iter().zip(&cvs) {
+            outln!(
+                "{:>16}  {:>12.4e}  {:>12.6e}  {:>12.4e}  {:>9}",
+                name,
+                c.lambda_min(),
+                c.cvm[c.index_min],
+                c.lambda_1se(),
+                c.model(select).coef.indices.len()
+            )?;
+        }
+        print_written(&written)?;
+    }
+    Ok(())
+}
+
+fn warn_unconverged(converged: impl Iterator<Item = bool>, names: &[String]) {
+    let bad: Vec<&str> = converged
+        .zip(names)
+        .filter(|(ok, _)| !ok)
+        .map(|(_, n)| n.as_str())
+        .collect();
+    if !bad.is_empty() {
+        errln!(
+            "warning: not every fit converged for {} (raise --max-iter or --tol)",
+            bad.join(", ")
+        );
+    }
+}
+
+fn print_written(written: &[std::path::PathBuf]) -> Result<()> {
+    for path in written {
+        outln!("wrote {}", path.display())?;
+    }
+    Ok(())
+}
