@@ -6,7 +6,6 @@ mod common;
 use std::process::{Command, Output};
 
 use common::random_problem;
-use lariat::design::Design;
 use serde_json::Value;
 
 fn lariat(args: &[&str]) -> Output {
