@@ -12,17 +12,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::design::Design;
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::fit::{
-    check_feature_names, device_for_row_subsets, lambda_max_of, penalties_of, resolve_grid,
-    FitConfig, LambdaGrid, ModelReport, PathOutcome,
+    check_feature_names, lambda_max_of, penalties_of, resolve_grid, FitConfig, LambdaGrid,
+    ModelReport, PathOutcome,
 };
 use crate::model::Model;
 use crate::params::check_l1_ratio;
 use crate::path::solve_paths;
 use crate::penalty::ElasticNet;
 use crate::problem::{ColumnStats, Problem};
-use crate::solver::{make_backend, BackendRequest};
 use crate::synth::Rng;
 
 /// cv.glmnet's default number of folds.
@@ -190,6 +190,31 @@ pub fn cross_validate_responses(
     folds: &Folds,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<CvOutcome>> {
+    let mut engine = Engine::new(cfg);
+    cross_validate_in(
+        &mut engine,
+        x,
+        ys,
+        feature_names,
+        cfg,
+        grid,
+        folds,
+        progress,
+    )
+}
+
+/// [`cross_validate_responses`] through an [`Engine`] that outlives the call.
+#[allow(clippy::too_many_arguments)]
+pub fn cross_validate_in(
+    engine: &mut Engine,
+    x: &dyn Design,
+    ys: &[&[f64]],
+    feature_names: Option<&[String]>,
+    cfg: &FitConfig,
+    grid: &LambdaGrid,
+    folds: &Folds,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<CvOutcome>> {
     let l1_ratio = check_l1_ratio(cfg.l1_ratio)?;
     let params = cfg.solver.check()?;
     check_feature_names(feature_names, x)?;
@@ -220,12 +245,7 @@ pub fn cross_validate_responses(
         check_training_responses(&problems[problems.len() - per + 1..], y, folds)?;
         grids.push(penalties_of(&resolve_grid(full, grid, l1_ratio)?, l1_ratio));
     }
-    let mut backend = make_backend(&BackendRequest {
-        kind: device_for_row_subsets(cfg.device)?,
-        algorithm: cfg.solver.algorithm,
-        adapter: cfg.adapter.clone(),
-        entries: x.n_rows() * x.n_cols(),
-    })?;
+    let backend = engine.backend(x.n_rows() * x.n_cols(), true)?;
     let report = ModelReport {
         feature_names,
         cfg,
@@ -243,7 +263,7 @@ pub fn cross_validate_responses(
     solve_paths(
         &refs,
         &grid_refs,
-        backend.as_mut(),
+        backend,
         &params,
         progress,
         &mut |i, li, fit| {

@@ -5,13 +5,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::design::Design;
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::model::{Model, SparseCoef};
 use crate::params::{check_l1_ratio, check_penalty, SolverParams};
 use crate::path::{geometric_grid, solve_paths};
 use crate::penalty::ElasticNet;
 use crate::problem::{ColumnStats, Preprocess, Problem};
-use crate::solver::{make_backend, BackendKind, BackendRequest, Fit, Status};
+use crate::solver::{BackendKind, Fit, Status};
 
 /// How lambda is given.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -202,6 +203,7 @@ pub fn fit_responses(
         rows: None,
     };
     let paths = fit_path_inner(
+        &mut Engine::new(cfg),
         data,
         cfg,
         &LambdaGrid::One(cfg.lambda),
@@ -262,13 +264,35 @@ pub fn fit_paths_with_progress(
     grid: &LambdaGrid,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<PathOutcome>> {
+    fit_paths_in(
+        &mut Engine::new(cfg),
+        x,
+        ys,
+        feature_names,
+        cfg,
+        grid,
+        progress,
+    )
+}
+
+/// [`fit_paths_with_progress`] through an [`Engine`] that outlives the call: its device,
+/// kernels and uploaded X serve the next fit too.
+pub fn fit_paths_in(
+    engine: &mut Engine,
+    x: &dyn Design,
+    ys: &[&[f64]],
+    feature_names: Option<&[String]>,
+    cfg: &FitConfig,
+    grid: &LambdaGrid,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<PathOutcome>> {
     let data = PathData {
         x,
         ys,
         feature_names,
         rows: None,
     };
-    fit_path_inner(data, cfg, grid, progress, &mut |_, _| {})
+    fit_path_inner(engine, data, cfg, grid, progress, &mut |_, _| {})
 }
 
 /// [`fit_path_with_progress`] on the rows of `x` and `y` where `rows` is true (a training
@@ -294,9 +318,16 @@ pub fn fit_path_on_rows(
         feature_names,
         rows: Some(rows),
     };
-    Ok(fit_path_inner(data, cfg, grid, progress, &mut |_, _| {})?
-        .pop()
-        .expect("one response, one path"))
+    Ok(fit_path_inner(
+        &mut Engine::new(cfg),
+        data,
+        cfg,
+        grid,
+        progress,
+        &mut |_, _| {},
+    )?
+    .pop()
+    .expect("one response, one path"))
 }
 
 /// The device for problems on a subset of the rows (CV folds, a training set): the GPU
@@ -323,6 +354,7 @@ struct PathData<'a> {
 
 /// The path, handing the last fit (in problem units) to `last`.
 fn fit_path_inner(
+    engine: &mut Engine,
     data: PathData,
     cfg: &FitConfig,
     grid: &LambdaGrid,
@@ -347,14 +379,10 @@ fn fit_path_inner(
     // scikit-learn's fit() covers its preprocessing: timings compare like with like.
     let start = Instant::now();
     // One set of column statistics for every response: they depend on the rows only.
-    let (stats, device) = match rows {
-        None => (ColumnStats::new(x, cfg.preprocess)?, cfg.device),
-        Some(rows) => (
-            ColumnStats::for_rows(x, cfg.preprocess, rows)?,
-            device_for_row_subsets(cfg.device)?,
-        ),
-    };
-    let stats = Arc::new(stats);
+    let stats = Arc::new(match rows {
+        None => ColumnStats::new(x, cfg.preprocess)?,
+        Some(rows) => ColumnStats::for_rows(x, cfg.preprocess, rows)?,
+    });
     let problems: Vec<Problem> = ys
         .iter()
         .map(|y| Problem::with_stats(x, Arc::clone(&stats), y))
@@ -364,12 +392,7 @@ fn fit_path_inner(
         crate::range::check_scale(pb, feature_names)?;
         grids.push(penalties_of(&resolve_grid(pb, grid, l1_ratio)?, l1_ratio));
     }
-    let mut backend = make_backend(&BackendRequest {
-        kind: device,
-        algorithm: cfg.solver.algorithm,
-        adapter: cfg.adapter.clone(),
-        entries: x.n_rows() * x.n_cols(),
-    })?;
+    let backend = engine.backend(x.n_rows() * x.n_cols(), rows.is_some())?;
     let report = ModelReport {
         feature_names,
         cfg,
@@ -383,7 +406,7 @@ fn fit_path_inner(
     solve_paths(
         &refs,
         &grid_refs,
-        backend.as_mut(),
+        backend,
         &params,
         progress,
         &mut |i, k, fit| {

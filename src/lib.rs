@@ -45,6 +45,7 @@ pub mod bench;
 pub mod cv;
 pub mod data;
 pub mod design;
+pub mod engine;
 pub mod error;
 pub mod evaluate;
 pub mod fit;
