@@ -46,6 +46,8 @@ pub struct Problem<'a> {
     /// `||xe_j||^2`, zero for the columns that are identically zero once centred.
     col_sq_norms: Vec<f64>,
     prep: Preprocess,
+    /// Unique per instance in this process (see [`Problem::id`]).
+    id: u64,
 }
 
 /// The sums the duality gap needs, with `r = yc - Xe w`, `g = Xe^T r`.
@@ -128,7 +130,9 @@ impl<'a> Problem<'a> {
             }
             col_sq_norms[j] = ss / (x_scale[j] * x_scale[j]);
         }
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Ok(Problem {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             x,
             yc,
             y_mean,
@@ -141,6 +145,11 @@ impl<'a> Problem<'a> {
 
     pub fn n(&self) -> usize {
         self.x.n_rows()
+    }
+    /// A number no other `Problem` of this process gets: what a backend keys its uploaded
+    /// copy of X and y on (an address is reused by the next problem once this one is dropped).
+    pub fn id(&self) -> u64 {
+        self.id
     }
     pub fn p(&self) -> usize {
         self.x.n_cols()

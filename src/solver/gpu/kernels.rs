@@ -272,8 +272,14 @@ impl Kernels {
             lanczos: Kernel::new(
                 device,
                 "lanczos.wgsl",
-                &[Uniform, Read, ReadWrite, ReadWrite, ReadWrite, Read],
-                &["lanczos_dots", "lanczos_next"],
+                &[Uniform, Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite],
+                &[
+                    "lanczos_dots",
+                    "lanczos_alpha",
+                    "lanczos_residual",
+                    "lanczos_beta",
+                    "lanczos_scale",
+                ],
                 &wg,
             ),
         }

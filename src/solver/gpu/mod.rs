@@ -23,7 +23,7 @@ use self::finish::{polish_candidates, Certified, Solved};
 use self::kernels::{KernelConfig, Kernels};
 use self::resident::{device_bytes, run_and_read, Resident, Vector};
 use self::warm::screen_at_start;
-use super::spectral::{start_vector, Lanczos, LanczosStep};
+use super::spectral::{lanczos_host, max_steps, start_vector, Lanczos};
 use super::{cd, fista, stop_status, Backend, Fit, Warm};
 use crate::error::{Error, Result};
 use crate::params::ValidParams;
@@ -48,6 +48,8 @@ pub struct GpuOptions {
     /// Device memory budget in bytes; default: `LARIAT_GPU_MEMORY`, else system memory for
     /// software adapters, else unchecked (allocation failures are still reported).
     pub memory_budget: Option<u64>,
+    /// Where the step-size Lanczos keeps its vectors (tests force each driver).
+    pub lanczos: LanczosMode,
 }
 
 /// Statistics of the last solve (upload and step size: of the last time they were needed),
@@ -80,25 +82,22 @@ impl GpuStats {
     }
 }
 
-/// Identity of the problem whose data is on the device, so a path uploads X once.
+/// Identity of the problem whose data is on the device, so a path uploads X once: the
+/// problem's unique id (X, y and the preprocessing are fixed for its lifetime). Never an
+/// address: a new design can be allocated where a dropped one was.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct ProblemKey {
-    design: usize,
+    id: u64,
     n: usize,
     p: usize,
-    fit_intercept: bool,
-    standardize: bool,
 }
 
 impl ProblemKey {
     fn of(pb: &Problem) -> Self {
-        let prep = pb.preprocess();
         ProblemKey {
-            design: pb.design() as *const dyn crate::design::Design as *const u8 as usize,
+            id: pb.id(),
             n: pb.n(),
             p: pb.p(),
-            fit_intercept: prep.fit_intercept,
-            standardize: prep.standardize,
         }
     }
 }
@@ -198,7 +197,7 @@ impl GpuBackend {
             Some(s) => Ok(s),
             None => {
                 let t0 = Instant::now();
-                let s = lanczos_sigma_max_sq(&self.ctx, &self.kernels, &res);
+                let s = lanczos_sigma_max_sq(&self.ctx, &self.kernels, &res, self.opts.lanczos);
                 self.stats.step_size_seconds = t0.elapsed().as_secs_f64();
                 s
             }
@@ -225,53 +224,91 @@ fn system_available_memory() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// `sigma_max(Xe)^2` by Lanczos ([`crate::solver::spectral`]): the matrix-vector products and
-/// dot products on the device, the tridiagonal bookkeeping on the host; one read-back of three
-/// partial sums per step.
-fn lanczos_sigma_max_sq(ctx: &GpuContext, k: &Kernels, res: &Resident) -> Result<f64> {
-    let v0: Vec<f32> = start_vector(res.p).iter().map(|&x| x as f32).collect();
+/// Where the vectors of the step-size Lanczos live.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LanczosMode {
+    /// On the host for small problems ([`HOST_LANCZOS_MAX_ENTRIES`]), else on the device.
+    #[default]
+    Auto,
+    /// On the host in f64, reorthogonalised; only `A v` on the device (one read-back a step).
+    Host,
+    /// On the device in f32, coefficients included; read back in batches of steps.
+    Device,
+}
+
+/// Host Lanczos when `k_max * p` is at most this: the working-set subproblems. There the f64
+/// reorthogonalisation costs less than the device's passes, and a read-back of `p` floats a
+/// step is cheap; wider problems keep their vectors on the device.
+pub const HOST_LANCZOS_MAX_ENTRIES: usize = 1 << 18;
+
+/// `sigma_max(Xe)^2` by Lanczos ([`crate::solver::spectral`], which holds the stopping rule
+/// and the final bound for both drivers).
+fn lanczos_sigma_max_sq(
+    ctx: &GpuContext,
+    k: &Kernels,
+    res: &Resident,
+    mode: LanczosMode,
+) -> Result<f64> {
     res.set_screened(ctx, None);
+    res.write_params(ctx, 0.0, 0.0, 0.0);
+    let on_host = match mode {
+        LanczosMode::Auto => max_steps(res.n, res.p) * res.p <= HOST_LANCZOS_MAX_ENTRIES,
+        LanczosMode::Host => true,
+        LanczosMode::Device => false,
+    };
+    let est = if on_host {
+        lanczos_host(res.n, res.p, res.trace, |v, av| {
+            let v32: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+            res.write_f32(ctx, &res.v, &v32);
+            let g = run_and_read(
+                ctx,
+                "Lanczos A v",
+                |pass| res.encode_lanczos_apply(k, pass),
+                &res.g,
+            )?;
+            av.iter_mut().zip(&g).for_each(|(o, &gj)| *o = -(gj as f64));
+            Ok::<(), Error>(())
+        })?
+    } else {
+        lanczos_on_device(ctx, k, res)?
+    };
+    if !est.is_finite() {
+        return Err(Error::Gpu(format!(
+            "the step-size estimate (Lanczos) is {est} on a {} x {} problem",
+            res.n, res.p
+        )));
+    }
+    Ok(est)
+}
+
+/// The device driver: batches of whole steps per submission (4, then doubling), one
+/// read-back of their coefficients per batch, fed to the shared bookkeeping.
+fn lanczos_on_device(ctx: &GpuContext, k: &Kernels, res: &Resident) -> Result<f64> {
+    let v0: Vec<f32> = start_vector(res.p).iter().map(|&x| x as f32).collect();
     res.write_f32(ctx, &res.v, &v0);
     res.write_f32(ctx, &res.u, &vec![0.0; res.p]);
-    res.write_params(ctx, 0.0, 0.0, 0.0);
-    let mut lz = Lanczos::default();
-    let mut advance = false;
+    res.write_f32(ctx, &res.coef, &[0.0; 4]);
+    let mut lz = Lanczos::new(res.n, res.p);
+    let mut done = 0;
     loop {
-        let red = run_and_read(
+        let batch = done.max(4).min(lz.k_max() - done);
+        let coef = run_and_read(
             ctx,
-            "Lanczos step",
+            "Lanczos steps",
             |pass| {
-                if advance {
-                    res.encode_lanczos_next(k, pass);
+                for _ in 0..batch {
+                    res.encode_lanczos_step(k, pass);
                 }
-                res.encode_lanczos_dots(k, pass);
             },
-            &res.red,
+            &res.coef,
         )?;
-        let mut dots = [0.0f64; 3];
-        for b in 0..res.n_red {
-            for (d, part) in dots.iter_mut().zip(&red[3 * b..3 * b + 3]) {
-                *d += *part as f64;
+        for step in done..done + batch {
+            let h = &coef[4 + 3 * step..4 + 3 * step + 3];
+            if lz.push(h[0] as f64, h[1] as f64, h[2] as f64) {
+                return Ok(lz.estimate(res.trace));
             }
         }
-        if dots.iter().any(|d| !d.is_finite()) {
-            return Err(Error::Gpu(format!("Lanczos produced {dots:?}")));
-        }
-        match lz.step(dots[0], dots[1], dots[2]) {
-            LanczosStep::Done(est) => return Ok(est),
-            LanczosStep::Next {
-                alpha,
-                beta,
-                beta_next,
-            } => {
-                res.write_f32(
-                    ctx,
-                    &res.coef,
-                    &[alpha as f32, beta as f32, beta_next as f32],
-                );
-                advance = true;
-            }
-        }
+        done += batch;
     }
 }
 

@@ -8,6 +8,10 @@ use super::context::GpuContext;
 use super::kernels::{grid, Kernels, Panel, Params};
 use crate::error::{Error, Result};
 use crate::problem::Problem;
+use crate::solver::spectral::{self, LANCZOS_MAX_STEPS};
+
+/// Floats of the device's Lanczos coefficients: 4 scalars, then 3 per step (lanczos.wgsl).
+pub const LANCZOS_COEF_LEN: usize = 4 + 3 * LANCZOS_MAX_STEPS;
 
 /// Workgroups of the strided reductions: enough to fill a GPU, few enough that the host reads
 /// back a handful of floats.
@@ -38,6 +42,8 @@ pub enum Vector {
 pub struct Resident {
     pub n: usize,
     pub p: usize,
+    /// `trace(Xe^T Xe)` in f64, the ceiling of the step-size estimate.
+    pub trace: f64,
     pub n_blocks: usize,
     pub n_red: usize,
     n_chunks: usize,
@@ -183,7 +189,7 @@ impl Resident {
         let state = storage(ctx, "state", 8);
         let red = storage(ctx, "red", 4 * 6 * n_red);
         let u = vec_p("u");
-        let coef = storage(ctx, "lanczos coef", 12);
+        let coef = storage(ctx, "lanczos coef", 4 * LANCZOS_COEF_LEN);
         let params = uniform_init(ctx, "params", bytemuck::bytes_of(&Params::default()));
         // Written for real (sizes included) at the end of upload, once chunking is known.
 
@@ -297,6 +303,7 @@ impl Resident {
         let res = Resident {
             n,
             p,
+            trace: spectral::trace(pb),
             n_blocks,
             n_red,
             n_chunks,
@@ -476,21 +483,30 @@ impl Resident {
         pass.dispatch_workgroups(self.n_red as u32, 1, 1);
     }
 
-    /// `g = -A v` for the Lanczos vector and the partials of its three dot products.
-    pub fn encode_lanczos_dots(&self, k: &Kernels, pass: &mut wgpu::ComputePass) {
+    /// `g = -A v` for the Lanczos vector (`v` as it is on the device).
+    pub fn encode_lanczos_apply(&self, k: &Kernels, pass: &mut wgpu::ComputePass) {
         self.encode_compact(k, pass, Vector::V);
         self.encode_residual(k, pass, true);
         self.encode_gradient(k, pass);
-        pass.set_bind_group(0, &self.lanczos, &[]);
-        pass.set_pipeline(k.lanczos.pipeline("lanczos_dots"));
-        pass.dispatch_workgroups(self.n_red as u32, 1, 1);
     }
 
-    /// The next Lanczos vector from `coef`.
-    pub fn encode_lanczos_next(&self, k: &Kernels, pass: &mut wgpu::ComputePass) {
-        let (gx, gy) = grid(self.n_blocks as u32);
+    /// One whole Lanczos step on the device (lanczos.wgsl): `A v`, its coefficients into
+    /// `coef`, and the next `v`.
+    pub fn encode_lanczos_step(&self, k: &Kernels, pass: &mut wgpu::ComputePass) {
+        self.encode_lanczos_apply(k, pass);
+        let red = self.n_red as u32;
         pass.set_bind_group(0, &self.lanczos, &[]);
-        pass.set_pipeline(k.lanczos.pipeline("lanczos_next"));
+        for (entry, groups) in [
+            ("lanczos_dots", red),
+            ("lanczos_alpha", 1),
+            ("lanczos_residual", red),
+            ("lanczos_beta", 1),
+        ] {
+            pass.set_pipeline(k.lanczos.pipeline(entry));
+            pass.dispatch_workgroups(groups, 1, 1);
+        }
+        let (gx, gy) = grid(self.n_blocks as u32);
+        pass.set_pipeline(k.lanczos.pipeline("lanczos_scale"));
         pass.dispatch_workgroups(gx, gy, 1);
     }
 }
