@@ -15,7 +15,7 @@ use lariat::path::solve_path;
 use lariat::penalty::ElasticNet;
 use lariat::problem::{Preprocess, Problem};
 use lariat::solver::gpu::resident::run_and_read;
-use lariat::solver::gpu::GpuOptions;
+use lariat::solver::gpu::{GpuOptions, LanczosMode};
 use lariat::solver::{Backend, CpuBackend, Fit, Status};
 
 fn params(tol: f64, alg: Algorithm) -> lariat::params::ValidParams {
@@ -183,6 +183,58 @@ fn column_panels_give_the_same_solution() {
         .unwrap();
     assert!(gpu.stats.n_panels >= 14, "panels: {}", gpu.stats.n_panels);
     assert!(rel_diff(got.objective, want.objective) < 1e-5);
+}
+
+/// What a 1000 x 1,000,000 problem runs on hardware, at a size lavapipe can run: several
+/// column panels and every dispatch of more than 3 workgroups wrapped into a 2-D grid (with
+/// excess workgroups in its last row), under working sets and plain FISTA, against the f64
+/// CPU optimum; and the device Lanczos on the same grid against the f64 one.
+#[test]
+fn multi_panel_two_dimensional_grids_match_the_cpu() {
+    use lariat::solver::screening::WorkingSets;
+    let (x, y) = random_problem(40, 2000, 78);
+    let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+    let pen = ElasticNet {
+        lambda: 0.1 * pb.lambda_max(1.0),
+        l1_ratio: 0.9,
+    };
+    let want = cpu(&pb, pen);
+    for lanczos in [LanczosMode::Device, LanczosMode::Host] {
+        let Some(mut gpu) = gpu_or_skip(GpuOptions {
+            max_panel_cols: Some(300),
+            max_grid_x: Some(3),
+            lanczos,
+            ..GpuOptions::default()
+        }) else {
+            return;
+        };
+        let cfg = gpu.kernels().config;
+        let n_blocks = 2000u32.div_ceil(cfg.wg);
+        let (gx, gy) = cfg.grid(n_blocks);
+        assert!(
+            gy > 1 && gx * gy > n_blocks,
+            "not a 2-D grid with excess: {gx} x {gy}"
+        );
+        let sigma = gpu.sigma_max_sq(&pb).unwrap();
+        let sigma_cpu = lariat::solver::fista::sigma_max_sq(&pb);
+        assert!(
+            rel_diff(sigma, sigma_cpu) < 1e-4,
+            "{lanczos:?}: {sigma} vs {sigma_cpu}"
+        );
+        assert_eq!(gpu.stats.n_panels, 7);
+        for ws in [WorkingSets::On, WorkingSets::Off] {
+            let mut prm = params(1e-6, Algorithm::Fista);
+            prm.screening.working_sets = ws;
+            let got = gpu.solve(&pb, &pen, None, &prm).unwrap();
+            assert!(
+                rel_diff(got.objective, want.objective) < 1e-5,
+                "{lanczos:?} {ws:?}: {} vs {}",
+                got.objective,
+                want.objective
+            );
+            assert_gap_is_full_pass(&pb, &pen, &got, "2-D grid");
+        }
+    }
 }
 
 #[test]

@@ -348,3 +348,21 @@ fn lanczos_step_size_matches_the_cpu() {
         }
     }
 }
+
+/// scripts/test.sh runs these binaries a second time under LARIAT_WG=256 LARIAT_TPC=32: the
+/// backend must take that configuration (else that leg would repeat lavapipe's silently).
+#[test]
+fn kernel_configuration_follows_the_environment() {
+    let Some(gpu) = gpu_or_skip(GpuOptions::default()) else {
+        return;
+    };
+    let cfg = gpu.kernels().config;
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u32>().ok());
+    if let Some(wg) = env("LARIAT_WG") {
+        assert_eq!(cfg.wg, wg);
+    }
+    if let Some(tpc) = env("LARIAT_TPC") {
+        assert_eq!(cfg.tpc, tpc);
+    }
+    eprintln!("kernel configuration: WG {}, TPC {}", cfg.wg, cfg.tpc);
+}

@@ -73,6 +73,9 @@ pub struct Panel {
 pub struct KernelConfig {
     pub wg: u32,
     pub tpc: u32,
+    /// Workgroups per grid dimension before a dispatch wraps into `y` (the WebGPU limit,
+    /// 65535; tests lower it so that small problems take the 2-D path of wide ones).
+    pub max_grid_x: u32,
 }
 
 impl KernelConfig {
@@ -97,7 +100,11 @@ impl KernelConfig {
             wg /= 2;
         }
         tpc = tpc.clamp(1, wg).next_power_of_two().min(wg);
-        KernelConfig { wg, tpc }
+        KernelConfig {
+            wg,
+            tpc,
+            max_grid_x: MAX_GRID_X,
+        }
     }
 }
 
@@ -286,14 +293,29 @@ impl Kernels {
     }
 }
 
+/// `max_compute_workgroups_per_dimension` of WebGPU (and of every adapter in practice).
+pub const MAX_GRID_X: u32 = 65_535;
+
 /// A 1-D count of workgroups as a 2-D grid within the 65535-per-dimension limit; shaders
-/// linearise it with `wg_linear`.
+/// linearise it with `wg_linear` and return from the excess workgroups of the last row.
 pub fn grid(workgroups: u32) -> (u32, u32) {
-    const MAX: u32 = 65_535;
-    if workgroups <= MAX {
+    grid_within(workgroups, MAX_GRID_X)
+}
+
+/// [`grid`] with at most `max_x` workgroups in x.
+pub fn grid_within(workgroups: u32, max_x: u32) -> (u32, u32) {
+    let max_x = max_x.clamp(1, MAX_GRID_X);
+    if workgroups <= max_x {
         (workgroups.max(1), 1)
     } else {
-        (MAX, workgroups.div_ceil(MAX))
+        (max_x, workgroups.div_ceil(max_x))
+    }
+}
+
+impl KernelConfig {
+    /// The grid of a dispatch of `workgroups` workgroups under this configuration.
+    pub fn grid(&self, workgroups: u32) -> (u32, u32) {
+        grid_within(workgroups, self.max_grid_x)
     }
 }
 
@@ -322,5 +344,8 @@ mod tests {
         assert_eq!(grid(65_535), (65_535, 1));
         let (x, y) = grid(65_536 * 3);
         assert!(x as u64 * y as u64 >= 65_536 * 3 && x <= 65_535);
+        // A forced small limit: 10 workgroups as 3 x 4 (two excess in the last row).
+        assert_eq!(grid_within(10, 3), (3, 4));
+        assert_eq!(grid_within(3, 3), (3, 1));
     }
 }

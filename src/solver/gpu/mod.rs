@@ -50,6 +50,9 @@ pub struct GpuOptions {
     pub memory_budget: Option<u64>,
     /// Where the step-size Lanczos keeps its vectors (tests force each driver).
     pub lanczos: LanczosMode,
+    /// Wrap dispatches into 2-D grids beyond this many workgroups in x (default 65535, the
+    /// limit; tests force small values so that the 2-D path of wide problems runs in CI).
+    pub max_grid_x: Option<u32>,
 }
 
 /// Statistics of the last solve (upload and step size: of the last time they were needed),
@@ -115,10 +118,13 @@ impl GpuBackend {
     /// Opens a device and compiles the kernels.
     pub fn new(opts: GpuOptions) -> Result<GpuBackend> {
         let ctx = GpuContext::new(&opts.adapter)?;
-        let config = KernelConfig::for_adapter(
+        let mut config = KernelConfig::for_adapter(
             ctx.device_type,
             ctx.limits.max_compute_invocations_per_workgroup,
         );
+        if let Some(x) = opts.max_grid_x {
+            config.max_grid_x = x;
+        }
         let kernels = Kernels::new(&ctx.device, config);
         ctx.check("compiling the kernels")?;
         Ok(GpuBackend {

@@ -5,7 +5,7 @@
 use wgpu::util::DeviceExt;
 
 use super::context::GpuContext;
-use super::kernels::{grid, Kernels, Panel, Params};
+use super::kernels::{Kernels, Panel, Params};
 use crate::error::{Error, Result};
 use crate::problem::Problem;
 use crate::solver::spectral::{self, LANCZOS_MAX_STEPS};
@@ -404,7 +404,7 @@ impl Resident {
             Vector::W => &self.compact_w,
             Vector::V => &self.compact_v,
         };
-        let (gx, gy) = grid(self.n_blocks as u32);
+        let (gx, gy) = k.config.grid(self.n_blocks as u32);
         pass.set_bind_group(0, bg, &[]);
         pass.set_pipeline(k.compact.pipeline("count"));
         pass.dispatch_workgroups(gx, gy, 1);
@@ -426,11 +426,13 @@ impl Resident {
         let row_blocks = self.n.div_ceil(self.wg);
         pass.set_pipeline(k.residual.pipeline("residual_partial"));
         for panel in &self.panels {
-            let (gx, gy) = grid((row_blocks * panel.ncols.div_ceil(self.chunk_len)) as u32);
+            let (gx, gy) = k
+                .config
+                .grid((row_blocks * panel.ncols.div_ceil(self.chunk_len)) as u32);
             pass.set_bind_group(0, bind(panel, zero_y), &[]);
             pass.dispatch_workgroups(gx, gy, 1);
         }
-        let (gx, gy) = grid(row_blocks as u32);
+        let (gx, gy) = k.config.grid(row_blocks as u32);
         pass.set_pipeline(k.residual.pipeline("residual_finish"));
         pass.set_bind_group(0, bind(&self.panels[0], zero_y), &[]);
         pass.dispatch_workgroups(gx, gy, 1);
@@ -440,7 +442,7 @@ impl Resident {
     pub fn encode_gradient(&self, k: &Kernels, pass: &mut wgpu::ComputePass) {
         pass.set_pipeline(k.gradient.pipeline("gradient"));
         for panel in &self.panels {
-            let (gx, gy) = grid(panel.ncols.div_ceil(self.cols_per_wg) as u32);
+            let (gx, gy) = k.config.grid(panel.ncols.div_ceil(self.cols_per_wg) as u32);
             pass.set_bind_group(0, &panel.gradient, &[]);
             pass.dispatch_workgroups(gx, gy, 1);
         }
@@ -456,7 +458,7 @@ impl Resident {
 
     /// The update once `g` is known: prox step with restart partials, state, momentum.
     pub fn encode_fista_update(&self, k: &Kernels, pass: &mut wgpu::ComputePass) {
-        let (gx, gy) = grid(self.n_blocks as u32);
+        let (gx, gy) = k.config.grid(self.n_blocks as u32);
         pass.set_bind_group(0, &self.fista, &[]);
         pass.set_pipeline(k.fista.pipeline("prox"));
         pass.dispatch_workgroups(gx, gy, 1);
@@ -505,7 +507,7 @@ impl Resident {
             pass.set_pipeline(k.lanczos.pipeline(entry));
             pass.dispatch_workgroups(groups, 1, 1);
         }
-        let (gx, gy) = grid(self.n_blocks as u32);
+        let (gx, gy) = k.config.grid(self.n_blocks as u32);
         pass.set_pipeline(k.lanczos.pipeline("lanczos_scale"));
         pass.dispatch_workgroups(gx, gy, 1);
     }
