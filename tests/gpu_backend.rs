@@ -488,3 +488,70 @@ fn the_gpu_certificate_recomputes_only_a_few_columns_in_f64() {
     assert!(exact > 0 && exact < 200, "{exact} columns recomputed");
     assert_gap_is_full_pass(&pb, &pen, &fit, "filtered certificate");
 }
+
+/// Issue 10, part 4: a NaN in the device's data (here its copy of y) ends the solve with an
+/// error on every GPU route, never with a converged answer.
+#[test]
+fn a_poisoned_device_copy_is_an_error_not_an_answer() {
+    use lariat::solver::screening::WorkingSets;
+    let (x, y) = random_problem(30, 200, 93);
+    let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+    let pen = ElasticNet {
+        lambda: 0.2 * pb.lambda_max(1.0),
+        l1_ratio: 1.0,
+    };
+    for ws in [WorkingSets::On, WorkingSets::Off] {
+        let Some(mut gpu) = gpu_or_skip(GpuOptions::default()) else {
+            return;
+        };
+        gpu.upload(&pb).unwrap();
+        {
+            let res = gpu.resident().unwrap();
+            let mut yc: Vec<f32> = pb.yc().iter().map(|&v| v as f32).collect();
+            yc[4] = f32::NAN;
+            res.write_f32(gpu.context(), &res.y, &yc);
+        }
+        let mut prm = params(1e-6, Algorithm::Fista);
+        prm.screening.working_sets = ws;
+        let out = gpu.solve(&pb, &pen, None, &prm);
+        let err = out
+            .expect_err("a NaN on the device must not certify")
+            .to_string();
+        assert!(err.contains("non-finite"), "{ws:?}: {err}");
+    }
+}
+
+/// Issue 10, part 4: the device copy is keyed on the problem's identity, not its address. A
+/// new design written where the old one lived (same address, same shape and preprocessing)
+/// must be uploaded again; the address key reused the old X and step size.
+#[test]
+fn a_new_design_at_the_same_address_is_uploaded_again() {
+    let Some(mut gpu) = gpu_or_skip(GpuOptions::default()) else {
+        return;
+    };
+    let (mut x, y) = random_problem(25, 60, 94);
+    let first = {
+        let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+        gpu.sigma_max_sq(&pb).unwrap()
+    };
+    let addr = &x as *const Dense<f64> as usize;
+    let (x2, _) = random_problem(25, 60, 95);
+    // Ten times the spread: the same data layout, a hundred times sigma_max^2.
+    x = Dense::from_col_major(25, 60, x2.as_col_major().iter().map(|v| 10.0 * v).collect());
+    assert_eq!(addr, &x as *const Dense<f64> as usize);
+    let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+    let want = lariat::solver::fista::sigma_max_sq(&pb);
+    let got = gpu.sigma_max_sq(&pb).unwrap();
+    assert!(
+        rel_diff(got, want) < 1e-4,
+        "{got} vs {want} (first design: {first})"
+    );
+    let pen = ElasticNet {
+        lambda: 0.1 * pb.lambda_max(1.0),
+        l1_ratio: 1.0,
+    };
+    let fit = gpu
+        .solve(&pb, &pen, None, &params(1e-6, Algorithm::Fista))
+        .unwrap();
+    assert!(rel_diff(fit.objective, cpu(&pb, pen).objective) < 1e-5);
+}

@@ -11,7 +11,9 @@ use lariat::design::Dense;
 use lariat::penalty::soft_threshold;
 use lariat::problem::{Preprocess, Problem};
 use lariat::solver::gpu::resident::{run_and_read, Resident, Vector};
-use lariat::solver::gpu::{read_active, sum_partials, GpuBackend, GpuOptions};
+use lariat::solver::gpu::{
+    finite_partials, non_finite_count, read_active, sum_partials, GpuBackend, GpuOptions,
+};
 use lariat::synth::Rng;
 
 const SIZES: [(usize, usize); 5] = [(1, 1), (7, 1), (1, 9), (37, 131), (3, 65_537)];
@@ -283,7 +285,7 @@ fn gap_reductions_match_the_cpu() {
             res.write_f32(ctx, &res.w, &w);
             res.write_f32(ctx, &res.g, &g);
             res.write_f32(ctx, &res.r, &r);
-            res.write_f32(ctx, &res.red, &nan(6 * res.n_red));
+            res.write_f32(ctx, &res.red, &nan(8 * res.n_red));
             let red = run_and_read(
                 ctx,
                 "reduce",
@@ -295,6 +297,7 @@ fn gap_reductions_match_the_cpu() {
                 red.iter().all(|v| v.is_finite()),
                 "{n}x{p}: unwritten partials"
             );
+            assert_eq!(non_finite_count(&red, res.n_red), 0.0, "{n}x{p}");
             let s = sum_partials(&red, res.n_red);
             let f = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
             let (w, g, r) = (f(&w), f(&g), f(&r));
@@ -365,4 +368,62 @@ fn kernel_configuration_follows_the_environment() {
         assert_eq!(cfg.tpc, tpc);
     }
     eprintln!("kernel configuration: WG {}, TPC {}", cfg.wg, cfg.tpc);
+}
+
+/// A NaN or infinity in w, g or r is counted by the reductions from its bits (a `max` drops
+/// NaN on NVIDIA; WGSL compilers may assume no NaN), and the read-back is refused.
+#[test]
+fn non_finite_values_are_counted_and_refused() {
+    let (n, p) = (37, 131);
+    let (x, y) = problem_data(n, p, 450);
+    let pb = Problem::new(&x, &y, PREP).unwrap();
+    let mut rng = Rng::new(451);
+    with_resident(&pb, GpuOptions::default(), |gpu, res| {
+        let (ctx, k) = (gpu.context(), gpu.kernels());
+        let base_g: Vec<f32> = (0..p).map(|_| rng.normal() as f32).collect();
+        let base_r: Vec<f32> = (0..n).map(|_| rng.normal() as f32).collect();
+        let w = vec![0.5f32; p];
+        for (poison, want) in [
+            (vec![], 0.0),
+            (vec![('g', 7, f32::NAN)], 1.0),
+            (
+                vec![('g', 100, f32::INFINITY), ('w', 3, f32::NEG_INFINITY)],
+                2.0,
+            ),
+            (
+                vec![
+                    ('r', 36, f32::NAN),
+                    ('g', 0, f32::NAN),
+                    ('w', 130, f32::NAN),
+                ],
+                3.0,
+            ),
+        ] {
+            let (mut g, mut r, mut w) = (base_g.clone(), base_r.clone(), w.clone());
+            for &(which, at, v) in &poison {
+                match which {
+                    'g' => g[at] = v,
+                    'r' => r[at] = v,
+                    _ => w[at] = v,
+                }
+            }
+            res.write_params(ctx, 0.1, 0.5, 0.25);
+            res.write_f32(ctx, &res.w, &w);
+            res.write_f32(ctx, &res.g, &g);
+            res.write_f32(ctx, &res.r, &r);
+            let red = run_and_read(
+                ctx,
+                "reduce",
+                |pass| res.encode_reductions(k, pass),
+                &res.red,
+            )
+            .unwrap();
+            assert_eq!(non_finite_count(&red, res.n_red), want, "{poison:?}");
+            assert_eq!(
+                finite_partials(&red, res.n_red).is_err(),
+                want > 0.0,
+                "{poison:?}"
+            );
+        }
+    });
 }

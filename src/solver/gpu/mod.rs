@@ -469,7 +469,9 @@ impl GpuBackend {
             n_iter += steps;
             full_passes += steps + 1;
             checks += 1;
-            let gap = pb.gap_from_scalars(&sum_partials(&red, res.n_red), pen).gap;
+            let scalars = finite_partials(&red, res.n_red)
+                .map_err(|e| Error::Gpu(format!("{e} after {n_iter} FISTA steps")))?;
+            let gap = pb.gap_from_scalars(&scalars, pen).gap;
             if !gap.is_finite() {
                 return Err(Error::Gpu(format!(
                     "the GPU iteration diverged (gap {gap}) after {n_iter} steps"
@@ -501,6 +503,23 @@ pub fn sum_partials(red: &[f32], n_red: usize) -> GapScalars {
         s.r_yc += red[4 * n_red + 2 * b + 1] as f64;
     }
     s
+}
+
+/// The non-finite entries of `w`, `g` and `r` that the reductions counted (reduce.wgsl).
+pub fn non_finite_count(red: &[f32], n_red: usize) -> f64 {
+    red[6 * n_red..8 * n_red].iter().map(|&c| c as f64).sum()
+}
+
+/// [`sum_partials`], or an error when the device saw a NaN or an infinity in `w`, `g` or `r`
+/// (f32 overflow or a poisoned input): never a gap computed without them.
+pub fn finite_partials(red: &[f32], n_red: usize) -> Result<GapScalars> {
+    let bad = non_finite_count(red, n_red);
+    if bad > 0.0 || red.iter().any(|v| !v.is_finite()) {
+        return Err(Error::Gpu(format!(
+            "the device produced {bad} non-finite values (NaN or infinity) in w, X^T r or r"
+        )));
+    }
+    Ok(sum_partials(red, n_red))
 }
 
 /// True when the last `STALL_CHECKS` gaps improved on the best before them by less than 10%.

@@ -187,7 +187,7 @@ impl Resident {
         let chunk_partial = storage(ctx, "residual chunks", 4 * n * n_chunks);
         let meta = storage(ctx, "meta", 8);
         let state = storage(ctx, "state", 8);
-        let red = storage(ctx, "red", 4 * 6 * n_red);
+        let red = storage(ctx, "red", 4 * 8 * n_red);
         let u = vec_p("u");
         let coef = storage(ctx, "lanczos coef", 4 * LANCZOS_COEF_LEN);
         let params = uniform_init(ctx, "params", bytemuck::bytes_of(&Params::default()));
