@@ -555,3 +555,93 @@ fn a_new_design_at_the_same_address_is_uploaded_again() {
         .unwrap();
     assert!(rel_diff(fit.objective, cpu(&pb, pen).objective) < 1e-5);
 }
+
+/// Issue 9, item 9: data in f64's range but beyond f32's (entries near 1e20). `--device gpu`
+/// refuses them with a message that says so and what to do; `--device auto`'s backend solves
+/// them on the CPU and says so; the same entries standardized (Xe of unit variance) stay
+/// within f32 and are solved on the device.
+#[test]
+fn data_beyond_single_precision_are_refused_or_solved_on_the_cpu() {
+    let (x, y) = random_problem(30, 90, 96);
+    let big = |v: &f64| v * 1e20;
+    let xb = Dense::from_col_major(30, 90, x.as_col_major().iter().map(big).collect());
+    let yb: Vec<f64> = y.iter().map(big).collect();
+    let pb = Problem::new(&xb, &yb, Preprocess::default()).unwrap();
+    let pen = ElasticNet {
+        lambda: 0.1 * pb.lambda_max(1.0),
+        l1_ratio: 1.0,
+    };
+    let prm = params(1e-6, Algorithm::Fista);
+    let want = cpu(&pb, pen);
+    assert!(want.objective.is_finite() && want.objective > 1e30);
+    let Some(mut gpu) = gpu_or_skip(GpuOptions::default()) else {
+        return;
+    };
+    let err = gpu.solve(&pb, &pen, None, &prm).unwrap_err().to_string();
+    assert!(
+        err.contains("exceed single precision") && err.contains("--device cpu"),
+        "{err}"
+    );
+    let err = gpu.sigma_max_sq(&pb).unwrap_err().to_string();
+    assert!(err.contains("exceed single precision"), "{err}");
+
+    let mut auto = gpu_or_skip(GpuOptions {
+        cpu_fallback: true,
+        ..GpuOptions::default()
+    })
+    .unwrap();
+    let fit = auto.solve(&pb, &pen, None, &prm).unwrap();
+    assert_eq!(fit.device, "cpu");
+    assert_eq!(fit.status, Status::Converged);
+    assert!(rel_diff(fit.objective, want.objective) < 1e-6);
+    assert!(
+        auto.device().contains("single precision"),
+        "{}",
+        auto.device()
+    );
+
+    // Standardized, the same entries give a unit-variance Xe: the device solves it.
+    let std = Preprocess {
+        fit_intercept: true,
+        standardize: true,
+    };
+    let y1 = y.clone();
+    let pbs = Problem::new(&xb, &y1, std).unwrap();
+    let pen = ElasticNet {
+        lambda: 0.1 * pbs.lambda_max(1.0),
+        l1_ratio: 1.0,
+    };
+    let fit = auto.solve(&pbs, &pen, None, &prm).unwrap();
+    assert!(fit.device.starts_with("gpu"), "{}", fit.device);
+    assert!(rel_diff(fit.objective, cpu(&pbs, pen).objective) < 1e-5);
+    assert!(auto.device().starts_with("gpu"), "{}", auto.device());
+}
+
+/// The same through the binary: exit 1 and a message naming single precision.
+#[test]
+fn cli_refuses_data_beyond_single_precision_on_the_gpu() {
+    if gpu_or_skip(GpuOptions::default()).is_none() {
+        return;
+    }
+    let dir = common::temp_dir("gpu-f32-range");
+    let (x, y) = random_problem(20, 30, 97);
+    let xp = dir.join("x.npy");
+    let yp = dir.join("y.npy");
+    let xb: Vec<f64> = x.as_col_major().iter().map(|v| v * 1e25).collect();
+    lariat::data::npy::write_npy_f64(&xp, 20, 30, &xb).unwrap();
+    lariat::data::npy::write_npy_vec(&yp, &y).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_lariat"))
+        .args([
+            "fit",
+            "--x",
+            xp.to_str().unwrap(),
+            "--y",
+            yp.to_str().unwrap(),
+        ])
+        .args(["--lambda-ratio", "0.1", "--device", "gpu"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("exceed single precision"), "{err}");
+}

@@ -9,6 +9,7 @@
 //! polished in f64 on the CPU where f32 could not reach the tolerance (`finish.rs`,
 //! "gpu+cpu-polish").
 
+pub mod ceiling;
 pub mod context;
 mod finish;
 pub mod kernels;
@@ -50,6 +51,9 @@ pub struct GpuOptions {
     pub memory_budget: Option<u64>,
     /// Where the step-size Lanczos keeps its vectors (tests force each driver).
     pub lanczos: LanczosMode,
+    /// Solve on the CPU (f64) instead of failing when the data exceed single precision
+    /// ([`single_precision_limit`]); `--device auto` sets it, `--device gpu` does not.
+    pub cpu_fallback: bool,
     /// Wrap dispatches into 2-D grids beyond this many workgroups in x (default 65535, the
     /// limit; tests force small values so that the 2-D path of wide problems runs in CI).
     pub max_grid_x: Option<u32>,
@@ -111,8 +115,44 @@ pub struct GpuBackend {
     opts: GpuOptions,
     /// The problem on the device, with `sigma_max(Xe)^2` once a solve has needed it.
     resident: Option<(ProblemKey, Resident, Option<f64>)>,
+    /// Why the last solve ran on the CPU ([`GpuOptions::cpu_fallback`]), for `device()`.
+    fell_back: Option<String>,
     pub stats: GpuStats,
 }
+
+/// The largest value the device's f32 sums may reach in [`single_precision_limit`]: f32's
+/// maximum is 3.4e38; the margin covers partial sums and the products of two such values.
+const F32_SAFE: f64 = 1e36;
+
+/// Why `pb` cannot be solved in f32 on the device, or `None`. The device forms `||A v||^2`
+/// (the step size: up to `sigma_max^4 <= ||Xe||_F^4`), `||Xe^T r||^2` (up to
+/// `||Xe||_F^2 ||yc||^2`), `||r||^2` and `||w||^2` (about `||yc||^2 / sigma^2`); data near
+/// 1e20 overflow them while f64 holds them easily. Scaling on upload would keep them in range,
+/// but the certificate filters with the device's f32 correlations in the problem's own units,
+/// which would overflow in their turn, so the GPU declines such data instead.
+pub fn single_precision_limit(pb: &Problem) -> Option<String> {
+    let t = super::spectral::trace(pb);
+    let yy = sq_norm(pb.yc());
+    let w_scale = if t > 0.0 { yy / t } else { 0.0 };
+    [
+        ("||Xe||_F^4 (the step size's ||A v||^2)", t * t),
+        ("||Xe||_F^2 ||yc||^2 (the gap's ||X^T r||^2)", t * yy),
+        ("||yc||^2", yy),
+        ("||yc||^2 / ||Xe||_F^2 (the scale of ||w||^2)", w_scale),
+    ]
+    .into_iter()
+    .find(|(_, v)| v.is_nan() || *v > F32_SAFE)
+    .map(|(what, v)| {
+        format!(
+            "the data exceed single precision: the GPU computes in f32 (largest value 3.4e38) \
+             and this problem's {what} is {v:.2e}"
+        )
+    })
+}
+
+/// What to do about [`single_precision_limit`].
+const F32_ADVICE: &str = "divide X and y by powers of ten to bring their entries near 1 \
+    (a Lasso solution scales back exactly), or use --device cpu (f64)";
 
 impl GpuBackend {
     /// Opens a device and compiles the kernels.
@@ -132,6 +172,7 @@ impl GpuBackend {
             kernels,
             opts,
             resident: None,
+            fell_back: None,
             stats: GpuStats::default(),
         })
     }
@@ -168,6 +209,9 @@ impl GpuBackend {
             if r.0 == key {
                 return Ok(r);
             }
+        }
+        if let Some(why) = single_precision_limit(pb) {
+            return Err(Error::Gpu(format!("{why}; {F32_ADVICE}")));
         }
         let need = device_bytes(pb.n(), pb.p());
         if let Some(avail) = self.memory_budget() {
@@ -320,7 +364,13 @@ fn lanczos_on_device(ctx: &GpuContext, k: &Kernels, res: &Resident) -> Result<f6
 
 impl Backend for GpuBackend {
     fn device(&self) -> String {
-        format!("gpu: {}", self.ctx.report.short())
+        match &self.fell_back {
+            Some(why) => format!(
+                "cpu (f64): {why}, so --device auto did not use {}",
+                self.ctx.report.short()
+            ),
+            None => format!("gpu: {}", self.ctx.report.short()),
+        }
     }
 
     fn solver(&self) -> String {
@@ -341,6 +391,15 @@ impl Backend for GpuBackend {
                     what: format!("warm start has {} coefficients, problem has {p}", h.w.len()),
                 });
             }
+        }
+        self.fell_back = single_precision_limit(pb);
+        if let Some(why) = &self.fell_back {
+            if !self.opts.cpu_fallback {
+                return Err(Error::Gpu(format!("{why}; {F32_ADVICE}")));
+            }
+            let mut fit = cd::solve(pb, pen, warm, params);
+            fit.device = "cpu".into();
+            return Ok(fit);
         }
         let yc_scale = sq_norm(pb.yc()) / pb.n() as f64;
         let gap_tol = pb.gap_tolerance(params.tol);

@@ -204,6 +204,13 @@ impl Resident {
             let data = &mut host[..n * ncols];
             for (c, chunk) in data.chunks_exact_mut(n).enumerate() {
                 pb.design().write_col_f32(col_start + c, chunk);
+                if chunk.iter().any(|v| !v.is_finite()) {
+                    return Err(Error::Gpu(format!(
+                        "the data exceed single precision: column {} of X has an entry beyond \
+                         f32's 3.4e38; divide X by a power of ten or use --device cpu (f64)",
+                        col_start + c
+                    )));
+                }
             }
             let x = storage_init(
                 ctx,
