@@ -645,3 +645,60 @@ fn cli_refuses_data_beyond_single_precision_on_the_gpu() {
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("exceed single precision"), "{err}");
 }
+
+/// Issue 10, part 3: the device requests of a solve are counted (every submission is one
+/// read-back; each gap check and working-set round is at least one), and read-backs reuse one
+/// staging buffer: a second identical solve creates buffers only for its working sets.
+#[test]
+fn device_requests_are_counted_per_solve() {
+    use lariat::solver::screening::WorkingSets;
+    let (x, y) = random_problem(60, 1500, 98);
+    let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+    let pen = ElasticNet {
+        lambda: 0.05 * pb.lambda_max(1.0),
+        l1_ratio: 1.0,
+    };
+    for lanczos in [LanczosMode::Host, LanczosMode::Device] {
+        for ws in [WorkingSets::On, WorkingSets::Off] {
+            let Some(mut gpu) = gpu_or_skip(GpuOptions {
+                lanczos,
+                ..GpuOptions::default()
+            }) else {
+                return;
+            };
+            let mut prm = params(1e-6, Algorithm::Fista);
+            prm.screening.working_sets = ws;
+            let mut runs = Vec::new();
+            for _ in 0..2 {
+                gpu.solve(&pb, &pen, None, &prm).unwrap();
+                runs.push((
+                    gpu.stats.counts,
+                    gpu.stats.working_set_rounds,
+                    gpu.stats.gap_checks,
+                ));
+            }
+            let rounds = runs[1].1.max(1) as u64;
+            let c = runs[1].0;
+            eprintln!(
+                "{lanczos:?} {ws:?}: first solve {:?}; second {c:?}, {} rounds: per round {} \
+                 submissions, {} read-backs, {} buffers, {} bind groups",
+                runs[0].0,
+                runs[1].1,
+                c.submissions / rounds,
+                c.read_backs / rounds,
+                c.buffers / rounds,
+                c.bind_groups / rounds
+            );
+            for (counts, rounds, checks) in &runs {
+                assert_eq!(counts.submissions, counts.read_backs);
+                assert!(counts.read_backs as usize >= checks + rounds, "{counts:?}");
+            }
+            if ws == WorkingSets::On {
+                assert!(runs[1].1 > 0, "no working-set round ran");
+            } else {
+                // Same problem, already on the device, staging kept: nothing to create.
+                assert_eq!((c.buffers, c.bind_groups), (0, 0), "{c:?}");
+            }
+        }
+    }
+}

@@ -19,7 +19,7 @@ mod working_sets;
 
 use std::time::Instant;
 
-use self::context::{AdapterChoice, GpuContext};
+use self::context::{AdapterChoice, Counts, GpuContext};
 use self::finish::{polish_candidates, Certified, Solved};
 use self::kernels::{KernelConfig, Kernels};
 use self::resident::{device_bytes, run_and_read, Resident, Vector};
@@ -75,6 +75,11 @@ pub struct GpuStats {
     pub gpu_iterations: usize,
     pub gap_checks: usize,
     pub n_panels: usize,
+    /// What the last solve asked of the device: submissions, read-backs, buffers and bind
+    /// groups created (an upload included when it needed one).
+    pub counts: Counts,
+    /// Working-set subproblems the last solve ran (0 without working sets).
+    pub working_set_rounds: usize,
 }
 
 impl GpuStats {
@@ -86,6 +91,7 @@ impl GpuStats {
         self.gpu_iterations = 0;
         self.gap_checks = 0;
         self.polish_features = 0;
+        self.working_set_rounds = 0;
     }
 }
 
@@ -378,6 +384,22 @@ impl Backend for GpuBackend {
     }
 
     fn solve(
+        &mut self,
+        pb: &Problem,
+        pen: &ElasticNet,
+        warm: Option<&Warm>,
+        params: &ValidParams,
+    ) -> Result<Fit> {
+        let before = self.ctx.counts.snapshot();
+        let out = self.solve_counted(pb, pen, warm, params);
+        self.stats.counts = self.ctx.counts.snapshot() - before;
+        out
+    }
+}
+
+impl GpuBackend {
+    /// [`Backend::solve`], whose device requests `solve` counts.
+    fn solve_counted(
         &mut self,
         pb: &Problem,
         pen: &ElasticNet,

@@ -92,6 +92,7 @@ pub fn panel_cols(n: usize, p: usize, max_binding: u64, forced: Option<usize>) -
 }
 
 fn storage(ctx: &GpuContext, label: &str, bytes: usize) -> wgpu::Buffer {
+    ctx.counts.buffer();
     ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some(label),
         size: (bytes.max(4)).next_multiple_of(4) as u64,
@@ -103,6 +104,7 @@ fn storage(ctx: &GpuContext, label: &str, bytes: usize) -> wgpu::Buffer {
 }
 
 fn storage_init(ctx: &GpuContext, label: &str, data: &[u8]) -> wgpu::Buffer {
+    ctx.counts.buffer();
     ctx.device
         .create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(label),
@@ -114,6 +116,7 @@ fn storage_init(ctx: &GpuContext, label: &str, data: &[u8]) -> wgpu::Buffer {
 }
 
 fn uniform_init(ctx: &GpuContext, label: &str, data: &[u8]) -> wgpu::Buffer {
+    ctx.counts.buffer();
     ctx.device
         .create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(label),
@@ -307,6 +310,10 @@ impl Resident {
             )));
         }
         ctx.check("uploading the problem")?;
+        // 3 per panel (residual with y and with 0, gradient) + compact x3, fista, reduce, lanczos.
+        for _ in 0..3 * panels.len() + 6 {
+            ctx.counts.bind_group();
+        }
         let res = Resident {
             n,
             p,
@@ -539,12 +546,7 @@ pub fn run_and_read_all(
     srcs: &[&wgpu::Buffer],
 ) -> Result<Vec<Vec<f32>>> {
     let size: u64 = srcs.iter().map(|b| b.size()).sum();
-    let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("staging"),
-        size,
-        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
+    let staging = ctx.take_staging(size);
     let mut enc = ctx
         .device
         .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
@@ -561,10 +563,14 @@ pub fn run_and_read_all(
         offset += src.size();
     }
     ctx.queue.submit([enc.finish()]);
+    ctx.counts.submission();
+    ctx.counts.read_back();
     let (tx, rx) = std::sync::mpsc::channel();
-    staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
-        let _ = tx.send(r);
-    });
+    staging
+        .slice(..size)
+        .map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
     ctx.device
         .poll(wgpu::PollType::wait_indefinitely())
         .map_err(|e| Error::Gpu(format!("{label}: waiting for the device: {e}")))?;
@@ -574,7 +580,7 @@ pub fn run_and_read_all(
         .map_err(|e| Error::Gpu(format!("{label}: read-back failed: {e}")))?;
     let out = {
         let view = staging
-            .slice(..)
+            .slice(..size)
             .get_mapped_range()
             .map_err(|e| Error::Gpu(format!("{label}: {e}")))?;
         let all = bytemuck::cast_slice::<u8, f32>(&view);
@@ -588,5 +594,7 @@ pub fn run_and_read_all(
             .collect()
     };
     staging.unmap();
+    // Only a buffer that came back unmapped is reused (an error above drops it).
+    ctx.give_staging(staging);
     Ok(out)
 }

@@ -95,6 +95,7 @@ impl GpuBackend {
                 None => working_set(pb, pen, &w, &g, &keep, ws_size),
             };
             let sub_target = (WS_GAP_FRACTION * gap).max(0.5 * target);
+            self.stats.working_set_rounds += 1;
             let (sub_w, it) =
                 self.solve_subproblem(pb, pen, &ws, &w, params, n_iter, sub_target)?;
             n_iter += it.max(1);
