@@ -218,7 +218,7 @@ fn multi_panel_two_dimensional_grids_match_the_cpu() {
         let sigma = gpu.sigma_max_sq(&pb).unwrap();
         let sigma_cpu = lariat::solver::fista::sigma_max_sq(&pb);
         assert!(
-            rel_diff(sigma, sigma_cpu) < 1e-4,
+            rel_diff(sigma, sigma_cpu) < 3e-4,
             "{lanczos:?}: {sigma} vs {sigma_cpu}"
         );
         assert_eq!(gpu.stats.n_panels, 7);
@@ -543,7 +543,7 @@ fn a_new_design_at_the_same_address_is_uploaded_again() {
     let want = lariat::solver::fista::sigma_max_sq(&pb);
     let got = gpu.sigma_max_sq(&pb).unwrap();
     assert!(
-        rel_diff(got, want) < 1e-4,
+        rel_diff(got, want) < 3e-4,
         "{got} vs {want} (first design: {first})"
     );
     let pen = ElasticNet {

@@ -345,7 +345,7 @@ fn lanczos_step_size_matches_the_cpu() {
             };
             let got = gpu.sigma_max_sq(&pb).unwrap();
             assert!(
-                (got - want).abs() <= 1e-4 * want,
+                (got - want).abs() <= 3e-4 * want,
                 "{n}x{p}: {got} vs {want}"
             );
         }

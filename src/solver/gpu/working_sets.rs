@@ -121,7 +121,8 @@ impl GpuBackend {
         let sub = Problem::new(&sub_design, pb.yc(), pb.preprocess())?;
         let (ctx, k) = (self.context(), self.kernels());
         let sub_res = Resident::upload(ctx, k, &sub, self.opts.max_panel_cols)?;
-        let sigma_sq = lanczos_sigma_max_sq(ctx, k, &sub_res, self.opts.lanczos)?;
+        let (sigma_sq, steps) = lanczos_sigma_max_sq(ctx, k, &sub_res, self.opts.lanczos)?;
+        self.stats.lanczos_steps = steps;
         let lip = fista::LIPSCHITZ_MARGIN * sigma_sq / pb.n() as f64 + pen.l2();
         let step = if lip > 0.0 { 1.0 / lip } else { 0.0 };
         let sub_w0: Vec<f64> = ws.iter().map(|&j| w[j]).collect();
