@@ -123,6 +123,8 @@ pub struct GpuBackend {
     opts: GpuOptions,
     /// The problem on the device, with `sigma_max(Xe)^2` once a solve has needed it.
     resident: Option<(ProblemKey, Resident, Option<f64>)>,
+    /// The working-set subproblem's buffers, refilled every round (`working_sets.rs`).
+    sub_resident: Option<Resident>,
     /// Why the last solve ran on the CPU ([`GpuOptions::cpu_fallback`]), for `device()`.
     fell_back: Option<String>,
     pub stats: GpuStats,
@@ -180,6 +182,7 @@ impl GpuBackend {
             kernels,
             opts,
             resident: None,
+            sub_resident: None,
             fell_back: None,
             stats: GpuStats::default(),
         })
@@ -579,7 +582,9 @@ impl GpuBackend {
         self.stats.gpu_iterations += n_iter;
         self.stats.gap_checks += checks;
         let w32 = run_and_read(ctx, "download w", |_| {}, &res.w)?;
-        Ok((w32.iter().map(|&x| x as f64).collect(), n_iter, full_passes))
+        // A buffer of a reused working-set problem may hold more columns than this one.
+        let w = w32[..p].iter().map(|&x| x as f64).collect();
+        Ok((w, n_iter, full_passes))
     }
 }
 
@@ -606,7 +611,7 @@ pub fn non_finite_count(red: &[f32], n_red: usize) -> f64 {
 /// (f32 overflow or a poisoned input): never a gap computed without them.
 pub fn finite_partials(red: &[f32], n_red: usize) -> Result<GapScalars> {
     let bad = non_finite_count(red, n_red);
-    if bad > 0.0 || red.iter().any(|v| !v.is_finite()) {
+    if bad > 0.0 || red[..8 * n_red].iter().any(|v| !v.is_finite()) {
         return Err(Error::Gpu(format!(
             "the device produced {bad} non-finite values (NaN or infinity) in w, X^T r or r"
         )));

@@ -21,8 +21,11 @@ const MAX_RED_WORKGROUPS: usize = 256;
 const CHUNK_LEN: usize = 256;
 
 struct PanelBuffers {
+    /// Columns of the problem now loaded in this panel (0 for a spare panel of a capacity).
     ncols: usize,
     x: wgpu::Buffer,
+    /// The panel's `Panel` uniform, rewritten by `fill`.
+    uniform: wgpu::Buffer,
     residual_y: wgpu::BindGroup,
     residual_zero: wgpu::BindGroup,
     gradient: wgpu::BindGroup,
@@ -42,6 +45,10 @@ pub enum Vector {
 pub struct Resident {
     pub n: usize,
     pub p: usize,
+    /// Columns the buffers are sized for (`p` unless uploaded with a capacity).
+    capacity: usize,
+    /// Columns per panel of the allocation.
+    per_panel: usize,
     /// `trace(Xe^T Xe)` in f64, the ceiling of the step-size estimate.
     pub trace: f64,
     pub n_blocks: usize,
@@ -68,6 +75,7 @@ pub struct Resident {
     /// `1 / s_j`, 0 for dead columns; on the device, also 0 for screened-out columns.
     inv_scale: wgpu::Buffer,
     inv_scale_host: Vec<f32>,
+    mean: wgpu::Buffer,
     /// Whether the device's `inv_scale` has columns screened out (so unmasking is a no-op
     /// when it has none, as along a whole working-set path).
     masked: std::cell::Cell<bool>,
@@ -103,18 +111,6 @@ fn storage(ctx: &GpuContext, label: &str, bytes: usize) -> wgpu::Buffer {
     })
 }
 
-fn storage_init(ctx: &GpuContext, label: &str, data: &[u8]) -> wgpu::Buffer {
-    ctx.counts.buffer();
-    ctx.device
-        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(label),
-            contents: if data.is_empty() { &[0u8; 4] } else { data },
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_DST
-                | wgpu::BufferUsages::COPY_SRC,
-        })
-}
-
 fn uniform_init(ctx: &GpuContext, label: &str, data: &[u8]) -> wgpu::Buffer {
     ctx.counts.buffer();
     ctx.device
@@ -133,9 +129,23 @@ impl Resident {
         pb: &Problem,
         forced_panel_cols: Option<usize>,
     ) -> Result<Resident> {
+        Self::upload_with_capacity(ctx, kernels, pb, forced_panel_cols, pb.p())
+    }
+
+    /// [`Resident::upload`] into buffers sized for `capacity` columns (at least `pb.p()`), so
+    /// that later problems of as many rows and at most that many columns are loaded into them
+    /// with [`Resident::refill`]: no buffer or bind group is created again (the working sets).
+    pub fn upload_with_capacity(
+        ctx: &GpuContext,
+        kernels: &Kernels,
+        pb: &Problem,
+        forced_panel_cols: Option<usize>,
+        capacity: usize,
+    ) -> Result<Resident> {
         let (n, p) = (pb.n(), pb.p());
+        let cap = capacity.max(p);
         let max_binding = ctx.max_binding();
-        for (what, len) in [("p (columns)", p), ("n (rows)", n)] {
+        for (what, len) in [("p (columns)", cap), ("n (rows)", n)] {
             if 4 * len as u64 > max_binding {
                 return Err(Error::Gpu(format!(
                     "{what} = {len} needs vectors of {} bytes; {} allows {max_binding} per binding",
@@ -146,27 +156,16 @@ impl Resident {
         }
         let wg = kernels.config.wg as usize;
         let cols_per_wg = (kernels.config.wg / kernels.config.tpc) as usize;
-        let n_blocks = p.div_ceil(wg);
+        let n_blocks = cap.div_ceil(wg);
         let n_red = n_blocks.clamp(1, MAX_RED_WORKGROUPS);
 
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let f32s = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
-        let mean = storage_init(ctx, "mean", bytemuck::cast_slice(&f32s(pb.x_mean())));
-        let inv_scale: Vec<f32> = (0..p)
-            .map(|j| {
-                if pb.col_sq_norms()[j] == 0.0 {
-                    0.0 // dead column: its coefficient and gradient stay exactly 0
-                } else {
-                    (1.0 / pb.x_scale()[j]) as f32
-                }
-            })
-            .collect();
-        let inv_scale_host = inv_scale;
-        let inv_scale = storage_init(ctx, "inv_scale", bytemuck::cast_slice(&inv_scale_host));
-        let y = storage_init(ctx, "y", bytemuck::cast_slice(&f32s(pb.yc())));
+        let mean = storage(ctx, "mean", 4 * cap);
+        let inv_scale = storage(ctx, "inv_scale", 4 * cap);
+        let y = storage(ctx, "y", 4 * n);
         let zeros = storage(ctx, "zeros_n", 4 * n);
         let r = storage(ctx, "r", 4 * n);
-        let vec_p = |label| storage(ctx, label, 4 * p);
+        let vec_p = |label| storage(ctx, label, 4 * cap);
         let (w, z, v, g, w_new, act_val) = (
             vec_p("w"),
             vec_p("z"),
@@ -179,13 +178,13 @@ impl Resident {
         let block_count = storage(ctx, "block_count", 4 * n_blocks);
         let block_offset = storage(ctx, "block_offset", 4 * n_blocks);
         let partial = storage(ctx, "partial", 4 * n_blocks);
-        let per_panel = panel_cols(n, p, max_binding, forced_panel_cols);
-        let n_panels = p.div_ceil(per_panel);
+        let per_panel = panel_cols(n, cap, max_binding, forced_panel_cols);
+        let n_panels = cap.div_ceil(per_panel);
         // Chunk partials (n per chunk) must fit one binding too.
         let max_chunks = ((max_binding / 2) / (4 * n as u64)).max(1) as usize;
-        let chunk_len = CHUNK_LEN.max(p.div_ceil(max_chunks.saturating_sub(n_panels).max(1)));
+        let chunk_len = CHUNK_LEN.max(cap.div_ceil(max_chunks.saturating_sub(n_panels).max(1)));
         let n_chunks: usize = (0..n_panels)
-            .map(|k| (per_panel.min(p - k * per_panel)).div_ceil(chunk_len))
+            .map(|k| (per_panel.min(cap - k * per_panel)).div_ceil(chunk_len))
             .sum();
         let chunk_partial = storage(ctx, "residual chunks", 4 * n * n_chunks);
         let meta = storage(ctx, "meta", 8);
@@ -194,40 +193,15 @@ impl Resident {
         let u = vec_p("u");
         let coef = storage(ctx, "lanczos coef", 4 * LANCZOS_COEF_LEN);
         let params = uniform_init(ctx, "params", bytemuck::bytes_of(&Params::default()));
-        // Written for real (sizes included) at the end of upload, once chunking is known.
+        // Sizes and data are written by `fill`, at the end.
 
         let k = kernels;
         let dev = &ctx.device;
         let mut panels = Vec::new();
-        let mut chunk_base = 0;
-        let mut col_start = 0;
-        let mut host = vec![0f32; n * per_panel];
-        while col_start < p {
-            let ncols = per_panel.min(p - col_start);
-            let data = &mut host[..n * ncols];
-            for (c, chunk) in data.chunks_exact_mut(n).enumerate() {
-                pb.design().write_col_f32(col_start + c, chunk);
-                if chunk.iter().any(|v| !v.is_finite()) {
-                    return Err(Error::Gpu(format!(
-                        "the data exceed single precision: column {} of X has an entry beyond \
-                         f32's 3.4e38; divide X by a power of ten or use --device cpu (f64)",
-                        col_start + c
-                    )));
-                }
-            }
-            let x = storage_init(
-                ctx,
-                &format!("X panel {}", panels.len()),
-                bytemuck::cast_slice(data),
-            );
-            let panel = Panel {
-                col_start: col_start as u32,
-                ncols: ncols as u32,
-                chunk_base: chunk_base as u32,
-                _pad: 0,
-            };
-            let u = uniform_init(ctx, "panel", bytemuck::bytes_of(&panel));
-            chunk_base += ncols.div_ceil(chunk_len);
+        for index in 0..n_panels {
+            let ncols_cap = per_panel.min(cap - index * per_panel);
+            let x = storage(ctx, &format!("X panel {index}"), 4 * n * ncols_cap);
+            let u = uniform_init(ctx, "panel", bytemuck::bytes_of(&Panel::default()));
             let residual_y = k.residual.bind(
                 dev,
                 "residual(y)",
@@ -264,13 +238,13 @@ impl Resident {
                 &[&params, &u, &x, &r, &mean, &inv_scale, &g],
             );
             panels.push(PanelBuffers {
-                ncols,
+                ncols: 0,
                 x,
+                uniform: u,
                 residual_y,
                 residual_zero,
                 gradient,
             });
-            col_start += ncols;
         }
         let compact = |label, vec: &wgpu::Buffer| {
             k.compact.bind(
@@ -314,10 +288,12 @@ impl Resident {
         for _ in 0..3 * panels.len() + 6 {
             ctx.counts.bind_group();
         }
-        let res = Resident {
+        let mut res = Resident {
             n,
             p,
-            trace: spectral::trace(pb),
+            capacity: cap,
+            per_panel,
+            trace: 0.0,
             n_blocks,
             n_red,
             n_chunks,
@@ -340,7 +316,8 @@ impl Resident {
             w_new,
             y,
             inv_scale,
-            inv_scale_host,
+            inv_scale_host: Vec::new(),
+            mean,
             masked: std::cell::Cell::new(false),
             panels,
             compact_z,
@@ -350,8 +327,83 @@ impl Resident {
             reduce,
             lanczos,
         };
-        res.write_params(ctx, 0.0, 0.0, 0.0);
+        res.fill(ctx, pb)?;
         Ok(res)
+    }
+
+    /// Loads `pb` into the buffers already on the device when it fits them (as many rows, at
+    /// most [`Resident::capacity`] columns); false (and nothing written) when it does not.
+    pub fn refill(&mut self, ctx: &GpuContext, pb: &Problem) -> Result<bool> {
+        if pb.n() != self.n || pb.p() > self.capacity {
+            return Ok(false);
+        }
+        self.fill(ctx, pb)?;
+        Ok(true)
+    }
+
+    /// Columns the buffers hold.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Writes the data of `pb` (X by panels, means, inverse scales, centred y) and every size
+    /// that depends on `p` (the sizes of the passes, the panels' uniforms, the parameters).
+    fn fill(&mut self, ctx: &GpuContext, pb: &Problem) -> Result<()> {
+        let (n, p) = (pb.n(), pb.p());
+        debug_assert!(n == self.n && p <= self.capacity);
+        let f32s = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        self.p = p;
+        self.n_blocks = p.div_ceil(self.wg);
+        self.n_red = self.n_blocks.clamp(1, MAX_RED_WORKGROUPS);
+        self.trace = spectral::trace(pb);
+        self.inv_scale_host = (0..p)
+            .map(|j| {
+                if pb.col_sq_norms()[j] == 0.0 {
+                    0.0 // dead column: its coefficient and gradient stay exactly 0
+                } else {
+                    (1.0 / pb.x_scale()[j]) as f32
+                }
+            })
+            .collect();
+        self.masked.set(false);
+        self.write_f32(ctx, &self.mean, &f32s(pb.x_mean()));
+        self.write_f32(ctx, &self.inv_scale, &self.inv_scale_host);
+        self.write_f32(ctx, &self.y, &f32s(pb.yc()));
+        let per_panel = self.per_panel;
+        let mut host = vec![0f32; n * per_panel];
+        let mut chunk_base = 0;
+        for (index, panel) in self.panels.iter_mut().enumerate() {
+            let col_start = (index * per_panel).min(p);
+            let ncols = per_panel.min(p - col_start);
+            let data = &mut host[..n * ncols];
+            for (c, chunk) in data.chunks_exact_mut(n).enumerate() {
+                pb.design().write_col_f32(col_start + c, chunk);
+                if chunk.iter().any(|v| !v.is_finite()) {
+                    return Err(Error::Gpu(format!(
+                        "the data exceed single precision: column {} of X has an entry beyond \
+                         f32's 3.4e38; divide X by a power of ten or use --device cpu (f64)",
+                        col_start + c
+                    )));
+                }
+            }
+            if ncols > 0 {
+                ctx.queue
+                    .write_buffer(&panel.x, 0, bytemuck::cast_slice(data));
+            }
+            let uniform = Panel {
+                col_start: col_start as u32,
+                ncols: ncols as u32,
+                chunk_base: chunk_base as u32,
+                _pad: 0,
+            };
+            ctx.queue
+                .write_buffer(&panel.uniform, 0, bytemuck::bytes_of(&uniform));
+            panel.ncols = ncols;
+            chunk_base += ncols.div_ceil(self.chunk_len);
+        }
+        self.n_chunks = chunk_base;
+        self.write_params(ctx, 0.0, 0.0, 0.0);
+        ctx.check("loading the problem onto the device")
     }
 
     /// Number of column panels X was split into.
