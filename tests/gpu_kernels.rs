@@ -131,6 +131,19 @@ fn residual_matches_the_cpu() {
             };
             with_resident(&pb, opts, |gpu, res| {
                 let (ctx, k) = (gpu.context(), gpu.kernels());
+                // A dense pass first: its chunk partials stay behind, and the sparse pass
+                // below must read only the chunks its own non-zeros fill.
+                res.write_f32(ctx, &res.w, &vec![1.0; p]);
+                run_and_read(
+                    ctx,
+                    "dense residual",
+                    |pass| {
+                        res.encode_compact(k, pass, Vector::W);
+                        res.encode_residual(k, pass, false);
+                    },
+                    &res.r,
+                )
+                .unwrap();
                 let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
                 res.write_f32(ctx, &res.w, &w32);
                 res.write_f32(ctx, &res.r, &nan(n));

@@ -53,7 +53,7 @@ pub struct Params {
     pub l2: f32,
     pub n_chunks: u32,
     pub chunk_len: u32,
-    pub _pad0: u32,
+    pub n_panels: u32,
     pub _pad1: u32,
 }
 
@@ -64,7 +64,7 @@ pub struct Panel {
     pub col_start: u32,
     pub ncols: u32,
     pub chunk_base: u32,
-    pub _pad: u32,
+    pub index: u32,
 }
 
 /// Workgroup sizes. `wg` threads per workgroup everywhere; `tpc` threads per column in the
@@ -248,7 +248,7 @@ impl Kernels {
                 device,
                 "residual.wgsl",
                 &[
-                    Uniform, Uniform, Read, Read, Read, Read, Read, ReadWrite, ReadWrite,
+                    Uniform, Uniform, Read, Read, Read, Read, Read, ReadWrite, ReadWrite, ReadWrite,
                 ],
                 &["residual_partial", "residual_finish"],
                 &wg,

@@ -187,6 +187,7 @@ impl Resident {
             .map(|k| (per_panel.min(cap - k * per_panel)).div_ceil(chunk_len))
             .sum();
         let chunk_partial = storage(ctx, "residual chunks", 4 * n * n_chunks);
+        let panel_chunks = storage(ctx, "active chunks per panel", 8 * n_panels);
         let meta = storage(ctx, "meta", 8);
         let state = storage(ctx, "state", 8);
         let red = storage(ctx, "red", 4 * 8 * n_red);
@@ -215,6 +216,7 @@ impl Resident {
                     &meta,
                     &chunk_partial,
                     &r,
+                    &panel_chunks,
                 ],
             );
             let residual_zero = k.residual.bind(
@@ -230,6 +232,7 @@ impl Resident {
                     &meta,
                     &chunk_partial,
                     &r,
+                    &panel_chunks,
                 ],
             );
             let gradient = k.gradient.bind(
@@ -394,7 +397,7 @@ impl Resident {
                 col_start: col_start as u32,
                 ncols: ncols as u32,
                 chunk_base: chunk_base as u32,
-                _pad: 0,
+                index: index as u32,
             };
             ctx.queue
                 .write_buffer(&panel.uniform, 0, bytemuck::bytes_of(&uniform));
@@ -428,7 +431,7 @@ impl Resident {
             l2: l2 as f32,
             n_chunks: self.n_chunks as u32,
             chunk_len: self.chunk_len as u32,
-            _pad0: 0,
+            n_panels: self.panels.len() as u32,
             _pad1: 0,
         };
         ctx.queue
