@@ -4,6 +4,10 @@
 #
 # GPU tests skip with a printed reason when no adapter can be opened, unless
 # LARIAT_REQUIRE_GPU=1 (CI sets it): then they fail.
+#
+# Without arguments, the GPU test binaries run a second time under the kernel configuration a
+# hardware adapter gets (LARIAT_WG=256 LARIAT_TPC=32; lavapipe reports itself as a CPU and
+# gets 64 / 1), so CI runs what an NVIDIA GPU runs. With arguments, only `cargo test ARGS`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -23,4 +27,12 @@ if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
   # lavapipe complains without it (harmless, but noisy).
   export XDG_RUNTIME_DIR="$(mktemp -d)"
 fi
-cargo test "$@"
+if [ "$#" -gt 0 ]; then
+  exec cargo test "$@"
+fi
+start=$SECONDS
+cargo test
+echo "== GPU tests again under the hardware kernel configuration (LARIAT_WG=256 LARIAT_TPC=32)"
+LARIAT_WG=256 LARIAT_TPC=32 cargo test --test gpu_kernels --test gpu_backend --test gpu_spectral \
+  --test sklearn
+echo "== test.sh: $((SECONDS - start)) s"

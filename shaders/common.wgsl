@@ -19,7 +19,7 @@ struct Params {
     l2: f32,         // lambda * (1 - l1_ratio)
     n_chunks: u32,   // residual chunks over all panels
     chunk_len: u32,  // active columns per residual chunk
-    _pad0: u32,
+    n_panels: u32,   // column panels (residual_finish walks their active chunks)
     _pad1: u32,
 }
 
@@ -27,7 +27,7 @@ struct Panel {
     col_start: u32,  // first global column of this panel
     ncols: u32,      // columns in this panel
     chunk_base: u32, // index of this panel's first residual chunk
-    _pad: u32,
+    index: u32,      // this panel's number
 }
 
 // Workgroup index over a 2-D grid: dispatches wider than 65535 workgroups wrap into y.

@@ -337,6 +337,13 @@ pub struct GpuSolveStats {
     pub polish_seconds: f64,
     pub gpu_iterations: usize,
     pub gap_checks: usize,
+    /// Device requests of the solve: `queue.submit` calls, read-backs (each a wait for the
+    /// device), buffers and bind groups created.
+    pub submissions: u64,
+    pub read_backs: u64,
+    pub buffers_created: u64,
+    pub bind_groups_created: u64,
+    pub working_set_rounds: usize,
 }
 
 /// One solve, timed.
@@ -608,6 +615,11 @@ mod gpu_bench {
             polish_seconds: s.polish_seconds,
             gpu_iterations: s.gpu_iterations,
             gap_checks: s.gap_checks,
+            submissions: s.counts.submissions,
+            read_backs: s.counts.read_backs,
+            buffers_created: s.counts.buffers,
+            bind_groups_created: s.counts.bind_groups,
+            working_set_rounds: s.working_set_rounds,
         });
         Ok(DeviceResult {
             kind: BenchDevice::Gpu,
@@ -849,6 +861,15 @@ fn gpu_breakdown(d: &DeviceResult) -> Option<String> {
                 g.gap_checks,
                 g.certify_seconds,
                 g.polish_seconds
+            ));
+            out.push_str(&format!(
+                "gpu solve counts: {} submissions, {} read-backs, {} buffers and {} bind groups \
+                 created, over {} working-set round(s)\n",
+                g.submissions,
+                g.read_backs,
+                g.buffers_created,
+                g.bind_groups_created,
+                g.working_set_rounds
             ));
         }
     }

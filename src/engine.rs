@@ -41,12 +41,11 @@ impl Engine {
 
     /// The backend for a problem of `entries` matrix entries, on all rows or on a subset.
     pub fn backend(&mut self, entries: usize, row_subset: bool) -> Result<&mut dyn Backend> {
-        if row_subset {
-            if device_for_row_subsets(self.kind)? == BackendKind::Cpu
-                && self.main.as_ref().is_none_or(|b| b.device() != "cpu")
-            {
-                return Ok(&mut self.cpu);
-            }
+        if row_subset
+            && device_for_row_subsets(self.kind)? == BackendKind::Cpu
+            && self.main.as_ref().is_none_or(|b| b.device() != "cpu")
+        {
+            return Ok(&mut self.cpu);
         }
         if self.main.is_none() {
             self.main = Some(make_backend(&BackendRequest {

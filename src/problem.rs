@@ -274,6 +274,8 @@ pub struct Problem<'a> {
     /// `Xe^T yc`, the correlations at `w = 0`: lambda_max, and the certificate of every
     /// lambda at which zero is the answer. One pass over X, taken once.
     zero_correlations: std::sync::OnceLock<Vec<f64>>,
+    /// Unique per instance in this process (see [`Problem::id`]).
+    id: u64,
 }
 
 impl<'a> Problem<'a> {
@@ -304,18 +306,25 @@ impl<'a> Problem<'a> {
             .enumerate()
             .map(|(i, v)| if rows.contains(i) { v - y_mean } else { 0.0 })
             .collect();
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Ok(Problem {
             x,
             stats,
             yc,
             y_mean,
             zero_correlations: std::sync::OnceLock::new(),
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
 
     /// Rows the problem is fitted on (the `n` of `1/(2n)`).
     pub fn n(&self) -> usize {
         self.stats.n
+    }
+    /// A number no other `Problem` of this process gets: what a backend keys its uploaded
+    /// copy of X and y on (an address is reused by the next problem once this one is dropped).
+    pub fn id(&self) -> u64 {
+        self.id
     }
     /// Rows of the design: the length of every vector of the problem (zero outside its rows).
     pub fn n_rows(&self) -> usize {

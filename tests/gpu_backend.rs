@@ -15,7 +15,7 @@ use lariat::path::solve_path;
 use lariat::penalty::ElasticNet;
 use lariat::problem::{Preprocess, Problem};
 use lariat::solver::gpu::resident::run_and_read;
-use lariat::solver::gpu::GpuOptions;
+use lariat::solver::gpu::{GpuOptions, LanczosMode};
 use lariat::solver::{Backend, CpuBackend, Fit, Status};
 
 fn params(tol: f64, alg: Algorithm) -> lariat::params::ValidParams {
@@ -183,6 +183,58 @@ fn column_panels_give_the_same_solution() {
         .unwrap();
     assert!(gpu.stats.n_panels >= 14, "panels: {}", gpu.stats.n_panels);
     assert!(rel_diff(got.objective, want.objective) < 1e-5);
+}
+
+/// What a 1000 x 1,000,000 problem runs on hardware, at a size lavapipe can run: several
+/// column panels and every dispatch of more than 3 workgroups wrapped into a 2-D grid (with
+/// excess workgroups in its last row), under working sets and plain FISTA, against the f64
+/// CPU optimum; and the device Lanczos on the same grid against the f64 one.
+#[test]
+fn multi_panel_two_dimensional_grids_match_the_cpu() {
+    use lariat::solver::screening::WorkingSets;
+    let (x, y) = random_problem(40, 2000, 78);
+    let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+    let pen = ElasticNet {
+        lambda: 0.1 * pb.lambda_max(1.0),
+        l1_ratio: 0.9,
+    };
+    let want = cpu(&pb, pen);
+    for lanczos in [LanczosMode::Device, LanczosMode::Host] {
+        let Some(mut gpu) = gpu_or_skip(GpuOptions {
+            max_panel_cols: Some(300),
+            max_grid_x: Some(3),
+            lanczos,
+            ..GpuOptions::default()
+        }) else {
+            return;
+        };
+        let cfg = gpu.kernels().config;
+        let n_blocks = 2000u32.div_ceil(cfg.wg);
+        let (gx, gy) = cfg.grid(n_blocks);
+        assert!(
+            gy > 1 && gx * gy > n_blocks,
+            "not a 2-D grid with excess: {gx} x {gy}"
+        );
+        let sigma = gpu.sigma_max_sq(&pb).unwrap();
+        let sigma_cpu = lariat::solver::fista::sigma_max_sq(&pb);
+        assert!(
+            rel_diff(sigma, sigma_cpu) < 3e-4,
+            "{lanczos:?}: {sigma} vs {sigma_cpu}"
+        );
+        assert_eq!(gpu.stats.n_panels, 7);
+        for ws in [WorkingSets::On, WorkingSets::Off] {
+            let mut prm = params(1e-6, Algorithm::Fista);
+            prm.screening.working_sets = ws;
+            let got = gpu.solve(&pb, &pen, None, &prm).unwrap();
+            assert!(
+                rel_diff(got.objective, want.objective) < 1e-5,
+                "{lanczos:?} {ws:?}: {} vs {}",
+                got.objective,
+                want.objective
+            );
+            assert_gap_is_full_pass(&pb, &pen, &got, "2-D grid");
+        }
+    }
 }
 
 #[test]
@@ -435,4 +487,219 @@ fn the_gpu_certificate_recomputes_only_a_few_columns_in_f64() {
     let exact = gpu.stats.certify_exact_columns;
     assert!(exact > 0 && exact < 200, "{exact} columns recomputed");
     assert_gap_is_full_pass(&pb, &pen, &fit, "filtered certificate");
+}
+
+/// Issue 10, part 4: a NaN in the device's data (here its copy of y) ends the solve with an
+/// error on every GPU route, never with a converged answer.
+#[test]
+fn a_poisoned_device_copy_is_an_error_not_an_answer() {
+    use lariat::solver::screening::WorkingSets;
+    let (x, y) = random_problem(30, 200, 93);
+    let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+    let pen = ElasticNet {
+        lambda: 0.2 * pb.lambda_max(1.0),
+        l1_ratio: 1.0,
+    };
+    for ws in [WorkingSets::On, WorkingSets::Off] {
+        let Some(mut gpu) = gpu_or_skip(GpuOptions::default()) else {
+            return;
+        };
+        gpu.upload(&pb).unwrap();
+        {
+            let res = gpu.resident().unwrap();
+            let mut yc: Vec<f32> = pb.yc().iter().map(|&v| v as f32).collect();
+            yc[4] = f32::NAN;
+            res.write_f32(gpu.context(), &res.y, &yc);
+        }
+        let mut prm = params(1e-6, Algorithm::Fista);
+        prm.screening.working_sets = ws;
+        let out = gpu.solve(&pb, &pen, None, &prm);
+        let err = out
+            .expect_err("a NaN on the device must not certify")
+            .to_string();
+        assert!(err.contains("non-finite"), "{ws:?}: {err}");
+    }
+}
+
+/// Issue 10, part 4: the device copy is keyed on the problem's identity, not its address. A
+/// new design written where the old one lived (same address, same shape and preprocessing)
+/// must be uploaded again; the address key reused the old X and step size.
+#[test]
+fn a_new_design_at_the_same_address_is_uploaded_again() {
+    let Some(mut gpu) = gpu_or_skip(GpuOptions::default()) else {
+        return;
+    };
+    let (mut x, y) = random_problem(25, 60, 94);
+    let first = {
+        let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+        gpu.sigma_max_sq(&pb).unwrap()
+    };
+    let addr = &x as *const Dense<f64> as usize;
+    let (x2, _) = random_problem(25, 60, 95);
+    // Ten times the spread: the same data layout, a hundred times sigma_max^2.
+    x = Dense::from_col_major(25, 60, x2.as_col_major().iter().map(|v| 10.0 * v).collect());
+    assert_eq!(addr, &x as *const Dense<f64> as usize);
+    let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+    let want = lariat::solver::fista::sigma_max_sq(&pb);
+    let got = gpu.sigma_max_sq(&pb).unwrap();
+    assert!(
+        rel_diff(got, want) < 3e-4,
+        "{got} vs {want} (first design: {first})"
+    );
+    let pen = ElasticNet {
+        lambda: 0.1 * pb.lambda_max(1.0),
+        l1_ratio: 1.0,
+    };
+    let fit = gpu
+        .solve(&pb, &pen, None, &params(1e-6, Algorithm::Fista))
+        .unwrap();
+    assert!(rel_diff(fit.objective, cpu(&pb, pen).objective) < 1e-5);
+}
+
+/// Issue 9, item 9: data in f64's range but beyond f32's (entries near 1e20). `--device gpu`
+/// refuses them with a message that says so and what to do; `--device auto`'s backend solves
+/// them on the CPU and says so; the same entries standardized (Xe of unit variance) stay
+/// within f32 and are solved on the device.
+#[test]
+fn data_beyond_single_precision_are_refused_or_solved_on_the_cpu() {
+    let (x, y) = random_problem(30, 90, 96);
+    let big = |v: &f64| v * 1e20;
+    let xb = Dense::from_col_major(30, 90, x.as_col_major().iter().map(big).collect());
+    let yb: Vec<f64> = y.iter().map(big).collect();
+    let pb = Problem::new(&xb, &yb, Preprocess::default()).unwrap();
+    let pen = ElasticNet {
+        lambda: 0.1 * pb.lambda_max(1.0),
+        l1_ratio: 1.0,
+    };
+    let prm = params(1e-6, Algorithm::Fista);
+    let want = cpu(&pb, pen);
+    assert!(want.objective.is_finite() && want.objective > 1e30);
+    let Some(mut gpu) = gpu_or_skip(GpuOptions::default()) else {
+        return;
+    };
+    let err = gpu.solve(&pb, &pen, None, &prm).unwrap_err().to_string();
+    assert!(
+        err.contains("exceed single precision") && err.contains("--device cpu"),
+        "{err}"
+    );
+    let err = gpu.sigma_max_sq(&pb).unwrap_err().to_string();
+    assert!(err.contains("exceed single precision"), "{err}");
+
+    let mut auto = gpu_or_skip(GpuOptions {
+        cpu_fallback: true,
+        ..GpuOptions::default()
+    })
+    .unwrap();
+    let fit = auto.solve(&pb, &pen, None, &prm).unwrap();
+    assert_eq!(fit.device, "cpu");
+    assert_eq!(fit.status, Status::Converged);
+    assert!(rel_diff(fit.objective, want.objective) < 1e-6);
+    assert!(
+        auto.device().contains("single precision"),
+        "{}",
+        auto.device()
+    );
+
+    // Standardized, the same entries give a unit-variance Xe: the device solves it.
+    let std = Preprocess {
+        fit_intercept: true,
+        standardize: true,
+    };
+    let y1 = y.clone();
+    let pbs = Problem::new(&xb, &y1, std).unwrap();
+    let pen = ElasticNet {
+        lambda: 0.1 * pbs.lambda_max(1.0),
+        l1_ratio: 1.0,
+    };
+    let fit = auto.solve(&pbs, &pen, None, &prm).unwrap();
+    assert!(fit.device.starts_with("gpu"), "{}", fit.device);
+    assert!(rel_diff(fit.objective, cpu(&pbs, pen).objective) < 1e-5);
+    assert!(auto.device().starts_with("gpu"), "{}", auto.device());
+}
+
+/// The same through the binary: exit 1 and a message naming single precision.
+#[test]
+fn cli_refuses_data_beyond_single_precision_on_the_gpu() {
+    if gpu_or_skip(GpuOptions::default()).is_none() {
+        return;
+    }
+    let dir = common::temp_dir("gpu-f32-range");
+    let (x, y) = random_problem(20, 30, 97);
+    let xp = dir.join("x.npy");
+    let yp = dir.join("y.npy");
+    let xb: Vec<f64> = x.as_col_major().iter().map(|v| v * 1e25).collect();
+    lariat::data::npy::write_npy_f64(&xp, 20, 30, &xb).unwrap();
+    lariat::data::npy::write_npy_vec(&yp, &y).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_lariat"))
+        .args([
+            "fit",
+            "--x",
+            xp.to_str().unwrap(),
+            "--y",
+            yp.to_str().unwrap(),
+        ])
+        .args(["--lambda-ratio", "0.1", "--device", "gpu"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("exceed single precision"), "{err}");
+}
+
+/// Issue 10, part 3: the device requests of a solve are counted (every submission is one
+/// read-back; each gap check and working-set round is at least one); read-backs reuse one
+/// staging buffer and working sets one set of device buffers, refilled each round: a second
+/// identical solve creates no buffer and no bind group.
+#[test]
+fn device_requests_are_counted_per_solve() {
+    use lariat::solver::screening::WorkingSets;
+    let (x, y) = random_problem(60, 1500, 98);
+    let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+    let pen = ElasticNet {
+        lambda: 0.05 * pb.lambda_max(1.0),
+        l1_ratio: 1.0,
+    };
+    for lanczos in [LanczosMode::Host, LanczosMode::Device] {
+        for ws in [WorkingSets::On, WorkingSets::Off] {
+            let Some(mut gpu) = gpu_or_skip(GpuOptions {
+                lanczos,
+                ..GpuOptions::default()
+            }) else {
+                return;
+            };
+            let mut prm = params(1e-6, Algorithm::Fista);
+            prm.screening.working_sets = ws;
+            let mut runs = Vec::new();
+            for _ in 0..2 {
+                gpu.solve(&pb, &pen, None, &prm).unwrap();
+                runs.push((
+                    gpu.stats.counts,
+                    gpu.stats.working_set_rounds,
+                    gpu.stats.gap_checks,
+                ));
+            }
+            let rounds = runs[1].1.max(1) as u64;
+            let c = runs[1].0;
+            eprintln!(
+                "{lanczos:?} {ws:?}: first solve {:?}; second {c:?}, {} rounds: per round {} \
+                 submissions, {} read-backs, {} buffers, {} bind groups",
+                runs[0].0,
+                runs[1].1,
+                c.submissions / rounds,
+                c.read_backs / rounds,
+                c.buffers / rounds,
+                c.bind_groups / rounds
+            );
+            for (counts, rounds, checks) in &runs {
+                assert_eq!(counts.submissions, counts.read_backs);
+                assert!(counts.read_backs as usize >= checks + rounds, "{counts:?}");
+            }
+            if ws == WorkingSets::On {
+                assert!(runs[1].1 > 0, "no working-set round ran");
+            }
+            // Same problem, already on the device, staging kept, the working sets refilled into
+            // the buffers of the first solve: nothing to create.
+            assert_eq!((c.buffers, c.bind_groups), (0, 0), "{c:?}");
+        }
+    }
 }

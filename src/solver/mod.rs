@@ -335,6 +335,8 @@ fn gpu_backend(req: &BackendRequest, allow_software: bool) -> Result<Box<dyn Bac
             name: req.adapter.clone(),
             allow_software,
         },
+        // auto: data beyond f32's range are solved on the CPU (the device string says so).
+        cpu_fallback: req.kind == BackendKind::Auto,
         ..Default::default()
     };
     Ok(Box::new(gpu::GpuBackend::new(opts)?))

@@ -1,6 +1,7 @@
 //! The device apart from the work: adapter choice, device creation with the adapter's own
 //! limits, error capture, and the adapter listing of `lariat info`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
@@ -108,7 +109,77 @@ pub struct GpuContext {
     pub report: AdapterReport,
     pub limits: wgpu::Limits,
     pub device_type: wgpu::DeviceType,
+    /// What the host asked of the device so far (issue 10: round trips and fixed costs are
+    /// measured by counts; times only on hardware).
+    pub counts: DeviceCounters,
+    /// The read-back buffer, kept between read-backs (each one used to allocate its own).
+    staging: Mutex<Option<wgpu::Buffer>>,
     errors: Arc<Mutex<Vec<String>>>,
+}
+
+/// Running totals of the host's requests to the device.
+#[derive(Debug, Default)]
+pub struct DeviceCounters {
+    submissions: AtomicU64,
+    read_backs: AtomicU64,
+    buffers: AtomicU64,
+    bind_groups: AtomicU64,
+}
+
+/// A snapshot of [`DeviceCounters`]; differences of two give the cost of what ran between.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    /// `queue.submit` calls.
+    pub submissions: u64,
+    /// Buffers mapped for reading (each one a wait for the device).
+    pub read_backs: u64,
+    /// Buffers created (device allocations), staging buffers included.
+    pub buffers: u64,
+    pub bind_groups: u64,
+}
+
+impl std::ops::Sub for Counts {
+    type Output = Counts;
+    fn sub(self, o: Counts) -> Counts {
+        Counts {
+            submissions: self.submissions - o.submissions,
+            read_backs: self.read_backs - o.read_backs,
+            buffers: self.buffers - o.buffers,
+            bind_groups: self.bind_groups - o.bind_groups,
+        }
+    }
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, o: Counts) {
+        self.submissions += o.submissions;
+        self.read_backs += o.read_backs;
+        self.buffers += o.buffers;
+        self.bind_groups += o.bind_groups;
+    }
+}
+
+impl DeviceCounters {
+    pub fn submission(&self) {
+        self.submissions.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn read_back(&self) {
+        self.read_backs.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn buffer(&self) {
+        self.buffers.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn bind_group(&self) {
+        self.bind_groups.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn snapshot(&self) -> Counts {
+        Counts {
+            submissions: self.submissions.load(Ordering::Relaxed),
+            read_backs: self.read_backs.load(Ordering::Relaxed),
+            buffers: self.buffers.load(Ordering::Relaxed),
+            bind_groups: self.bind_groups.load(Ordering::Relaxed),
+        }
+    }
 }
 
 impl GpuContext {
@@ -172,6 +243,8 @@ impl GpuContext {
             report,
             limits,
             device_type,
+            counts: DeviceCounters::default(),
+            staging: Mutex::new(None),
             errors,
         })
     }
@@ -185,6 +258,32 @@ impl GpuContext {
         let all = errs.join("; ");
         errs.clear();
         Err(Error::Gpu(format!("{doing}: {all}")))
+    }
+
+    /// A mappable buffer of at least `size` bytes: the kept one when it is large enough, else a
+    /// new one (sized to the next power of two, so that growth is rare). Hand it back with
+    /// [`GpuContext::give_staging`] once unmapped.
+    pub fn take_staging(&self, size: u64) -> wgpu::Buffer {
+        if let Some(b) = self.staging.lock().unwrap().take() {
+            if b.size() >= size {
+                return b;
+            }
+        }
+        self.counts.buffer();
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("staging"),
+            size: size.next_power_of_two().max(256),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// Keeps an unmapped staging buffer for the next read-back.
+    pub fn give_staging(&self, buffer: wgpu::Buffer) {
+        let mut kept = self.staging.lock().unwrap();
+        if kept.as_ref().is_none_or(|k| k.size() < buffer.size()) {
+            *kept = Some(buffer);
+        }
     }
 
     /// The largest storage binding (and buffer) this device accepts, in bytes.

@@ -4,7 +4,7 @@
 use super::resident::{run_and_read_all, Resident};
 use super::GpuBackend;
 use crate::design::Columns;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::params::ValidParams;
 use crate::penalty::ElasticNet;
 use crate::problem::Problem;
@@ -79,6 +79,14 @@ impl GpuBackend {
         );
         g.truncate(pb.p());
         r.truncate(pb.n());
+        // Host-side f32 tests are bit tests: a NaN or infinity here would otherwise vanish in
+        // the certificate's `max` reductions and leave a gap computed without it.
+        if let Some(bad) = g.iter().chain(&r).position(|v| !v.is_finite()) {
+            let what = if bad < g.len() { "X^T r" } else { "r" };
+            return Err(Error::Gpu(format!(
+                "the device produced a non-finite value (NaN or infinity) in {what}: refusing to certify from it"
+            )));
+        }
         let dev = DeviceCorrelations { g, r };
         let cert = certify(pb, pen, w, Some(&dev));
         self.stats.certify_seconds += t0.elapsed().as_secs_f64();

@@ -53,7 +53,7 @@ pub struct Params {
     pub l2: f32,
     pub n_chunks: u32,
     pub chunk_len: u32,
-    pub _pad0: u32,
+    pub n_panels: u32,
     pub _pad1: u32,
 }
 
@@ -64,7 +64,7 @@ pub struct Panel {
     pub col_start: u32,
     pub ncols: u32,
     pub chunk_base: u32,
-    pub _pad: u32,
+    pub index: u32,
 }
 
 /// Workgroup sizes. `wg` threads per workgroup everywhere; `tpc` threads per column in the
@@ -73,6 +73,9 @@ pub struct Panel {
 pub struct KernelConfig {
     pub wg: u32,
     pub tpc: u32,
+    /// Workgroups per grid dimension before a dispatch wraps into `y` (the WebGPU limit,
+    /// 65535; tests lower it so that small problems take the 2-D path of wide ones).
+    pub max_grid_x: u32,
 }
 
 impl KernelConfig {
@@ -97,7 +100,11 @@ impl KernelConfig {
             wg /= 2;
         }
         tpc = tpc.clamp(1, wg).next_power_of_two().min(wg);
-        KernelConfig { wg, tpc }
+        KernelConfig {
+            wg,
+            tpc,
+            max_grid_x: MAX_GRID_X,
+        }
     }
 }
 
@@ -241,7 +248,7 @@ impl Kernels {
                 device,
                 "residual.wgsl",
                 &[
-                    Uniform, Uniform, Read, Read, Read, Read, Read, ReadWrite, ReadWrite,
+                    Uniform, Uniform, Read, Read, Read, Read, Read, ReadWrite, ReadWrite, ReadWrite,
                 ],
                 &["residual_partial", "residual_finish"],
                 &wg,
@@ -272,22 +279,43 @@ impl Kernels {
             lanczos: Kernel::new(
                 device,
                 "lanczos.wgsl",
-                &[Uniform, Read, ReadWrite, ReadWrite, ReadWrite, Read],
-                &["lanczos_dots", "lanczos_next"],
+                &[Uniform, Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite],
+                &[
+                    "lanczos_dots",
+                    "lanczos_alpha",
+                    "lanczos_residual",
+                    "lanczos_beta",
+                    "lanczos_scale",
+                ],
                 &wg,
             ),
         }
     }
 }
 
+/// `max_compute_workgroups_per_dimension` of WebGPU (and of every adapter in practice).
+pub const MAX_GRID_X: u32 = 65_535;
+
 /// A 1-D count of workgroups as a 2-D grid within the 65535-per-dimension limit; shaders
-/// linearise it with `wg_linear`.
+/// linearise it with `wg_linear` and return from the excess workgroups of the last row.
 pub fn grid(workgroups: u32) -> (u32, u32) {
-    const MAX: u32 = 65_535;
-    if workgroups <= MAX {
+    grid_within(workgroups, MAX_GRID_X)
+}
+
+/// [`grid`] with at most `max_x` workgroups in x.
+pub fn grid_within(workgroups: u32, max_x: u32) -> (u32, u32) {
+    let max_x = max_x.clamp(1, MAX_GRID_X);
+    if workgroups <= max_x {
         (workgroups.max(1), 1)
     } else {
-        (MAX, workgroups.div_ceil(MAX))
+        (max_x, workgroups.div_ceil(max_x))
+    }
+}
+
+impl KernelConfig {
+    /// The grid of a dispatch of `workgroups` workgroups under this configuration.
+    pub fn grid(&self, workgroups: u32) -> (u32, u32) {
+        grid_within(workgroups, self.max_grid_x)
     }
 }
 
@@ -316,5 +344,8 @@ mod tests {
         assert_eq!(grid(65_535), (65_535, 1));
         let (x, y) = grid(65_536 * 3);
         assert!(x as u64 * y as u64 >= 65_536 * 3 && x <= 65_535);
+        // A forced small limit: 10 workgroups as 3 x 4 (two excess in the last row).
+        assert_eq!(grid_within(10, 3), (3, 4));
+        assert_eq!(grid_within(3, 3), (3, 1));
     }
 }

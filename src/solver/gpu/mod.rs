@@ -9,6 +9,7 @@
 //! polished in f64 on the CPU where f32 could not reach the tolerance (`finish.rs`,
 //! "gpu+cpu-polish").
 
+pub mod ceiling;
 pub mod context;
 mod finish;
 pub mod kernels;
@@ -18,12 +19,12 @@ mod working_sets;
 
 use std::time::Instant;
 
-use self::context::{AdapterChoice, GpuContext};
+use self::context::{AdapterChoice, Counts, GpuContext};
 use self::finish::{polish_candidates, Certified, Solved};
 use self::kernels::{KernelConfig, Kernels};
 use self::resident::{device_bytes, run_and_read, Resident, Vector};
 use self::warm::screen_at_start;
-use super::spectral::{start_vector, Lanczos, LanczosStep};
+use super::spectral::{lanczos_host, max_steps, start_vector, Lanczos};
 use super::{cd, fista, stop_status, Backend, Fit, Warm};
 use crate::error::{Error, Result};
 use crate::params::ValidParams;
@@ -48,6 +49,14 @@ pub struct GpuOptions {
     /// Device memory budget in bytes; default: `LARIAT_GPU_MEMORY`, else system memory for
     /// software adapters, else unchecked (allocation failures are still reported).
     pub memory_budget: Option<u64>,
+    /// Where the step-size Lanczos keeps its vectors (tests force each driver).
+    pub lanczos: LanczosMode,
+    /// Solve on the CPU (f64) instead of failing when the data exceed single precision
+    /// ([`single_precision_limit`]); `--device auto` sets it, `--device gpu` does not.
+    pub cpu_fallback: bool,
+    /// Wrap dispatches into 2-D grids beyond this many workgroups in x (default 65535, the
+    /// limit; tests force small values so that the 2-D path of wide problems runs in CI).
+    pub max_grid_x: Option<u32>,
 }
 
 /// Statistics of the last solve (upload and step size: of the last time they were needed),
@@ -66,6 +75,13 @@ pub struct GpuStats {
     pub gpu_iterations: usize,
     pub gap_checks: usize,
     pub n_panels: usize,
+    /// What the last solve asked of the device: submissions, read-backs, buffers and bind
+    /// groups created (an upload included when it needed one).
+    pub counts: Counts,
+    /// Working-set subproblems the last solve ran (0 without working sets).
+    pub working_set_rounds: usize,
+    /// Lanczos steps of the last step size (of the last working set, with working sets).
+    pub lanczos_steps: usize,
 }
 
 impl GpuStats {
@@ -77,28 +93,26 @@ impl GpuStats {
         self.gpu_iterations = 0;
         self.gap_checks = 0;
         self.polish_features = 0;
+        self.working_set_rounds = 0;
     }
 }
 
-/// Identity of the problem whose data is on the device, so a path uploads X once.
+/// Identity of the problem whose data is on the device, so a path uploads X once: the
+/// problem's unique id (X, y and the preprocessing are fixed for its lifetime). Never an
+/// address: a new design can be allocated where a dropped one was.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct ProblemKey {
-    design: usize,
+    id: u64,
     n: usize,
     p: usize,
-    fit_intercept: bool,
-    standardize: bool,
 }
 
 impl ProblemKey {
     fn of(pb: &Problem) -> Self {
-        let prep = pb.preprocess();
         ProblemKey {
-            design: pb.design() as *const dyn crate::design::Design as *const u8 as usize,
+            id: pb.id(),
             n: pb.n(),
             p: pb.p(),
-            fit_intercept: prep.fit_intercept,
-            standardize: prep.standardize,
         }
     }
 }
@@ -109,17 +123,58 @@ pub struct GpuBackend {
     opts: GpuOptions,
     /// The problem on the device, with `sigma_max(Xe)^2` once a solve has needed it.
     resident: Option<(ProblemKey, Resident, Option<f64>)>,
+    /// The working-set subproblem's buffers, refilled every round (`working_sets.rs`).
+    sub_resident: Option<Resident>,
+    /// Why the last solve ran on the CPU ([`GpuOptions::cpu_fallback`]), for `device()`.
+    fell_back: Option<String>,
     pub stats: GpuStats,
 }
+
+/// The largest value the device's f32 sums may reach in [`single_precision_limit`]: f32's
+/// maximum is 3.4e38; the margin covers partial sums and the products of two such values.
+const F32_SAFE: f64 = 1e36;
+
+/// Why `pb` cannot be solved in f32 on the device, or `None`. The device forms `||A v||^2`
+/// (the step size: up to `sigma_max^4 <= ||Xe||_F^4`), `||Xe^T r||^2` (up to
+/// `||Xe||_F^2 ||yc||^2`), `||r||^2` and `||w||^2` (about `||yc||^2 / sigma^2`); data near
+/// 1e20 overflow them while f64 holds them easily. Scaling on upload would keep them in range,
+/// but the certificate filters with the device's f32 correlations in the problem's own units,
+/// which would overflow in their turn, so the GPU declines such data instead.
+pub fn single_precision_limit(pb: &Problem) -> Option<String> {
+    let t = super::spectral::trace(pb);
+    let yy = sq_norm(pb.yc());
+    let w_scale = if t > 0.0 { yy / t } else { 0.0 };
+    [
+        ("||Xe||_F^4 (the step size's ||A v||^2)", t * t),
+        ("||Xe||_F^2 ||yc||^2 (the gap's ||X^T r||^2)", t * yy),
+        ("||yc||^2", yy),
+        ("||yc||^2 / ||Xe||_F^2 (the scale of ||w||^2)", w_scale),
+    ]
+    .into_iter()
+    .find(|(_, v)| v.is_nan() || *v > F32_SAFE)
+    .map(|(what, v)| {
+        format!(
+            "the data exceed single precision: the GPU computes in f32 (largest value 3.4e38) \
+             and this problem's {what} is {v:.2e}"
+        )
+    })
+}
+
+/// What to do about [`single_precision_limit`].
+const F32_ADVICE: &str = "divide X and y by powers of ten to bring their entries near 1 \
+    (a Lasso solution scales back exactly), or use --device cpu (f64)";
 
 impl GpuBackend {
     /// Opens a device and compiles the kernels.
     pub fn new(opts: GpuOptions) -> Result<GpuBackend> {
         let ctx = GpuContext::new(&opts.adapter)?;
-        let config = KernelConfig::for_adapter(
+        let mut config = KernelConfig::for_adapter(
             ctx.device_type,
             ctx.limits.max_compute_invocations_per_workgroup,
         );
+        if let Some(x) = opts.max_grid_x {
+            config.max_grid_x = x;
+        }
         let kernels = Kernels::new(&ctx.device, config);
         ctx.check("compiling the kernels")?;
         Ok(GpuBackend {
@@ -127,6 +182,8 @@ impl GpuBackend {
             kernels,
             opts,
             resident: None,
+            sub_resident: None,
+            fell_back: None,
             stats: GpuStats::default(),
         })
     }
@@ -164,6 +221,9 @@ impl GpuBackend {
                 return Ok(r);
             }
         }
+        if let Some(why) = single_precision_limit(pb) {
+            return Err(Error::Gpu(format!("{why}; {F32_ADVICE}")));
+        }
         let need = device_bytes(pb.n(), pb.p());
         if let Some(avail) = self.memory_budget() {
             if need > avail {
@@ -198,9 +258,12 @@ impl GpuBackend {
             Some(s) => Ok(s),
             None => {
                 let t0 = Instant::now();
-                let s = lanczos_sigma_max_sq(&self.ctx, &self.kernels, &res);
+                let s = lanczos_sigma_max_sq(&self.ctx, &self.kernels, &res, self.opts.lanczos);
                 self.stats.step_size_seconds = t0.elapsed().as_secs_f64();
-                s
+                s.map(|(est, steps)| {
+                    self.stats.lanczos_steps = steps;
+                    est
+                })
             }
         };
         self.resident = Some((key, res, out.as_ref().ok().copied()));
@@ -225,59 +288,109 @@ fn system_available_memory() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// `sigma_max(Xe)^2` by Lanczos ([`crate::solver::spectral`]): the matrix-vector products and
-/// dot products on the device, the tridiagonal bookkeeping on the host; one read-back of three
-/// partial sums per step.
-fn lanczos_sigma_max_sq(ctx: &GpuContext, k: &Kernels, res: &Resident) -> Result<f64> {
-    let v0: Vec<f32> = start_vector(res.p).iter().map(|&x| x as f32).collect();
+/// Where the vectors of the step-size Lanczos live.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LanczosMode {
+    /// On the host for small problems ([`HOST_LANCZOS_MAX_ENTRIES`]), else on the device.
+    #[default]
+    Auto,
+    /// On the host in f64, reorthogonalised; only `A v` on the device (one read-back a step).
+    Host,
+    /// On the device in f32, coefficients included; read back in batches of steps.
+    Device,
+}
+
+/// Host Lanczos when `k_max * p` is at most this: the working-set subproblems. There the f64
+/// reorthogonalisation costs less than the device's passes, and a read-back of `p` floats a
+/// step is cheap; wider problems keep their vectors on the device.
+pub const HOST_LANCZOS_MAX_ENTRIES: usize = 1 << 18;
+
+/// The device forms `A v` in f32 from X rounded to f32: its estimates came out up to 1e-5
+/// below the exact f64 value (200 x 20000 Toeplitz; 1e-6 on the test families). Raising them by
+/// ten times that keeps them from above, as the f64 ones are.
+pub const F32_LANCZOS_ALLOWANCE: f64 = 1e-4;
+
+/// `sigma_max(Xe)^2` by Lanczos ([`crate::solver::spectral`], which holds the stopping rule
+/// and the final bound for both drivers), with the steps it took.
+fn lanczos_sigma_max_sq(
+    ctx: &GpuContext,
+    k: &Kernels,
+    res: &Resident,
+    mode: LanczosMode,
+) -> Result<(f64, usize)> {
     res.set_screened(ctx, None);
+    res.write_params(ctx, 0.0, 0.0, 0.0);
+    let on_host = match mode {
+        LanczosMode::Auto => max_steps(res.n, res.p) * res.p <= HOST_LANCZOS_MAX_ENTRIES,
+        LanczosMode::Host => true,
+        LanczosMode::Device => false,
+    };
+    let lz = if on_host {
+        lanczos_host(res.n, res.p, |v, av| {
+            let v32: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+            res.write_f32(ctx, &res.v, &v32);
+            let g = run_and_read(
+                ctx,
+                "Lanczos A v",
+                |pass| res.encode_lanczos_apply(k, pass),
+                &res.g,
+            )?;
+            av.iter_mut().zip(&g).for_each(|(o, &gj)| *o = -(gj as f64));
+            Ok::<(), Error>(())
+        })?
+    } else {
+        lanczos_on_device(ctx, k, res)?
+    };
+    let est = lz.estimate(res.trace) * (1.0 + F32_LANCZOS_ALLOWANCE);
+    if !est.is_finite() {
+        return Err(Error::Gpu(format!(
+            "the step-size estimate (Lanczos) is {est} on a {} x {} problem",
+            res.n, res.p
+        )));
+    }
+    Ok((est, lz.steps()))
+}
+
+/// The device driver: batches of whole steps per submission (4, then doubling), one
+/// read-back of their coefficients per batch, fed to the shared bookkeeping.
+fn lanczos_on_device(ctx: &GpuContext, k: &Kernels, res: &Resident) -> Result<Lanczos> {
+    let v0: Vec<f32> = start_vector(res.p).iter().map(|&x| x as f32).collect();
     res.write_f32(ctx, &res.v, &v0);
     res.write_f32(ctx, &res.u, &vec![0.0; res.p]);
-    res.write_params(ctx, 0.0, 0.0, 0.0);
-    let mut lz = Lanczos::default();
-    let mut advance = false;
+    res.write_f32(ctx, &res.coef, &[0.0; 4]);
+    let mut lz = Lanczos::new(res.n, res.p);
+    let mut done = 0;
     loop {
-        let red = run_and_read(
+        let batch = done.max(4).min(lz.k_max() - done);
+        let coef = run_and_read(
             ctx,
-            "Lanczos step",
+            "Lanczos steps",
             |pass| {
-                if advance {
-                    res.encode_lanczos_next(k, pass);
+                for _ in 0..batch {
+                    res.encode_lanczos_step(k, pass);
                 }
-                res.encode_lanczos_dots(k, pass);
             },
-            &res.red,
+            &res.coef,
         )?;
-        let mut dots = [0.0f64; 3];
-        for b in 0..res.n_red {
-            for (d, part) in dots.iter_mut().zip(&red[3 * b..3 * b + 3]) {
-                *d += *part as f64;
+        for step in done..done + batch {
+            let h = &coef[4 + 3 * step..4 + 3 * step + 3];
+            if lz.push(h[0] as f64, h[1] as f64, h[2] as f64) {
+                return Ok(lz);
             }
         }
-        if dots.iter().any(|d| !d.is_finite()) {
-            return Err(Error::Gpu(format!("Lanczos produced {dots:?}")));
-        }
-        match lz.step(dots[0], dots[1], dots[2]) {
-            LanczosStep::Done(est) => return Ok(est),
-            LanczosStep::Next {
-                alpha,
-                beta,
-                beta_next,
-            } => {
-                res.write_f32(
-                    ctx,
-                    &res.coef,
-                    &[alpha as f32, beta as f32, beta_next as f32],
-                );
-                advance = true;
-            }
-        }
+        done += batch;
     }
 }
 
 impl Backend for GpuBackend {
     fn device(&self) -> String {
-        format!("gpu: {}", self.ctx.report.short())
+        match &self.fell_back {
+            Some(why) => format!(
+                "cpu (f64): {why}, so --device auto did not use {}",
+                self.ctx.report.short()
+            ),
+            None => format!("gpu: {}", self.ctx.report.short()),
+        }
     }
 
     fn solver(&self) -> String {
@@ -291,6 +404,29 @@ impl Backend for GpuBackend {
         warm: Option<&Warm>,
         params: &ValidParams,
     ) -> Result<Fit> {
+        if pb.rows() != &crate::problem::Rows::All {
+            // The kernels compute residuals over every row: a row mask needs them to zero the
+            // others, which they do not yet.
+            return Err(Error::Unsupported(
+                "the GPU backend fits on all rows only; solve row subsets on the CPU".into(),
+            ));
+        }
+        let before = self.ctx.counts.snapshot();
+        let out = self.solve_counted(pb, pen, warm, params);
+        self.stats.counts = self.ctx.counts.snapshot() - before;
+        out
+    }
+}
+
+impl GpuBackend {
+    /// [`Backend::solve`], whose device requests `solve` counts.
+    fn solve_counted(
+        &mut self,
+        pb: &Problem,
+        pen: &ElasticNet,
+        warm: Option<&Warm>,
+        params: &ValidParams,
+    ) -> Result<Fit> {
         let p = pb.p();
         if let Some(h) = warm {
             if h.w.len() != p {
@@ -298,6 +434,15 @@ impl Backend for GpuBackend {
                     what: format!("warm start has {} coefficients, problem has {p}", h.w.len()),
                 });
             }
+        }
+        self.fell_back = single_precision_limit(pb);
+        if let Some(why) = &self.fell_back {
+            if !self.opts.cpu_fallback {
+                return Err(Error::Gpu(format!("{why}; {F32_ADVICE}")));
+            }
+            let mut fit = cd::solve(pb, pen, warm, params);
+            fit.device = "cpu".into();
+            return Ok(fit);
         }
         let yc_scale = sq_norm(pb.yc()) / pb.n() as f64;
         let gap_tol = pb.gap_tolerance(params.tol);
@@ -426,7 +571,9 @@ impl GpuBackend {
             n_iter += steps;
             full_passes += steps + 1;
             checks += 1;
-            let gap = pb.gap_from_scalars(&sum_partials(&red, res.n_red), pen).gap;
+            let scalars = finite_partials(&red, res.n_red)
+                .map_err(|e| Error::Gpu(format!("{e} after {n_iter} FISTA steps")))?;
+            let gap = pb.gap_from_scalars(&scalars, pen).gap;
             if !gap.is_finite() {
                 return Err(Error::Gpu(format!(
                     "the GPU iteration diverged (gap {gap}) after {n_iter} steps"
@@ -442,7 +589,9 @@ impl GpuBackend {
         self.stats.gpu_iterations += n_iter;
         self.stats.gap_checks += checks;
         let w32 = run_and_read(ctx, "download w", |_| {}, &res.w)?;
-        Ok((w32.iter().map(|&x| x as f64).collect(), n_iter, full_passes))
+        // A buffer of a reused working-set problem may hold more columns than this one.
+        let w = w32[..p].iter().map(|&x| x as f64).collect();
+        Ok((w, n_iter, full_passes))
     }
 }
 
@@ -458,6 +607,23 @@ pub fn sum_partials(red: &[f32], n_red: usize) -> GapScalars {
         s.r_yc += red[4 * n_red + 2 * b + 1] as f64;
     }
     s
+}
+
+/// The non-finite entries of `w`, `g` and `r` that the reductions counted (reduce.wgsl).
+pub fn non_finite_count(red: &[f32], n_red: usize) -> f64 {
+    red[6 * n_red..8 * n_red].iter().map(|&c| c as f64).sum()
+}
+
+/// [`sum_partials`], or an error when the device saw a NaN or an infinity in `w`, `g` or `r`
+/// (f32 overflow or a poisoned input): never a gap computed without them.
+pub fn finite_partials(red: &[f32], n_red: usize) -> Result<GapScalars> {
+    let bad = non_finite_count(red, n_red);
+    if bad > 0.0 || red[..8 * n_red].iter().any(|v| !v.is_finite()) {
+        return Err(Error::Gpu(format!(
+            "the device produced {bad} non-finite values (NaN or infinity) in w, X^T r or r"
+        )));
+    }
+    Ok(sum_partials(red, n_red))
 }
 
 /// True when the last `STALL_CHECKS` gaps improved on the best before them by less than 10%.

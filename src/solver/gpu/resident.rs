@@ -5,9 +5,13 @@
 use wgpu::util::DeviceExt;
 
 use super::context::GpuContext;
-use super::kernels::{grid, Kernels, Panel, Params};
+use super::kernels::{Kernels, Panel, Params};
 use crate::error::{Error, Result};
 use crate::problem::Problem;
+use crate::solver::spectral::{self, LANCZOS_MAX_STEPS};
+
+/// Floats of the device's Lanczos coefficients: 4 scalars, then 3 per step (lanczos.wgsl).
+pub const LANCZOS_COEF_LEN: usize = 4 + 3 * LANCZOS_MAX_STEPS;
 
 /// Workgroups of the strided reductions: enough to fill a GPU, few enough that the host reads
 /// back a handful of floats.
@@ -17,8 +21,11 @@ const MAX_RED_WORKGROUPS: usize = 256;
 const CHUNK_LEN: usize = 256;
 
 struct PanelBuffers {
+    /// Columns of the problem now loaded in this panel (0 for a spare panel of a capacity).
     ncols: usize,
     x: wgpu::Buffer,
+    /// The panel's `Panel` uniform, rewritten by `fill`.
+    uniform: wgpu::Buffer,
     residual_y: wgpu::BindGroup,
     residual_zero: wgpu::BindGroup,
     gradient: wgpu::BindGroup,
@@ -38,6 +45,12 @@ pub enum Vector {
 pub struct Resident {
     pub n: usize,
     pub p: usize,
+    /// Columns the buffers are sized for (`p` unless uploaded with a capacity).
+    capacity: usize,
+    /// Columns per panel of the allocation.
+    per_panel: usize,
+    /// `trace(Xe^T Xe)` in f64, the ceiling of the step-size estimate.
+    pub trace: f64,
     pub n_blocks: usize,
     pub n_red: usize,
     n_chunks: usize,
@@ -62,6 +75,7 @@ pub struct Resident {
     /// `1 / s_j`, 0 for dead columns; on the device, also 0 for screened-out columns.
     inv_scale: wgpu::Buffer,
     inv_scale_host: Vec<f32>,
+    mean: wgpu::Buffer,
     /// Whether the device's `inv_scale` has columns screened out (so unmasking is a no-op
     /// when it has none, as along a whole working-set path).
     masked: std::cell::Cell<bool>,
@@ -86,6 +100,7 @@ pub fn panel_cols(n: usize, p: usize, max_binding: u64, forced: Option<usize>) -
 }
 
 fn storage(ctx: &GpuContext, label: &str, bytes: usize) -> wgpu::Buffer {
+    ctx.counts.buffer();
     ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some(label),
         size: (bytes.max(4)).next_multiple_of(4) as u64,
@@ -96,18 +111,8 @@ fn storage(ctx: &GpuContext, label: &str, bytes: usize) -> wgpu::Buffer {
     })
 }
 
-fn storage_init(ctx: &GpuContext, label: &str, data: &[u8]) -> wgpu::Buffer {
-    ctx.device
-        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(label),
-            contents: if data.is_empty() { &[0u8; 4] } else { data },
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_DST
-                | wgpu::BufferUsages::COPY_SRC,
-        })
-}
-
 fn uniform_init(ctx: &GpuContext, label: &str, data: &[u8]) -> wgpu::Buffer {
+    ctx.counts.buffer();
     ctx.device
         .create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(label),
@@ -124,9 +129,23 @@ impl Resident {
         pb: &Problem,
         forced_panel_cols: Option<usize>,
     ) -> Result<Resident> {
+        Self::upload_with_capacity(ctx, kernels, pb, forced_panel_cols, pb.p())
+    }
+
+    /// [`Resident::upload`] into buffers sized for `capacity` columns (at least `pb.p()`), so
+    /// that later problems of as many rows and at most that many columns are loaded into them
+    /// with [`Resident::refill`]: no buffer or bind group is created again (the working sets).
+    pub fn upload_with_capacity(
+        ctx: &GpuContext,
+        kernels: &Kernels,
+        pb: &Problem,
+        forced_panel_cols: Option<usize>,
+        capacity: usize,
+    ) -> Result<Resident> {
         let (n, p) = (pb.n(), pb.p());
+        let cap = capacity.max(p);
         let max_binding = ctx.max_binding();
-        for (what, len) in [("p (columns)", p), ("n (rows)", n)] {
+        for (what, len) in [("p (columns)", cap), ("n (rows)", n)] {
             if 4 * len as u64 > max_binding {
                 return Err(Error::Gpu(format!(
                     "{what} = {len} needs vectors of {} bytes; {} allows {max_binding} per binding",
@@ -137,27 +156,16 @@ impl Resident {
         }
         let wg = kernels.config.wg as usize;
         let cols_per_wg = (kernels.config.wg / kernels.config.tpc) as usize;
-        let n_blocks = p.div_ceil(wg);
+        let n_blocks = cap.div_ceil(wg);
         let n_red = n_blocks.clamp(1, MAX_RED_WORKGROUPS);
 
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let f32s = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
-        let mean = storage_init(ctx, "mean", bytemuck::cast_slice(&f32s(pb.x_mean())));
-        let inv_scale: Vec<f32> = (0..p)
-            .map(|j| {
-                if pb.col_sq_norms()[j] == 0.0 {
-                    0.0 // dead column: its coefficient and gradient stay exactly 0
-                } else {
-                    (1.0 / pb.x_scale()[j]) as f32
-                }
-            })
-            .collect();
-        let inv_scale_host = inv_scale;
-        let inv_scale = storage_init(ctx, "inv_scale", bytemuck::cast_slice(&inv_scale_host));
-        let y = storage_init(ctx, "y", bytemuck::cast_slice(&f32s(pb.yc())));
+        let mean = storage(ctx, "mean", 4 * cap);
+        let inv_scale = storage(ctx, "inv_scale", 4 * cap);
+        let y = storage(ctx, "y", 4 * n);
         let zeros = storage(ctx, "zeros_n", 4 * n);
         let r = storage(ctx, "r", 4 * n);
-        let vec_p = |label| storage(ctx, label, 4 * p);
+        let vec_p = |label| storage(ctx, label, 4 * cap);
         let (w, z, v, g, w_new, act_val) = (
             vec_p("w"),
             vec_p("z"),
@@ -170,48 +178,31 @@ impl Resident {
         let block_count = storage(ctx, "block_count", 4 * n_blocks);
         let block_offset = storage(ctx, "block_offset", 4 * n_blocks);
         let partial = storage(ctx, "partial", 4 * n_blocks);
-        let per_panel = panel_cols(n, p, max_binding, forced_panel_cols);
-        let n_panels = p.div_ceil(per_panel);
+        let per_panel = panel_cols(n, cap, max_binding, forced_panel_cols);
+        let n_panels = cap.div_ceil(per_panel);
         // Chunk partials (n per chunk) must fit one binding too.
         let max_chunks = ((max_binding / 2) / (4 * n as u64)).max(1) as usize;
-        let chunk_len = CHUNK_LEN.max(p.div_ceil(max_chunks.saturating_sub(n_panels).max(1)));
+        let chunk_len = CHUNK_LEN.max(cap.div_ceil(max_chunks.saturating_sub(n_panels).max(1)));
         let n_chunks: usize = (0..n_panels)
-            .map(|k| (per_panel.min(p - k * per_panel)).div_ceil(chunk_len))
+            .map(|k| (per_panel.min(cap - k * per_panel)).div_ceil(chunk_len))
             .sum();
         let chunk_partial = storage(ctx, "residual chunks", 4 * n * n_chunks);
+        let panel_chunks = storage(ctx, "active chunks per panel", 8 * n_panels);
         let meta = storage(ctx, "meta", 8);
         let state = storage(ctx, "state", 8);
-        let red = storage(ctx, "red", 4 * 6 * n_red);
+        let red = storage(ctx, "red", 4 * 8 * n_red);
         let u = vec_p("u");
-        let coef = storage(ctx, "lanczos coef", 12);
+        let coef = storage(ctx, "lanczos coef", 4 * LANCZOS_COEF_LEN);
         let params = uniform_init(ctx, "params", bytemuck::bytes_of(&Params::default()));
-        // Written for real (sizes included) at the end of upload, once chunking is known.
+        // Sizes and data are written by `fill`, at the end.
 
         let k = kernels;
         let dev = &ctx.device;
         let mut panels = Vec::new();
-        let mut chunk_base = 0;
-        let mut col_start = 0;
-        let mut host = vec![0f32; n * per_panel];
-        while col_start < p {
-            let ncols = per_panel.min(p - col_start);
-            let data = &mut host[..n * ncols];
-            for (c, chunk) in data.chunks_exact_mut(n).enumerate() {
-                pb.design().write_col_f32(col_start + c, chunk);
-            }
-            let x = storage_init(
-                ctx,
-                &format!("X panel {}", panels.len()),
-                bytemuck::cast_slice(data),
-            );
-            let panel = Panel {
-                col_start: col_start as u32,
-                ncols: ncols as u32,
-                chunk_base: chunk_base as u32,
-                _pad: 0,
-            };
-            let u = uniform_init(ctx, "panel", bytemuck::bytes_of(&panel));
-            chunk_base += ncols.div_ceil(chunk_len);
+        for index in 0..n_panels {
+            let ncols_cap = per_panel.min(cap - index * per_panel);
+            let x = storage(ctx, &format!("X panel {index}"), 4 * n * ncols_cap);
+            let u = uniform_init(ctx, "panel", bytemuck::bytes_of(&Panel::default()));
             let residual_y = k.residual.bind(
                 dev,
                 "residual(y)",
@@ -225,6 +216,7 @@ impl Resident {
                     &meta,
                     &chunk_partial,
                     &r,
+                    &panel_chunks,
                 ],
             );
             let residual_zero = k.residual.bind(
@@ -240,6 +232,7 @@ impl Resident {
                     &meta,
                     &chunk_partial,
                     &r,
+                    &panel_chunks,
                 ],
             );
             let gradient = k.gradient.bind(
@@ -248,13 +241,13 @@ impl Resident {
                 &[&params, &u, &x, &r, &mean, &inv_scale, &g],
             );
             panels.push(PanelBuffers {
-                ncols,
+                ncols: 0,
                 x,
+                uniform: u,
                 residual_y,
                 residual_zero,
                 gradient,
             });
-            col_start += ncols;
         }
         let compact = |label, vec: &wgpu::Buffer| {
             k.compact.bind(
@@ -294,9 +287,16 @@ impl Resident {
             )));
         }
         ctx.check("uploading the problem")?;
-        let res = Resident {
+        // 3 per panel (residual with y and with 0, gradient) + compact x3, fista, reduce, lanczos.
+        for _ in 0..3 * panels.len() + 6 {
+            ctx.counts.bind_group();
+        }
+        let mut res = Resident {
             n,
             p,
+            capacity: cap,
+            per_panel,
+            trace: 0.0,
             n_blocks,
             n_red,
             n_chunks,
@@ -319,7 +319,8 @@ impl Resident {
             w_new,
             y,
             inv_scale,
-            inv_scale_host,
+            inv_scale_host: Vec::new(),
+            mean,
             masked: std::cell::Cell::new(false),
             panels,
             compact_z,
@@ -329,8 +330,83 @@ impl Resident {
             reduce,
             lanczos,
         };
-        res.write_params(ctx, 0.0, 0.0, 0.0);
+        res.fill(ctx, pb)?;
         Ok(res)
+    }
+
+    /// Loads `pb` into the buffers already on the device when it fits them (as many rows, at
+    /// most [`Resident::capacity`] columns); false (and nothing written) when it does not.
+    pub fn refill(&mut self, ctx: &GpuContext, pb: &Problem) -> Result<bool> {
+        if pb.n() != self.n || pb.p() > self.capacity {
+            return Ok(false);
+        }
+        self.fill(ctx, pb)?;
+        Ok(true)
+    }
+
+    /// Columns the buffers hold.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Writes the data of `pb` (X by panels, means, inverse scales, centred y) and every size
+    /// that depends on `p` (the sizes of the passes, the panels' uniforms, the parameters).
+    fn fill(&mut self, ctx: &GpuContext, pb: &Problem) -> Result<()> {
+        let (n, p) = (pb.n(), pb.p());
+        debug_assert!(n == self.n && p <= self.capacity);
+        let f32s = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        self.p = p;
+        self.n_blocks = p.div_ceil(self.wg);
+        self.n_red = self.n_blocks.clamp(1, MAX_RED_WORKGROUPS);
+        self.trace = spectral::trace(pb);
+        self.inv_scale_host = (0..p)
+            .map(|j| {
+                if pb.col_sq_norms()[j] == 0.0 {
+                    0.0 // dead column: its coefficient and gradient stay exactly 0
+                } else {
+                    (1.0 / pb.x_scale()[j]) as f32
+                }
+            })
+            .collect();
+        self.masked.set(false);
+        self.write_f32(ctx, &self.mean, &f32s(pb.x_mean()));
+        self.write_f32(ctx, &self.inv_scale, &self.inv_scale_host);
+        self.write_f32(ctx, &self.y, &f32s(pb.yc()));
+        let per_panel = self.per_panel;
+        let mut host = vec![0f32; n * per_panel];
+        let mut chunk_base = 0;
+        for (index, panel) in self.panels.iter_mut().enumerate() {
+            let col_start = (index * per_panel).min(p);
+            let ncols = per_panel.min(p - col_start);
+            let data = &mut host[..n * ncols];
+            for (c, chunk) in data.chunks_exact_mut(n).enumerate() {
+                pb.design().write_col_f32(col_start + c, chunk);
+                if chunk.iter().any(|v| !v.is_finite()) {
+                    return Err(Error::Gpu(format!(
+                        "the data exceed single precision: column {} of X has an entry beyond \
+                         f32's 3.4e38; divide X by a power of ten or use --device cpu (f64)",
+                        col_start + c
+                    )));
+                }
+            }
+            if ncols > 0 {
+                ctx.queue
+                    .write_buffer(&panel.x, 0, bytemuck::cast_slice(data));
+            }
+            let uniform = Panel {
+                col_start: col_start as u32,
+                ncols: ncols as u32,
+                chunk_base: chunk_base as u32,
+                index: index as u32,
+            };
+            ctx.queue
+                .write_buffer(&panel.uniform, 0, bytemuck::bytes_of(&uniform));
+            panel.ncols = ncols;
+            chunk_base += ncols.div_ceil(self.chunk_len);
+        }
+        self.n_chunks = chunk_base;
+        self.write_params(ctx, 0.0, 0.0, 0.0);
+        ctx.check("loading the problem onto the device")
     }
 
     /// Number of column panels X was split into.
@@ -355,7 +431,7 @@ impl Resident {
             l2: l2 as f32,
             n_chunks: self.n_chunks as u32,
             chunk_len: self.chunk_len as u32,
-            _pad0: 0,
+            n_panels: self.panels.len() as u32,
             _pad1: 0,
         };
         ctx.queue
@@ -397,7 +473,7 @@ impl Resident {
             Vector::W => &self.compact_w,
             Vector::V => &self.compact_v,
         };
-        let (gx, gy) = grid(self.n_blocks as u32);
+        let (gx, gy) = k.config.grid(self.n_blocks as u32);
         pass.set_bind_group(0, bg, &[]);
         pass.set_pipeline(k.compact.pipeline("count"));
         pass.dispatch_workgroups(gx, gy, 1);
@@ -419,11 +495,13 @@ impl Resident {
         let row_blocks = self.n.div_ceil(self.wg);
         pass.set_pipeline(k.residual.pipeline("residual_partial"));
         for panel in &self.panels {
-            let (gx, gy) = grid((row_blocks * panel.ncols.div_ceil(self.chunk_len)) as u32);
+            let (gx, gy) = k
+                .config
+                .grid((row_blocks * panel.ncols.div_ceil(self.chunk_len)) as u32);
             pass.set_bind_group(0, bind(panel, zero_y), &[]);
             pass.dispatch_workgroups(gx, gy, 1);
         }
-        let (gx, gy) = grid(row_blocks as u32);
+        let (gx, gy) = k.config.grid(row_blocks as u32);
         pass.set_pipeline(k.residual.pipeline("residual_finish"));
         pass.set_bind_group(0, bind(&self.panels[0], zero_y), &[]);
         pass.dispatch_workgroups(gx, gy, 1);
@@ -433,7 +511,7 @@ impl Resident {
     pub fn encode_gradient(&self, k: &Kernels, pass: &mut wgpu::ComputePass) {
         pass.set_pipeline(k.gradient.pipeline("gradient"));
         for panel in &self.panels {
-            let (gx, gy) = grid(panel.ncols.div_ceil(self.cols_per_wg) as u32);
+            let (gx, gy) = k.config.grid(panel.ncols.div_ceil(self.cols_per_wg) as u32);
             pass.set_bind_group(0, &panel.gradient, &[]);
             pass.dispatch_workgroups(gx, gy, 1);
         }
@@ -449,7 +527,7 @@ impl Resident {
 
     /// The update once `g` is known: prox step with restart partials, state, momentum.
     pub fn encode_fista_update(&self, k: &Kernels, pass: &mut wgpu::ComputePass) {
-        let (gx, gy) = grid(self.n_blocks as u32);
+        let (gx, gy) = k.config.grid(self.n_blocks as u32);
         pass.set_bind_group(0, &self.fista, &[]);
         pass.set_pipeline(k.fista.pipeline("prox"));
         pass.dispatch_workgroups(gx, gy, 1);
@@ -476,21 +554,30 @@ impl Resident {
         pass.dispatch_workgroups(self.n_red as u32, 1, 1);
     }
 
-    /// `g = -A v` for the Lanczos vector and the partials of its three dot products.
-    pub fn encode_lanczos_dots(&self, k: &Kernels, pass: &mut wgpu::ComputePass) {
+    /// `g = -A v` for the Lanczos vector (`v` as it is on the device).
+    pub fn encode_lanczos_apply(&self, k: &Kernels, pass: &mut wgpu::ComputePass) {
         self.encode_compact(k, pass, Vector::V);
         self.encode_residual(k, pass, true);
         self.encode_gradient(k, pass);
-        pass.set_bind_group(0, &self.lanczos, &[]);
-        pass.set_pipeline(k.lanczos.pipeline("lanczos_dots"));
-        pass.dispatch_workgroups(self.n_red as u32, 1, 1);
     }
 
-    /// The next Lanczos vector from `coef`.
-    pub fn encode_lanczos_next(&self, k: &Kernels, pass: &mut wgpu::ComputePass) {
-        let (gx, gy) = grid(self.n_blocks as u32);
+    /// One whole Lanczos step on the device (lanczos.wgsl): `A v`, its coefficients into
+    /// `coef`, and the next `v`.
+    pub fn encode_lanczos_step(&self, k: &Kernels, pass: &mut wgpu::ComputePass) {
+        self.encode_lanczos_apply(k, pass);
+        let red = self.n_red as u32;
         pass.set_bind_group(0, &self.lanczos, &[]);
-        pass.set_pipeline(k.lanczos.pipeline("lanczos_next"));
+        for (entry, groups) in [
+            ("lanczos_dots", red),
+            ("lanczos_alpha", 1),
+            ("lanczos_residual", red),
+            ("lanczos_beta", 1),
+        ] {
+            pass.set_pipeline(k.lanczos.pipeline(entry));
+            pass.dispatch_workgroups(groups, 1, 1);
+        }
+        let (gx, gy) = k.config.grid(self.n_blocks as u32);
+        pass.set_pipeline(k.lanczos.pipeline("lanczos_scale"));
         pass.dispatch_workgroups(gx, gy, 1);
     }
 }
@@ -514,12 +601,7 @@ pub fn run_and_read_all(
     srcs: &[&wgpu::Buffer],
 ) -> Result<Vec<Vec<f32>>> {
     let size: u64 = srcs.iter().map(|b| b.size()).sum();
-    let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("staging"),
-        size,
-        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
+    let staging = ctx.take_staging(size);
     let mut enc = ctx
         .device
         .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
@@ -536,10 +618,14 @@ pub fn run_and_read_all(
         offset += src.size();
     }
     ctx.queue.submit([enc.finish()]);
+    ctx.counts.submission();
+    ctx.counts.read_back();
     let (tx, rx) = std::sync::mpsc::channel();
-    staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
-        let _ = tx.send(r);
-    });
+    staging
+        .slice(..size)
+        .map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
     ctx.device
         .poll(wgpu::PollType::wait_indefinitely())
         .map_err(|e| Error::Gpu(format!("{label}: waiting for the device: {e}")))?;
@@ -549,7 +635,7 @@ pub fn run_and_read_all(
         .map_err(|e| Error::Gpu(format!("{label}: read-back failed: {e}")))?;
     let out = {
         let view = staging
-            .slice(..)
+            .slice(..size)
             .get_mapped_range()
             .map_err(|e| Error::Gpu(format!("{label}: {e}")))?;
         let all = bytemuck::cast_slice::<u8, f32>(&view);
@@ -563,5 +649,7 @@ pub fn run_and_read_all(
             .collect()
     };
     staging.unmap();
+    // Only a buffer that came back unmapped is reused (an error above drops it).
+    ctx.give_staging(staging);
     Ok(out)
 }

@@ -95,6 +95,7 @@ impl GpuBackend {
                 None => working_set(pb, pen, &w, &g, &keep, ws_size),
             };
             let sub_target = (WS_GAP_FRACTION * gap).max(0.5 * target);
+            self.stats.working_set_rounds += 1;
             let (sub_w, it) =
                 self.solve_subproblem(pb, pen, &ws, &w, params, n_iter, sub_target)?;
             n_iter += it.max(1);
@@ -118,9 +119,26 @@ impl GpuBackend {
     ) -> Result<(Vec<f64>, usize)> {
         let sub_design = Columns::new(pb.design(), ws.to_vec());
         let sub = Problem::new(&sub_design, pb.yc(), pb.preprocess())?;
+        let kept = self.sub_resident.take();
         let (ctx, k) = (self.context(), self.kernels());
-        let sub_res = Resident::upload(ctx, k, &sub, self.opts.max_panel_cols)?;
-        let sigma_sq = lanczos_sigma_max_sq(ctx, k, &sub_res)?;
+        // One set of device buffers for every round: refilled in place when the set fits,
+        // else allocated with room to grow (sets double when a round gains too little).
+        let refilled = match kept {
+            Some(mut r) => r.refill(ctx, &sub)?.then_some(r),
+            None => None,
+        };
+        let sub_res = match refilled {
+            Some(r) => r,
+            None => Resident::upload_with_capacity(
+                ctx,
+                k,
+                &sub,
+                self.opts.max_panel_cols,
+                2 * ws.len(),
+            )?,
+        };
+        let (sigma_sq, steps) = lanczos_sigma_max_sq(ctx, k, &sub_res, self.opts.lanczos)?;
+        self.stats.lanczos_steps = steps;
         let lip = fista::LIPSCHITZ_MARGIN * sigma_sq / pb.n() as f64 + pen.l2();
         let step = if lip > 0.0 { 1.0 / lip } else { 0.0 };
         let sub_w0: Vec<f64> = ws.iter().map(|&j| w[j]).collect();
@@ -128,14 +146,16 @@ impl GpuBackend {
             max_iter: params.max_iter - n_iter,
             ..*params
         };
-        let (sub_w, it, _) = self.iterate(
+        let out = self.iterate(
             &sub,
             pen,
             (Some(&sub_w0), &sub_params),
             &sub_res,
             step,
             sub_target,
-        )?;
+        );
+        self.sub_resident = Some(sub_res);
+        let (sub_w, it, _) = out?;
         Ok((sub_w, it))
     }
 }

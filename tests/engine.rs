@@ -1,0 +1,120 @@
+//! One [`Engine`] serves many fits in a process: the GPU device is opened once, and a new
+//! design (of the same shape, possibly at the address of a dropped one) is uploaded again,
+//! never mistaken for the old X.
+
+mod common;
+
+use common::{gpu_or_skip, random_problem, rel_diff};
+use lariat::engine::Engine;
+use lariat::fit::{fit_path, fit_paths_in, FitConfig, LambdaGrid};
+use lariat::params::{Algorithm, SolverParams};
+use lariat::solver::gpu::GpuOptions;
+use lariat::solver::BackendKind;
+
+fn cfg(device: BackendKind, algorithm: Algorithm) -> FitConfig {
+    FitConfig {
+        device,
+        solver: SolverParams {
+            tol: 1e-6,
+            algorithm,
+            ..SolverParams::default()
+        },
+        ..FitConfig::default()
+    }
+}
+
+#[test]
+fn one_engine_fits_many_designs_on_the_gpu() {
+    let Some(gpu) = gpu_or_skip(GpuOptions::default()) else {
+        return;
+    };
+    let gpu_cfg = cfg(BackendKind::Gpu, Algorithm::Fista);
+    let cpu_cfg = cfg(BackendKind::Cpu, Algorithm::Cd);
+    let mut engine = Engine::with_backend(Box::new(gpu), &gpu_cfg);
+    let grid = LambdaGrid::Geometric {
+        n_lambdas: 5,
+        min_ratio: Some(0.1),
+    };
+    for seed in 0..4 {
+        // Same shape each time; each design is dropped at the end of the iteration, so the
+        // next one may well be allocated where it was.
+        let (x, y) = random_problem(40, 120, 500 + seed);
+        let got = fit_paths_in(
+            &mut engine,
+            &x,
+            &[&y],
+            None,
+            &gpu_cfg,
+            &grid,
+            &mut |_, _| {},
+        )
+        .unwrap()
+        .remove(0);
+        let want = fit_path(&x, &y, None, &cpu_cfg, &grid).unwrap();
+        // A fresh device for this design alone: the shared one must do exactly the same work
+        // (a stale X on the device would still be caught by the f64 certificate and rescued
+        // by the CPU polish: more passes and "gpu+cpu-polish", not a wrong answer).
+        let mut fresh = Engine::with_backend(
+            Box::new(gpu_or_skip(GpuOptions::default()).expect("opened above")),
+            &gpu_cfg,
+        );
+        let alone = fit_paths_in(&mut fresh, &x, &[&y], None, &gpu_cfg, &grid, &mut |_, _| {})
+            .unwrap()
+            .remove(0);
+        for (a, b) in got.models.iter().zip(&alone.models) {
+            assert_eq!(
+                (&a.device, a.full_passes, a.iterations),
+                (&b.device, b.full_passes, b.iterations),
+                "seed {seed}: the shared engine worked on another X"
+            );
+        }
+        assert!(got.backend.starts_with("gpu"), "{}", got.backend);
+        for (k, (a, b)) in got.models.iter().zip(&want.models).enumerate() {
+            assert!(a.converged, "seed {seed} point {k}");
+            assert!(
+                rel_diff(a.objective, b.objective) < 1e-5,
+                "seed {seed} point {k}: {} vs {}",
+                a.objective,
+                b.objective
+            );
+        }
+    }
+}
+
+#[test]
+fn an_engine_serves_row_subsets_on_the_cpu_and_refuses_them_on_the_gpu() {
+    let (x, y) = random_problem(30, 50, 3);
+    let folds = lariat::cv::Folds::random(30, 3, 1).unwrap();
+    let grid = LambdaGrid::Geometric {
+        n_lambdas: 4,
+        min_ratio: Some(0.1),
+    };
+    let auto = cfg(BackendKind::Auto, Algorithm::Auto);
+    let mut engine = Engine::new(&auto);
+    let cv = lariat::cv::cross_validate_in(
+        &mut engine,
+        &x,
+        &[&y],
+        None,
+        &auto,
+        &grid,
+        &folds,
+        &mut |_, _| {},
+    );
+    assert_eq!(cv.unwrap()[0].path.backend, "cpu");
+    let gpu = cfg(BackendKind::Gpu, Algorithm::Fista);
+    let mut engine = Engine::new(&gpu);
+    let err = lariat::cv::cross_validate_in(
+        &mut engine,
+        &x,
+        &[&y],
+        None,
+        &gpu,
+        &grid,
+        &folds,
+        &mut |_, _| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("on the CPU for now"), "{err}");
+}
