@@ -300,7 +300,8 @@ fn cli_fits_on_the_gpu_and_says_so() {
     assert!(m["device"].as_str().unwrap().starts_with("gpu"), "{m}");
     assert_eq!(m["solver"], "fista");
     assert_eq!(m["converged"], true);
-    // cd is CPU-only: asking for it on the GPU is an error, not a silent CPU run.
+    // cd is CPU-only: asking for it on the GPU is an error, not a silent CPU run; an invalid
+    // parameter, so a usage error (exit 2).
     let o = std::process::Command::new(bin)
         .args([
             "fit",
@@ -312,7 +313,7 @@ fn cli_fits_on_the_gpu_and_says_so() {
         .args(["--lambda-ratio", "0.1", "--device", "gpu", "--solver", "cd"])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("CPU only"));
     let o = std::process::Command::new(bin)
         .arg("info")
