@@ -329,15 +329,12 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn character_device_is_streamed_not_replaced() {
+    fn character_device_is_a_stream_that_replaces_nothing() {
+        // Resolved only: a regression that renamed over /dev/null would break the machine
+        // (the catalogue writes to devices through symlinks in a temporary directory).
         let dest = Destination::resolve(Path::new("/dev/null")).unwrap();
         assert!(dest.replaced_file().is_none());
-        write_atomic(Path::new("/dev/null"), b"x").unwrap();
-        use std::os::unix::fs::FileTypeExt;
-        assert!(std::fs::metadata("/dev/null")
-            .unwrap()
-            .file_type()
-            .is_char_device());
+        assert!(matches!(dest.kind, Kind::Stream));
     }
 
     #[test]

@@ -173,3 +173,80 @@ fn inode(path: &Path) -> Option<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("lariat-outputs-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn names(d: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn nothing_is_published_until_all_are_staged_and_a_drop_cleans_up() {
+        let d = temp_dir("drop");
+        let (a, b) = (d.join("a.json"), d.join("b.csv"));
+        std::fs::write(&a, "old").unwrap();
+        let mut outs = Outputs::plan(&[], &[("--out", Some(&a)), ("--csv", Some(&b))]).unwrap();
+        outs.stage("--out", b"new").unwrap();
+        // The run fails before --csv is staged: the old a.json stays, no b.csv, no temporary.
+        drop(outs);
+        assert_eq!(names(&d), vec!["a.json"]);
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "old");
+
+        let mut outs = Outputs::plan(&[], &[("--out", Some(&a)), ("--csv", Some(&b))]).unwrap();
+        outs.stage("--out", b"new").unwrap();
+        outs.stage("--csv", b"x,y").unwrap();
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "old");
+        let written = outs.publish().unwrap();
+        assert_eq!(written.len(), 2);
+        assert_eq!(names(&d), vec!["a.json", "b.csv"]);
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), "new");
+    }
+
+    #[test]
+    fn flags_not_given_are_skipped() {
+        let d = temp_dir("skip");
+        let mut outs = Outputs::plan(&[("--y", None)], &[("--csv", None)]).unwrap();
+        assert!(!outs.wants("--csv"));
+        outs.stage("--csv", b"ignored").unwrap();
+        assert!(outs.publish().unwrap().is_empty());
+        assert!(names(&d).is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_output_may_not_be_an_input_by_any_name() {
+        let d = temp_dir("collide");
+        let x = d.join("x.csv");
+        std::fs::write(&x, "1,2\n").unwrap();
+        std::fs::hard_link(&x, d.join("hard.csv")).unwrap();
+        std::os::unix::fs::symlink("x.csv", d.join("soft.csv")).unwrap();
+        std::fs::create_dir(d.join("sub")).unwrap();
+        for out in ["x.csv", "hard.csv", "soft.csv", "sub/../x.csv"] {
+            let o = d.join(out);
+            let e = Outputs::plan(&[("--x", Some(&x))], &[("--out", Some(&o))]).unwrap_err();
+            assert!(matches!(e, Error::Usage(_)), "{out}: {e}");
+            assert_eq!(e.exit_code(), crate::error::EXIT_USAGE);
+            assert!(e.to_string().contains("is the input --x"), "{e}");
+        }
+        let (p, q) = (d.join("p.json"), d.join("sub/../p.json"));
+        let e = Outputs::plan(&[], &[("--out", Some(&p)), ("--csv", Some(&q))]).unwrap_err();
+        assert!(e.to_string().contains("are the same file"), "{e}");
+        // A device replaces nothing, so it may appear as an input and an output.
+        let null = Path::new("/dev/null");
+        assert!(Outputs::plan(&[("--x", Some(null))], &[("--out", Some(null))]).is_ok());
+    }
+}

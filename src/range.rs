@@ -15,6 +15,11 @@ pub fn check_scale(problem: &Problem, names: Option<&[String]>) -> Result<()> {
     let yc = problem.yc();
     let y_sq = sq_norm(yc);
     let y_max = yc.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let (of_y, dev) = if problem.preprocess().fit_intercept {
+        ("y (centred)", "|y - mean|")
+    } else {
+        ("y", "|y|")
+    };
     if !y_sq.is_finite() {
         // y_max itself may be useless here (the mean of y can overflow before its squares).
         let by = if y_max.is_finite() && y_max > 1.0 {
@@ -23,15 +28,15 @@ pub fn check_scale(problem: &Problem, names: Option<&[String]>) -> Result<()> {
             "a large power of ten".into()
         };
         return Err(Error::OutOfRange(format!(
-            "the sum of squares of y (centred) overflows f64 (largest |y - mean| is {y_max:.3e}); \
-             divide y by {by} and scale the coefficients back"
+            "the sum of squares of {of_y} overflows f64 (largest {dev} is {y_max:.3e}); divide y \
+             by {by} and scale the coefficients back"
         )));
     }
     if y_max > 0.0 && y_sq < f64::MIN_POSITIVE {
         // The gap tolerance would be 0 or subnormal: no solve could ever meet it.
         return Err(Error::OutOfRange(format!(
-            "the sum of squares of y (centred) underflows f64 (largest |y - mean| is {y_max:.3e}); \
-             multiply y by a power of ten, e.g. 1e{:.0}, and scale the coefficients back",
+            "the sum of squares of {of_y} underflows f64 (largest {dev} is {y_max:.3e}); multiply \
+             y by a power of ten, e.g. 1e{:.0}, and scale the coefficients back",
             -y_max.log10().floor()
         )));
     }

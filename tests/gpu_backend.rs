@@ -352,7 +352,8 @@ fn cli_fits_on_the_gpu_and_says_so() {
     assert!(m["device"].as_str().unwrap().starts_with("gpu"), "{m}");
     assert_eq!(m["solver"], "fista");
     assert_eq!(m["converged"], true);
-    // cd is CPU-only: asking for it on the GPU is an error, not a silent CPU run.
+    // cd is CPU-only: asking for it on the GPU is an error, not a silent CPU run; an invalid
+    // parameter, so a usage error (exit 2).
     let o = std::process::Command::new(bin)
         .args([
             "fit",
