@@ -321,14 +321,10 @@ fn check_training_responses(folds_pb: &[Problem], y: &[f64], folds: &Folds) -> R
                 (lo.min(y[i]), hi.max(y[i]))
             });
         if lo == hi && pb.preprocess().fit_intercept {
-            return Err(Error::invalid(
-                "folds",
-                f + 1,
-                format!(
-                    "y is constant ({lo}) on the training rows of fold {}",
-                    f + 1
-                ),
-            ));
+            return Err(Error::Unsupported(format!(
+                "cannot cross-validate: y is constant ({lo}) on the training rows of fold {}",
+                f + 1
+            )));
         }
     }
     Ok(())

@@ -180,6 +180,20 @@ fn cases() -> Vec<Case> {
         c(Range, "fit --x huge-x.csv --target y --lambda-ratio 0.1 --standardize", 1, "column 'a' (0) of X overflows f64"),
         c(Range, "fit --x huge-x.csv --target y --lambda 1 --no-intercept", 1, "column 'a' (0) of X overflows f64"),
         c(Range, "path --x huge-y.csv --target y --out new.json", 1, "overflows f64"),
+        // Cross-validation, hold-outs and several responses (issue 8).
+        c(Usage, "cv --x cv.csv --target y --folds 1", 2, "at least 2 folds"),
+        c(Usage, "cv --x cv.csv --target y --folds 25", 2, "more folds than rows (n = 20)"),
+        c(Input, "cv --x cv.csv --target y --foldid short-fold.txt", 1, "short-fold.txt: 3 fold labels for 20 rows"),
+        c(Input, "cv --x cv.csv --target y --foldid one-fold.txt", 1, "one-fold.txt: a single fold label"),
+        c(Input, "cv --x cv.csv --target y --foldid frac-fold.txt", 1, "frac-fold.txt: row 2: fold label 1.5 is not an integer"),
+        c(Input, "cv --x cv-const.csv --target y --foldid cv-const-fold.txt", 1, "y is constant (1) on the training rows of fold 2"),
+        c(Input, "cv --x cv.csv --target y --device gpu", 1, "on the CPU for now"),
+        c(Collision, "cv --x cv.csv --target y --out cv.csv", 2, "refusing to overwrite an input"),
+        c(Collision, "cv --x cv.csv --target y --foldid fold.txt --out fold.txt", 2, "refusing to overwrite an input"),
+        c(Usage, "path --x cv.csv --target y --holdout 1.5", 2, "holdout"),
+        c(Input, "path --x cv.csv --target y --error-plot e.svg", 1, "--error-plot needs test data"),
+        c(Input, "path --x cv.csv --target y --test-x good.csv --test-y y.csv", 1, "test data have 3 columns, the training data 2"),
+        c(Input, "path --x x20.csv --y y20x2.csv --plot p.svg", 1, "--plot takes one response"),
         // Closed pipes: a quiet exit 0, no panic (101).
         piped(Pipe, "predict --model model.json --x big.csv", Pipes::StdoutClosed),
         piped(Pipe, "fit --x good.csv --target y --lambda 0.1", Pipes::StdoutClosed),
@@ -249,6 +263,27 @@ const FIXTURES: &[(&str, Fx)] = &[
     ("junk.json", Fx::Text("{\"intercept\": 1.0,\n \"coef\": 3}")),
     ("model.json", Fx::Text(MODEL)),
     ("big.csv", Fx::Generated(big_csv)),
+    ("cv.csv", Fx::Generated(cv_csv)),
+    ("cv-const.csv", Fx::Generated(cv_const_csv)),
+    ("x20.csv", Fx::Generated(x20_csv)),
+    ("y20x2.csv", Fx::Generated(y20x2_csv)),
+    ("short-fold.txt", Fx::Text("1\n2\n1\n")),
+    (
+        "one-fold.txt",
+        Fx::Text("1\n1\n1\n1\n1\n1\n1\n1\n1\n1\n1\n1\n1\n1\n1\n1\n1\n1\n1\n1\n"),
+    ),
+    (
+        "frac-fold.txt",
+        Fx::Text("1\n1.5\n1\n2\n1\n2\n1\n2\n1\n2\n1\n2\n1\n2\n1\n2\n1\n2\n1\n2\n"),
+    ),
+    (
+        "cv-const-fold.txt",
+        Fx::Text("1\n1\n1\n1\n1\n2\n2\n2\n2\n2\n1\n1\n1\n1\n1\n2\n2\n2\n2\n2\n"),
+    ),
+    (
+        "fold.txt",
+        Fx::Text("1\n2\n1\n2\n1\n2\n1\n2\n1\n2\n1\n2\n1\n2\n1\n2\n1\n2\n1\n2\n"),
+    ),
     ("old.json", Fx::Text("previous")),
     ("private.json", Fx::Mode("previous", 0o600)),
     ("link-good.csv", Fx::Link("good.csv")),
@@ -272,6 +307,44 @@ const MODEL: &str = r#"{"intercept": 0.5, "coef": {"indices": [0], "values": [1.
 "iterations": 1, "converged": true, "device": "cpu", "solver": "cd", "seconds": 0.0}"#;
 
 /// Enough rows that the predictions overflow any pipe buffer (64 KiB on Linux).
+/// 20 rows, two features and y (cross-validation needs rows).
+fn cv_csv() -> String {
+    let mut s = String::from("a,b,y\n");
+    for i in 0..20 {
+        s.push_str(&format!("{},{},{}\n", i % 7, (i * 3) % 5, i % 4));
+    }
+    s
+}
+
+/// As `cv_csv`, but y is 1 on every row outside fold 1 of `cv-const-fold.txt`: fold 2's
+/// training rows hold a constant response.
+fn cv_const_csv() -> String {
+    let fold1 = [0, 1, 2, 3, 4, 10, 11, 12, 13, 14];
+    let mut s = String::from("a,b,y\n");
+    for i in 0..20 {
+        let y = if fold1.contains(&i) { 1 } else { 1 + i % 3 };
+        s.push_str(&format!("{},{},{y}\n", i % 7, (i * 3) % 5));
+    }
+    s
+}
+
+fn x20_csv() -> String {
+    let mut s = String::from("a,b\n");
+    for i in 0..20 {
+        s.push_str(&format!("{},{}\n", i % 7, (i * 3) % 5));
+    }
+    s
+}
+
+/// Two responses for `x20.csv`.
+fn y20x2_csv() -> String {
+    let mut s = String::from("u,v\n");
+    for i in 0..20 {
+        s.push_str(&format!("{},{}\n", i % 4, i % 3));
+    }
+    s
+}
+
 fn big_csv() -> String {
     let mut s = String::from("a,b\n");
     for i in 0..40_000 {
