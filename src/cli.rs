@@ -24,9 +24,9 @@ use lariat::penalty::ElasticNet;
 use lariat::problem::Preprocess;
 use lariat::solver::screening::WorkingSets;
 use lariat::solver::BackendKind;
-use lariat::synth::{generate, SyntheticSpec};
 
 mod cv;
+mod demo;
 mod responses;
 
 #[derive(Parser, Debug)]
@@ -216,7 +216,8 @@ pub struct ModelArgs {
     #[arg(long, value_parser = at_least_one)]
     pub max_iter: Option<usize>,
     /// Algorithm: cd (coordinate descent, fastest on CPU), fista (the GPU's algorithm, on
-    /// CPU), or auto.
+    /// CPU), subgradient (plain subgradient descent, a teaching baseline: no exact zeros,
+    /// step 1/(L sqrt(t+1)); CPU only), or auto.
     #[arg(long, default_value = "auto")]
     pub solver: Algorithm,
     /// Device: auto (a hardware GPU for large problems, else the CPU), cpu, or gpu (any
@@ -402,11 +403,41 @@ pub struct DemoArgs {
     /// lambda as a fraction of lambda_max.
     #[arg(long, default_value_t = 0.2, value_parser = positive_value)]
     pub lambda_ratio: f64,
-    /// RNG seed.
+    /// RNG seed (data, hold-out and folds).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Iterations each solver of the race gets (sweeps for cd, steps for fista and subgradient).
+    #[arg(long, default_value_t = 200, value_parser = at_least_one)]
+    pub budget: usize,
+    /// Fraction of the rows held out as test data.
+    #[arg(long, default_value_t = 0.25, allow_negative_numbers = true)]
+    pub test_fraction: f64,
+    /// Lambdas on the path.
+    #[arg(long, default_value_t = 50, value_parser = at_least_one)]
+    pub n_lambdas: usize,
+    /// Folds of the cross-validation on the training rows.
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Your own data instead of the built-in problem (.npy, .csv or .svm).
+    #[arg(long)]
+    pub x: Option<PathBuf>,
+    /// Target for --x (.npy or one-column CSV).
+    #[arg(long, requires = "x")]
+    pub y: Option<PathBuf>,
+    /// CSV: the column of --x that holds y.
+    #[arg(long, requires = "x", conflicts_with = "y")]
+    pub target: Option<String>,
+    /// Draw the two pictures (objective against iterations; training and test error against
+    /// log(lambda)) here (.svg or .png).
+    #[arg(long, value_parser = plot_path_value)]
+    pub plot: Option<PathBuf>,
+    /// Write every figure of the story as JSON here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     #[command(flatten)]
     pub model: ModelArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
 #[derive(Args, Debug)]
@@ -455,7 +486,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Path(a) => run_path(a),
         Command::Cv(a) => cv::run_cv(a),
         Command::Predict(a) => run_predict(a),
-        Command::Demo(a) => run_demo(a),
+        Command::Demo(a) => demo::run_demo(a),
         Command::Info => run_info(),
         Command::Bench(a) => run_bench(a),
     }
@@ -605,6 +636,16 @@ fn print_summary(ds: &Dataset, out: &FitOutcome, load_s: f64, spec: LambdaSpec) 
         m.n_features,
         m.intercept
     )?;
+    let tiny = m.coef.values.iter().filter(|v| v.abs() < 1e-8).count();
+    outln!(
+        "zeros      {} exactly zero, {tiny} non-zeros below 1e-8 in magnitude{}",
+        m.n_features - m.coef.indices.len(),
+        if m.solver == "subgradient" {
+            " (subgradient descent makes no exact zeros: its iterates only oscillate around 0)"
+        } else {
+            ""
+        }
+    )?;
     let mut order: Vec<usize> = (0..m.coef.values.len()).collect();
     order.sort_by(|&a, &b| m.coef.values[b].abs().total_cmp(&m.coef.values[a].abs()));
     let top: Vec<String> = order
@@ -645,61 +686,6 @@ fn run_predict(a: PredictArgs) -> Result<()> {
     } else {
         console::out(format_args!("{text}"))?;
     }
-    Ok(())
-}
-
-fn run_demo(a: DemoArgs) -> Result<()> {
-    let spec = SyntheticSpec {
-        n: a.n,
-        p: a.p,
-        n_informative: a.informative,
-        rho: a.rho,
-        snr: a.snr,
-        seed: a.seed,
-    };
-    let t0 = Instant::now();
-    let data = generate(&spec);
-    outln!(
-        "demo: {} x {} Toeplitz design (rho {}), {} true features, SNR {} (generated in {:.2} s)",
-        a.n,
-        a.p,
-        a.rho,
-        data.support.len(),
-        a.snr,
-        t0.elapsed().as_secs_f64()
-    )?;
-    let cfg = a.model.config(LambdaSpec::Ratio(a.lambda_ratio));
-    let out = fit(&data.x, &data.y, None, &cfg)?;
-    warn_about(&out, None, &cfg);
-    let m = &out.model;
-    let selected = &m.coef.indices;
-    let found = data
-        .support
-        .iter()
-        .filter(|j| selected.binary_search(j).is_ok())
-        .count();
-    outln!(
-        "fit:  {} on {}, lambda = {} x lambda_max = {:.4e}: {} after {} iterations in {:.3} s",
-        m.solver,
-        device_label(&out),
-        a.lambda_ratio,
-        m.lambda,
-        status_word(m),
-        m.iterations,
-        m.seconds
-    )?;
-    outln!(
-        "      objective {:.8e}, duality gap {:.2e} (tolerance {:.2e})",
-        m.objective,
-        m.duality_gap,
-        m.gap_tolerance
-    )?;
-    outln!(
-        "recovered {found} of {} true features; {} selected in all ({} false positives)",
-        data.support.len(),
-        selected.len(),
-        selected.len() - found
-    )?;
     Ok(())
 }
 

@@ -15,6 +15,9 @@ pub enum Algorithm {
     Cd,
     /// FISTA with adaptive restart: the reference that the GPU backend mirrors step for step.
     Fista,
+    /// Plain subgradient descent (`sgn(0) = 0`, step `1/(L sqrt(t+1))`): a teaching baseline
+    /// that never gives exact zeros; CPU only.
+    Subgradient,
 }
 
 impl Algorithm {
@@ -23,6 +26,7 @@ impl Algorithm {
             Algorithm::Auto => "auto",
             Algorithm::Cd => "cd",
             Algorithm::Fista => "fista",
+            Algorithm::Subgradient => "subgradient",
         }
     }
 }
@@ -34,7 +38,10 @@ impl std::str::FromStr for Algorithm {
             "auto" => Ok(Algorithm::Auto),
             "cd" => Ok(Algorithm::Cd),
             "fista" => Ok(Algorithm::Fista),
-            _ => Err(format!("unknown solver '{s}' (expected auto, cd or fista)")),
+            "subgradient" => Ok(Algorithm::Subgradient),
+            _ => Err(format!(
+                "unknown solver '{s}' (expected auto, cd, fista or subgradient)"
+            )),
         }
     }
 }
@@ -94,7 +101,7 @@ impl SolverParams {
             a => a,
         };
         let max_iter = self.max_iter.unwrap_or(match algorithm {
-            Algorithm::Fista => DEFAULT_MAX_ITER_FISTA,
+            Algorithm::Fista | Algorithm::Subgradient => DEFAULT_MAX_ITER_FISTA,
             _ => DEFAULT_MAX_ITER_CD,
         });
         Ok(ValidParams {

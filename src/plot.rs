@@ -99,6 +99,11 @@ pub fn render_cv_plot(path: &Path, cv: &CvPicture) -> Result<Vec<u8>> {
     render(plot_format(path)?, cv)
 }
 
+/// The bytes of the demo's plot for `path`.
+pub fn render_demo_plot(path: &Path, picture: &DemoPicture) -> Result<Vec<u8>> {
+    render(plot_format(path)?, picture)
+}
+
 /// The bytes of the training-and-test-error plot for `path`.
 pub fn render_error_plot(path: &Path, picture: &ErrorPicture) -> Result<Vec<u8>> {
     render(plot_format(path)?, picture)
@@ -278,13 +283,25 @@ pub const TEST_RGB: (u8, u8, u8) = (220, 20, 20);
 
 impl Picture for ErrorPicture<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        root.fill(&WHITE).map_err(plot_error)?;
+        self.draw_marked(root, None)?;
+        root.present().map_err(plot_error)
+    }
+}
+
+impl ErrorPicture<'_> {
+    /// Draws the curves, with a dashed line at `mark` (a lambda) when given.
+    fn draw_marked<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        mark: Option<f64>,
+    ) -> Result<()> {
         if self.lambdas.is_empty() {
             return Err(Error::Unsupported("nothing to plot: no lambdas".into()));
         }
         let log_l: Vec<f64> = self.lambdas.iter().map(|l| l.ln()).collect();
         let (x_lo, x_hi) = padded_range(log_l.iter().copied());
         let (y_lo, y_hi) = padded_range(self.train.iter().chain(self.test).copied());
-        root.fill(&WHITE).map_err(plot_error)?;
         let mut chart = ChartBuilder::on(root)
             .caption("training and test error", ("sans-serif", 20))
             .margin(20)
@@ -313,12 +330,100 @@ impl Picture for ErrorPicture<'_> {
                 .label(name)
                 .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color));
         }
+        if let Some(lambda) = mark {
+            let x = lambda.ln();
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(x, y_lo), (x, y_hi)],
+                    4,
+                    4,
+                    BLACK.stroke_width(1),
+                ))
+                .map_err(plot_error)?;
+        }
         chart
             .configure_series_labels()
             .background_style(WHITE)
             .border_style(BLACK)
             .draw()
             .map_err(plot_error)?;
+        Ok(())
+    }
+}
+
+/// The demo's two pictures side by side: each solver's suboptimality `P(w_k) - P*` against
+/// its iterations (log scale), and the training and test error along the path against
+/// log(lambda), with the lambda cross-validation picks marked.
+pub struct DemoPicture<'a> {
+    /// `(solver, [(iterations, objective)])`.
+    pub traces: &'a [(String, Vec<(usize, f64)>)],
+    pub best_objective: f64,
+    pub lambdas: &'a [f64],
+    pub train: &'a [f64],
+    pub test: &'a [f64],
+    pub cv_lambda: f64,
+}
+
+/// The colours of the race's solvers, in the order they are given.
+pub const RACE_RGB: [(u8, u8, u8); 3] = [(200, 120, 0), (30, 150, 60), (120, 40, 160)];
+
+/// Suboptimalities below this are drawn at it (a log scale has no zero).
+const SUBOPT_FLOOR: f64 = 1e-16;
+
+impl Picture for DemoPicture<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        root.fill(&WHITE).map_err(plot_error)?;
+        let (left, right) = root.split_horizontally(SIZE.0 / 2);
+        let sub = |v: f64| (v - self.best_objective).max(SUBOPT_FLOOR).log10();
+        let (_, x_hi) = padded_range(
+            self.traces
+                .iter()
+                .flat_map(|(_, t)| t.iter().map(|(k, _)| (*k as f64).log10())),
+        );
+        let (y_lo, y_hi) = padded_range(
+            self.traces
+                .iter()
+                .flat_map(|(_, t)| t.iter().map(|(_, v)| sub(*v))),
+        );
+        {
+            let mut chart = ChartBuilder::on(&left)
+                .caption("same budget, three solvers", ("sans-serif", 18))
+                .margin(15)
+                .margin_top(40)
+                .x_label_area_size(40)
+                .y_label_area_size(55)
+                .build_cartesian_2d(0.0..x_hi.max(0.1), y_lo..y_hi)
+                .map_err(plot_error)?;
+            chart
+                .configure_mesh()
+                .x_desc("log10(iterations)")
+                .y_desc("log10(objective - best)")
+                .draw()
+                .map_err(plot_error)?;
+            for ((name, trace), rgb) in self.traces.iter().zip(RACE_RGB) {
+                let color = RGBColor(rgb.0, rgb.1, rgb.2);
+                chart
+                    .draw_series(LineSeries::new(
+                        trace.iter().map(|(k, v)| ((*k as f64).log10(), sub(*v))),
+                        color.stroke_width(2),
+                    ))
+                    .map_err(plot_error)?
+                    .label(name.clone())
+                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color));
+            }
+            chart
+                .configure_series_labels()
+                .background_style(WHITE)
+                .border_style(BLACK)
+                .draw()
+                .map_err(plot_error)?;
+        }
+        let errors = ErrorPicture {
+            lambdas: self.lambdas,
+            train: self.train,
+            test: self.test,
+        };
+        errors.draw_marked(&right, Some(self.cv_lambda))?;
         root.present().map_err(plot_error)?;
         Ok(())
     }

@@ -17,6 +17,7 @@ pub mod fista;
 pub mod gpu;
 pub mod screening;
 pub mod spectral;
+pub mod subgradient;
 
 /// How a solve ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -196,6 +197,9 @@ impl Backend for CpuBackend {
         check_warm(problem, warm)?;
         Ok(match self.algorithm {
             Algorithm::Fista => fista::solve(problem, penalty, warm.map(|h| h.w), params),
+            Algorithm::Subgradient => {
+                subgradient::solve(problem, penalty, warm.map(|h| h.w), params)
+            }
             _ => cd::solve(problem, penalty, warm, params),
         })
     }
@@ -215,7 +219,7 @@ impl Backend for CpuBackend {
         for (pb, warm) in problems.iter().zip(warms) {
             check_warm(pb, warm.as_ref())?;
         }
-        if self.algorithm == Algorithm::Fista {
+        if matches!(self.algorithm, Algorithm::Fista | Algorithm::Subgradient) {
             return problems
                 .iter()
                 .zip(penalties)
@@ -307,17 +311,18 @@ pub fn make_backend(req: &BackendRequest) -> Result<Box<dyn Backend>> {
     match req.kind {
         BackendKind::Cpu => Ok(Box::new(CpuBackend::new(req.algorithm))),
         BackendKind::Gpu => {
-            if req.algorithm == Algorithm::Cd {
+            if matches!(req.algorithm, Algorithm::Cd | Algorithm::Subgradient) {
                 return Err(Error::invalid(
                     "solver",
-                    "cd",
-                    "coordinate descent runs on the CPU only; use --solver fista (or auto) with --device gpu",
+                    req.algorithm.name(),
+                    "runs on the CPU only; use --solver fista (or auto) with --device gpu",
                 ));
             }
             gpu_backend(req, true)
         }
         BackendKind::Auto => {
-            let wants_gpu = req.entries >= AUTO_GPU_MIN_ENTRIES && req.algorithm != Algorithm::Cd;
+            let wants_gpu = req.entries >= AUTO_GPU_MIN_ENTRIES
+                && !matches!(req.algorithm, Algorithm::Cd | Algorithm::Subgradient);
             if wants_gpu {
                 if let Ok(b) = gpu_backend(req, false) {
                     return Ok(b);
@@ -326,6 +331,16 @@ pub fn make_backend(req: &BackendRequest) -> Result<Box<dyn Backend>> {
             Ok(Box::new(CpuBackend::new(req.algorithm)))
         }
     }
+}
+
+/// Whether a hardware (not software) GPU adapter can be opened.
+pub fn hardware_gpu_present() -> bool {
+    let req = BackendRequest {
+        kind: BackendKind::Gpu,
+        algorithm: Algorithm::Fista,
+        ..BackendRequest::default()
+    };
+    gpu_backend(&req, false).is_ok()
 }
 
 #[cfg(feature = "gpu")]
