@@ -241,7 +241,7 @@ impl Kernels {
                     Uniform, Read, Read, Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite,
                     ReadWrite,
                 ],
-                &["count", "scan", "scatter"],
+                &["count", "scan", "scatter", "compact_small"],
                 &wg,
             ),
             residual: Kernel::new(
@@ -266,7 +266,7 @@ impl Kernels {
                 &[
                     Uniform, ReadWrite, ReadWrite, Read, ReadWrite, ReadWrite, ReadWrite,
                 ],
-                &["prox", "state_update", "momentum"],
+                &["prox", "state_update", "momentum", "step_small"],
                 &wg,
             ),
             reduce: Kernel::new(

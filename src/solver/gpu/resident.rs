@@ -473,8 +473,14 @@ impl Resident {
             Vector::W => &self.compact_w,
             Vector::V => &self.compact_v,
         };
-        let (gx, gy) = k.config.grid(self.n_blocks as u32);
         pass.set_bind_group(0, bg, &[]);
+        if self.n_blocks == 1 {
+            // One workgroup holds every column: one dispatch instead of three.
+            pass.set_pipeline(k.compact.pipeline("compact_small"));
+            pass.dispatch_workgroups(1, 1, 1);
+            return;
+        }
+        let (gx, gy) = k.config.grid(self.n_blocks as u32);
         pass.set_pipeline(k.compact.pipeline("count"));
         pass.dispatch_workgroups(gx, gy, 1);
         pass.set_pipeline(k.compact.pipeline("scan"));
@@ -527,8 +533,14 @@ impl Resident {
 
     /// The update once `g` is known: prox step with restart partials, state, momentum.
     pub fn encode_fista_update(&self, k: &Kernels, pass: &mut wgpu::ComputePass) {
-        let (gx, gy) = k.config.grid(self.n_blocks as u32);
         pass.set_bind_group(0, &self.fista, &[]);
+        if self.n_blocks == 1 {
+            // One workgroup holds every coordinate: its barrier is the global one.
+            pass.set_pipeline(k.fista.pipeline("step_small"));
+            pass.dispatch_workgroups(1, 1, 1);
+            return;
+        }
+        let (gx, gy) = k.config.grid(self.n_blocks as u32);
         pass.set_pipeline(k.fista.pipeline("prox"));
         pass.dispatch_workgroups(gx, gy, 1);
         pass.set_pipeline(k.fista.pipeline("state_update"));
