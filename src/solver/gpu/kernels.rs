@@ -54,7 +54,7 @@ pub struct Params {
     pub n_chunks: u32,
     pub chunk_len: u32,
     pub n_panels: u32,
-    pub _pad1: u32,
+    pub lz_scale: f32,
 }
 
 /// Keep in sync with `struct Panel` in shaders/common.wgsl.

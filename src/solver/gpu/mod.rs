@@ -136,8 +136,9 @@ pub struct GpuBackend {
 /// maximum is 3.4e38; the margin covers partial sums and the products of two such values.
 const F32_SAFE: f64 = 1e36;
 
-/// Why `pb` cannot be solved in f32 on the device, or `None`. The device forms `||A v||^2`
-/// (the step size: up to `sigma_max^4 <= ||Xe||_F^4`), `||Xe^T r||^2` (up to
+/// Why `pb` cannot be solved in f32 on the device, or `None`. The device forms `A v` (the step
+/// size: up to `sigma_max^2 <= ||Xe||_F^2`; its Lanczos sums run on `A / ||Xe||_F^2`),
+/// `||Xe^T r||^2` (up to
 /// `||Xe||_F^2 ||yc||^2`), `||r||^2` and `||w||^2` (about `||yc||^2 / sigma^2`); data near
 /// 1e20 overflow them while f64 holds them easily. Scaling on upload would keep them in range,
 /// but the certificate filters with the device's f32 correlations in the problem's own units,
@@ -147,7 +148,7 @@ pub fn single_precision_limit(pb: &Problem) -> Option<String> {
     let yy = sq_norm(pb.yc());
     let w_scale = if t > 0.0 { yy / t } else { 0.0 };
     [
-        ("||Xe||_F^4 (the step size's ||A v||^2)", t * t),
+        ("||Xe||_F^2 (the step size's A v)", t),
         ("||Xe||_F^2 ||yc||^2 (the gap's ||X^T r||^2)", t * yy),
         ("||yc||^2", yy),
         ("||yc||^2 / ||Xe||_F^2 (the scale of ||w||^2)", w_scale),
@@ -343,7 +344,9 @@ fn lanczos_sigma_max_sq(
     } else {
         lanczos_on_device(ctx, k, res)?
     };
-    let est = lz.estimate(res.trace) * (1.0 + F32_LANCZOS_ALLOWANCE);
+    // The device ran on lanczos_scale * A (a power of two: exact); the host's vectors on A.
+    let scale = if on_host { 1.0 } else { res.lanczos_scale() };
+    let est = lz.estimate(res.trace * scale) / scale * (1.0 + F32_LANCZOS_ALLOWANCE);
     if !est.is_finite() {
         return Err(Error::Gpu(format!(
             "the step-size estimate (Lanczos) is {est} on a {} x {} problem",

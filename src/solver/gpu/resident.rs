@@ -349,6 +349,17 @@ impl Resident {
         self.capacity
     }
 
+    /// The power of two nearest `1 / trace(A)`: the device Lanczos runs on this times `A`
+    /// (lanczos.wgsl), so that `||A v||^2` stays O(1) in f32.
+    pub fn lanczos_scale(&self) -> f64 {
+        if self.trace > 0.0 && self.trace.is_finite() {
+            // Within f32's normal range either way.
+            (-self.trace.log2().round().clamp(-120.0, 120.0)).exp2()
+        } else {
+            1.0
+        }
+    }
+
     /// Writes the data of `pb` (X by panels, means, inverse scales, centred y) and every size
     /// that depends on `p` (the sizes of the passes, the panels' uniforms, the parameters).
     fn fill(&mut self, ctx: &GpuContext, pb: &Problem) -> Result<()> {
@@ -432,7 +443,7 @@ impl Resident {
             n_chunks: self.n_chunks as u32,
             chunk_len: self.chunk_len as u32,
             n_panels: self.panels.len() as u32,
-            _pad1: 0,
+            lz_scale: self.lanczos_scale() as f32,
         };
         ctx.queue
             .write_buffer(&self.params, 0, bytemuck::bytes_of(&params));
