@@ -20,7 +20,7 @@ struct Params {
     n_chunks: u32,   // residual chunks over all panels
     chunk_len: u32,  // active columns per residual chunk
     n_panels: u32,   // column panels (residual_finish walks their active chunks)
-    _pad1: u32,
+    lz_scale: f32,   // Lanczos runs on lz_scale A, a power of two near 1 / trace(A): O(1) sums
 }
 
 struct Panel {

@@ -118,3 +118,31 @@ fn scatter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
         act_val[k] = a;
     }
 }
+
+// count + scan + scatter in one workgroup, for p <= WG (n_blocks == 1: the small working sets,
+// where a dispatch costs more than its work). Same order of summation as the three passes.
+@compute @workgroup_size(WG)
+fn compact_small(@builtin(local_invocation_index) lid: u32) {
+    let j = lid;
+    var a = 0.0;
+    var flag = 0u;
+    var o = 0.0;
+    if (j < P.p) {
+        a = coef(j);
+        if (a != 0.0) { flag = 1u; o = mean[j] * a; }
+    }
+    sh_u[lid] = flag;
+    sh_f[lid] = o;
+    inclusive_scan(lid);
+    if (flag == 1u) {
+        let k = sh_u[lid] - 1u;
+        act[k] = j;
+        act_val[k] = a;
+    }
+    for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+        if (lid < s) { sh_f[lid] += sh_f[lid + s]; }
+        workgroupBarrier();
+    }
+    if (lid == WG - 1u) { act_meta[0] = sh_u[lid]; }
+    if (lid == 0u) { act_meta[1] = bitcast<u32>(sh_f[0]); }
+}

@@ -8,6 +8,8 @@
 //
 // The restart test needs a sum over all p coordinates before the momentum can be applied, so
 // the step is three dispatches rather than one fused kernel: a global dependency, not a choice.
+// Except when one workgroup holds every coordinate (p <= WG, the small working sets): there a
+// workgroup barrier is the global one, and step_small does all three in one dispatch.
 // S(a, k) = sign(a) max(|a| - k, 0) is the proximal operator of k |.|.
 
 override WG: u32 = 64u;
@@ -79,4 +81,42 @@ fn momentum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
     let wn = w_new[j];
     z[j] = wn + state[1] * (wn - w[j]);
     w[j] = wn;
+}
+
+// prox + state + momentum for p <= WG, in one workgroup. Every thread reads t before any
+// write to state, reduces the uphill sum with the same tree as prox, and derives beta itself.
+@compute @workgroup_size(WG)
+fn step_small(@builtin(local_invocation_index) lid: u32) {
+    let j = lid;
+    let t = state[0];
+    var wn = 0.0;
+    var wj = 0.0;
+    var up = 0.0;
+    if (j < P.p) {
+        let zj = z[j];
+        wn = soft_threshold(zj - P.step * (P.l2 * zj - g[j] * P.inv_n), P.step * P.l1);
+        wj = w[j];
+        up = (zj - wn) * (wn - wj);
+    }
+    sh[lid] = up;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+        if (lid < s) { sh[lid] += sh[lid + s]; }
+        workgroupBarrier();
+    }
+    var t_new = 1.0;
+    var beta = 0.0;
+    if (!(sh[0] > 0.0)) {
+        t_new = 0.5 * (1.0 + sqrt(1.0 + 4.0 * t * t));
+        beta = (t - 1.0) / t_new;
+    }
+    if (j < P.p) {
+        w_new[j] = wn;
+        z[j] = wn + beta * (wn - wj);
+        w[j] = wn;
+    }
+    if (lid == 0u) {
+        state[0] = t_new;
+        state[1] = beta;
+    }
 }

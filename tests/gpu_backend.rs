@@ -616,6 +616,38 @@ fn data_beyond_single_precision_are_refused_or_solved_on_the_cpu() {
     assert!(fit.device.starts_with("gpu"), "{}", fit.device);
     assert!(rel_diff(fit.objective, cpu(&pbs, pen).objective) < 1e-5);
     assert!(auto.device().starts_with("gpu"), "{}", auto.device());
+
+    // Entries near 1e9 (sigma^4 near 1e43, beyond f32) with y near 1: within range once the
+    // device Lanczos runs on A / trace(A); both drivers, against the f64 step and optimum.
+    let xm = Dense::from_col_major(30, 90, x.as_col_major().iter().map(|v| v * 1e8).collect());
+    let pbm = Problem::new(&xm, &y, Preprocess::default()).unwrap();
+    assert!(lariat::solver::spectral::trace(&pbm).powi(2) > 1e40);
+    let pen = ElasticNet {
+        lambda: 0.1 * pbm.lambda_max(1.0),
+        l1_ratio: 1.0,
+    };
+    let want = cpu(&pbm, pen);
+    for lanczos in [LanczosMode::Device, LanczosMode::Host] {
+        let mut gpu = gpu_or_skip(GpuOptions {
+            lanczos,
+            ..GpuOptions::default()
+        })
+        .unwrap();
+        let sigma = gpu.sigma_max_sq(&pbm).unwrap();
+        let sigma_cpu = lariat::solver::fista::sigma_max_sq(&pbm);
+        assert!(
+            rel_diff(sigma, sigma_cpu) < 3e-4,
+            "{lanczos:?}: {sigma} vs {sigma_cpu}"
+        );
+        let fit = gpu.solve(&pbm, &pen, None, &prm).unwrap();
+        assert!(fit.device.starts_with("gpu"), "{}", fit.device);
+        assert!(
+            rel_diff(fit.objective, want.objective) < 1e-5,
+            "{lanczos:?}: {} vs {}",
+            fit.objective,
+            want.objective
+        );
+    }
 }
 
 /// The same through the binary: exit 1 and a message naming single precision.

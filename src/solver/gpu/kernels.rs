@@ -54,7 +54,7 @@ pub struct Params {
     pub n_chunks: u32,
     pub chunk_len: u32,
     pub n_panels: u32,
-    pub _pad1: u32,
+    pub lz_scale: f32,
 }
 
 /// Keep in sync with `struct Panel` in shaders/common.wgsl.
@@ -241,7 +241,7 @@ impl Kernels {
                     Uniform, Read, Read, Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite,
                     ReadWrite,
                 ],
-                &["count", "scan", "scatter"],
+                &["count", "scan", "scatter", "compact_small"],
                 &wg,
             ),
             residual: Kernel::new(
@@ -266,7 +266,7 @@ impl Kernels {
                 &[
                     Uniform, ReadWrite, ReadWrite, Read, ReadWrite, ReadWrite, ReadWrite,
                 ],
-                &["prox", "state_update", "momentum"],
+                &["prox", "state_update", "momentum", "step_small"],
                 &wg,
             ),
             reduce: Kernel::new(

@@ -22,7 +22,7 @@ use std::time::Instant;
 use self::context::{AdapterChoice, Counts, GpuContext};
 use self::finish::{polish_candidates, Certified, Solved};
 use self::kernels::{KernelConfig, Kernels};
-use self::resident::{device_bytes, run_and_read, Resident, Vector};
+use self::resident::{device_bytes, run_and_read, run_and_read_all, Resident, Vector};
 use self::warm::screen_at_start;
 use super::spectral::{lanczos_host, max_steps, start_vector, Lanczos};
 use super::{cd, fista, stop_status, Backend, Fit, Warm};
@@ -37,6 +37,8 @@ use crate::problem::{sq_norm, GapScalars, Problem};
 pub const F32_GAP_FLOOR: f64 = 2e-6;
 const FIRST_CHECK_EVERY: usize = 10;
 const MAX_CHECK_EVERY: usize = 1000;
+/// Up to this many columns the iterate comes back with every gap check (`iterate`).
+const WITH_W_MAX_P: usize = 1 << 16;
 /// Gap checks without a 10% improvement before the GPU is declared stuck at f32 precision.
 const STALL_CHECKS: usize = 3;
 
@@ -134,8 +136,9 @@ pub struct GpuBackend {
 /// maximum is 3.4e38; the margin covers partial sums and the products of two such values.
 const F32_SAFE: f64 = 1e36;
 
-/// Why `pb` cannot be solved in f32 on the device, or `None`. The device forms `||A v||^2`
-/// (the step size: up to `sigma_max^4 <= ||Xe||_F^4`), `||Xe^T r||^2` (up to
+/// Why `pb` cannot be solved in f32 on the device, or `None`. The device forms `A v` (the step
+/// size: up to `sigma_max^2 <= ||Xe||_F^2`; its Lanczos sums run on `A / ||Xe||_F^2`),
+/// `||Xe^T r||^2` (up to
 /// `||Xe||_F^2 ||yc||^2`), `||r||^2` and `||w||^2` (about `||yc||^2 / sigma^2`); data near
 /// 1e20 overflow them while f64 holds them easily. Scaling on upload would keep them in range,
 /// but the certificate filters with the device's f32 correlations in the problem's own units,
@@ -145,7 +148,7 @@ pub fn single_precision_limit(pb: &Problem) -> Option<String> {
     let yy = sq_norm(pb.yc());
     let w_scale = if t > 0.0 { yy / t } else { 0.0 };
     [
-        ("||Xe||_F^4 (the step size's ||A v||^2)", t * t),
+        ("||Xe||_F^2 (the step size's A v)", t),
         ("||Xe||_F^2 ||yc||^2 (the gap's ||X^T r||^2)", t * yy),
         ("||yc||^2", yy),
         ("||yc||^2 / ||Xe||_F^2 (the scale of ||w||^2)", w_scale),
@@ -341,7 +344,9 @@ fn lanczos_sigma_max_sq(
     } else {
         lanczos_on_device(ctx, k, res)?
     };
-    let est = lz.estimate(res.trace) * (1.0 + F32_LANCZOS_ALLOWANCE);
+    // The device ran on lanczos_scale * A (a power of two: exact); the host's vectors on A.
+    let scale = if on_host { 1.0 } else { res.lanczos_scale() };
+    let est = lz.estimate(res.trace * scale) / scale * (1.0 + F32_LANCZOS_ALLOWANCE);
     if !est.is_finite() {
         return Err(Error::Gpu(format!(
             "the step-size estimate (Lanczos) is {est} on a {} x {} problem",
@@ -551,23 +556,31 @@ impl GpuBackend {
         let mut every = FIRST_CHECK_EVERY;
         let mut history: Vec<f64> = Vec::new();
         let mut checks = 0usize;
+        // Small problems (the working sets) read w with each gap check: 4 p bytes against a
+        // round trip; wide ones download it once at the end.
+        let with_w = p <= WITH_W_MAX_P;
+        let mut last_w: Option<Vec<f32>> = None;
         loop {
             let steps = if history.is_empty() {
                 0
             } else {
                 every.min(params.max_iter - n_iter)
             };
-            let red = run_and_read(
-                ctx,
-                "FISTA iterations",
-                |pass| {
-                    for _ in 0..steps {
-                        res.encode_fista_step(k, pass);
-                    }
-                    res.encode_gap_sums(k, pass);
-                },
-                &res.red,
-            )?;
+            let encode = |pass: &mut wgpu::ComputePass| {
+                for _ in 0..steps {
+                    res.encode_fista_step(k, pass);
+                }
+                res.encode_gap_sums(k, pass);
+            };
+            let red = if with_w {
+                // w comes back with every check, so the last one needs no read-back of its own.
+                let mut both =
+                    run_and_read_all(ctx, "FISTA iterations", encode, &[&res.red, &res.w])?;
+                last_w = both.pop();
+                both.pop().unwrap_or_default()
+            } else {
+                run_and_read(ctx, "FISTA iterations", encode, &res.red)?
+            };
             n_iter += steps;
             full_passes += steps + 1;
             checks += 1;
@@ -588,7 +601,10 @@ impl GpuBackend {
         self.stats.iterate_seconds += t0.elapsed().as_secs_f64();
         self.stats.gpu_iterations += n_iter;
         self.stats.gap_checks += checks;
-        let w32 = run_and_read(ctx, "download w", |_| {}, &res.w)?;
+        let w32 = match last_w {
+            Some(w) => w,
+            None => run_and_read(ctx, "download w", |_| {}, &res.w)?,
+        };
         // A buffer of a reused working-set problem may hold more columns than this one.
         let w = w32[..p].iter().map(|&x| x as f64).collect();
         Ok((w, n_iter, full_passes))

@@ -349,6 +349,17 @@ impl Resident {
         self.capacity
     }
 
+    /// The power of two nearest `1 / trace(A)`: the device Lanczos runs on this times `A`
+    /// (lanczos.wgsl), so that `||A v||^2` stays O(1) in f32.
+    pub fn lanczos_scale(&self) -> f64 {
+        if self.trace > 0.0 && self.trace.is_finite() {
+            // Within f32's normal range either way.
+            (-self.trace.log2().round().clamp(-120.0, 120.0)).exp2()
+        } else {
+            1.0
+        }
+    }
+
     /// Writes the data of `pb` (X by panels, means, inverse scales, centred y) and every size
     /// that depends on `p` (the sizes of the passes, the panels' uniforms, the parameters).
     fn fill(&mut self, ctx: &GpuContext, pb: &Problem) -> Result<()> {
@@ -432,7 +443,7 @@ impl Resident {
             n_chunks: self.n_chunks as u32,
             chunk_len: self.chunk_len as u32,
             n_panels: self.panels.len() as u32,
-            _pad1: 0,
+            lz_scale: self.lanczos_scale() as f32,
         };
         ctx.queue
             .write_buffer(&self.params, 0, bytemuck::bytes_of(&params));
@@ -473,8 +484,14 @@ impl Resident {
             Vector::W => &self.compact_w,
             Vector::V => &self.compact_v,
         };
-        let (gx, gy) = k.config.grid(self.n_blocks as u32);
         pass.set_bind_group(0, bg, &[]);
+        if self.n_blocks == 1 {
+            // One workgroup holds every column: one dispatch instead of three.
+            pass.set_pipeline(k.compact.pipeline("compact_small"));
+            pass.dispatch_workgroups(1, 1, 1);
+            return;
+        }
+        let (gx, gy) = k.config.grid(self.n_blocks as u32);
         pass.set_pipeline(k.compact.pipeline("count"));
         pass.dispatch_workgroups(gx, gy, 1);
         pass.set_pipeline(k.compact.pipeline("scan"));
@@ -527,8 +544,14 @@ impl Resident {
 
     /// The update once `g` is known: prox step with restart partials, state, momentum.
     pub fn encode_fista_update(&self, k: &Kernels, pass: &mut wgpu::ComputePass) {
-        let (gx, gy) = k.config.grid(self.n_blocks as u32);
         pass.set_bind_group(0, &self.fista, &[]);
+        if self.n_blocks == 1 {
+            // One workgroup holds every coordinate: its barrier is the global one.
+            pass.set_pipeline(k.fista.pipeline("step_small"));
+            pass.dispatch_workgroups(1, 1, 1);
+            return;
+        }
+        let (gx, gy) = k.config.grid(self.n_blocks as u32);
         pass.set_pipeline(k.fista.pipeline("prox"));
         pass.dispatch_workgroups(gx, gy, 1);
         pass.set_pipeline(k.fista.pipeline("state_update"));
