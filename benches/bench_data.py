@@ -37,3 +37,21 @@ def genotype_x(rng, n, p, block=50, rho=0.8):
         x[:, cols] = (z > lo[cols]).sum(axis=1)
     x[:, ::50] = np.where(rng.uniform(size=(1, len(range(0, p, 50)))) < 0.5, 0.0, x[:, ::50])
     return x
+
+
+def factor_x(rng, n, p, modules=50, within=0.8, between=0.3):
+    """n x p Fortran-ordered expression-like design: genes in `modules` contiguous modules, each
+    gene = module score (weight `within` of its variance) + its own noise, module scores sharing
+    one global factor (weight `between`), so genes correlate 0.8 within a module and about 0.24
+    across modules; each gene then gets its own level (4 to 12) and scale (0.5 to 2), as
+    log-expression values do, so the intercept and the per-fold centring matter."""
+    from math import sqrt
+
+    g = rng.standard_normal((n, 1))
+    scores = sqrt(between) * g + sqrt(1 - between) * rng.standard_normal((n, modules))
+    module = np.arange(p) * modules // p
+    x = np.asfortranarray(sqrt(within) * scores[:, module]
+                          + sqrt(1 - within) * rng.standard_normal((n, p)))
+    x *= rng.uniform(0.5, 2, p)
+    x += rng.uniform(4, 12, p)
+    return x
