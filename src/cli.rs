@@ -318,10 +318,9 @@ pub struct FitArgs {
     pub quiet: bool,
 }
 
+/// The lambdas of `path` and `cv`.
 #[derive(Args, Debug)]
-pub struct PathArgs {
-    #[command(flatten)]
-    pub data: DataArgs,
+pub struct GridArgs {
     /// Number of lambdas, log-spaced from lambda_max down.
     #[arg(long, default_value_t = 100, value_parser = at_least_one)]
     pub n_lambdas: usize,
@@ -331,6 +330,27 @@ pub struct PathArgs {
     /// Explicit lambdas instead of the grid: a text file with one value per line, or a .npy.
     #[arg(long, conflicts_with_all = ["n_lambdas", "lambda_min_ratio"])]
     pub lambdas: Option<PathBuf>,
+}
+
+impl GridArgs {
+    /// The grid the flags ask for (reading `--lambdas`).
+    fn grid(&self) -> Result<LambdaGrid> {
+        Ok(match &self.lambdas {
+            Some(path) => LambdaGrid::Explicit(read_lambdas(path)?),
+            None => LambdaGrid::Geometric {
+                n_lambdas: self.n_lambdas,
+                min_ratio: self.lambda_min_ratio,
+            },
+        })
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct PathArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub grid: GridArgs,
     #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
@@ -492,6 +512,14 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// "wrote PATH" for each output a run published.
+fn print_written(written: &[PathBuf]) -> Result<()> {
+    for path in written {
+        outln!("wrote {}", path.display())?;
+    }
+    Ok(())
+}
+
 /// Reads X and y as the flags say, checking that they belong together.
 fn read_xy(
     x: &Path,
@@ -546,9 +574,7 @@ fn run_fit(a: FitArgs) -> Result<()> {
     warn_about(&out, ds.feature_names.as_deref(), &cfg);
     if !a.quiet {
         print_summary(&ds, &out, load_s, lambda)?;
-        for path in written {
-            outln!("wrote {}", path.display())?;
-        }
+        print_written(&written)?;
     }
     Ok(())
 }
@@ -718,9 +744,7 @@ fn run_bench(a: BenchArgs) -> Result<()> {
         .context("writing the benchmark")?;
     let written = outs.publish()?;
     console::out(format_args!("{}", report.table()))?;
-    for path in written {
-        outln!("wrote {}", path.display())?;
-    }
+    print_written(&written)?;
     Ok(())
 }
 
@@ -794,7 +818,7 @@ fn run_path(a: PathArgs) -> Result<()> {
         &[
             x,
             y,
-            ("--lambdas", a.lambdas.as_deref()),
+            ("--lambdas", a.grid.lambdas.as_deref()),
             ("--test-x", a.test_x.as_deref()),
             ("--test-y", a.test_y.as_deref()),
         ],
@@ -805,13 +829,7 @@ fn run_path(a: PathArgs) -> Result<()> {
             ("--error-plot", a.error_plot.as_deref()),
         ],
     )?;
-    let grid = match &a.lambdas {
-        Some(path) => LambdaGrid::Explicit(read_lambdas(path)?),
-        None => LambdaGrid::Geometric {
-            n_lambdas: a.n_lambdas,
-            min_ratio: a.lambda_min_ratio,
-        },
-    };
+    let grid = a.grid.grid()?;
     let cfg = a.model.config(LambdaSpec::Ratio(1.0));
     if let Some(r) = responses::detect(&a.data, &a.input)? {
         responses::refuse(&[

@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::sync::Once;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -204,20 +205,7 @@ impl Picture for CvPicture<'_> {
                 .flat_map(|(m, s)| [m - s, m + s]),
         );
         root.fill(&WHITE).map_err(plot_error)?;
-        let mut chart = ChartBuilder::on(root)
-            .caption("cross-validation", ("sans-serif", 20))
-            .margin(20)
-            .margin_top(50)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
-            .map_err(plot_error)?;
-        chart
-            .configure_mesh()
-            .x_desc("log(lambda)")
-            .y_desc("mean squared error")
-            .draw()
-            .map_err(plot_error)?;
+        let mut chart = mse_chart(root, "cross-validation", (x_lo, x_hi), (y_lo, y_hi))?;
         let bar = RGBColor(CV_BAR_RGB.0, CV_BAR_RGB.1, CV_BAR_RGB.2);
         chart
             .draw_series(
@@ -239,15 +227,7 @@ impl Picture for CvPicture<'_> {
             )
             .map_err(plot_error)?;
         for lambda in [self.lambda_min, self.lambda_1se] {
-            let x = lambda.ln();
-            chart
-                .draw_series(DashedLineSeries::new(
-                    [(x, y_lo), (x, y_hi)],
-                    4,
-                    4,
-                    BLACK.stroke_width(1),
-                ))
-                .map_err(plot_error)?;
+            mark_lambda(&mut chart, lambda, (y_lo, y_hi))?;
         }
         let ticks = 8.min(self.lambdas.len());
         for t in 0..ticks {
@@ -302,20 +282,7 @@ impl ErrorPicture<'_> {
         let log_l: Vec<f64> = self.lambdas.iter().map(|l| l.ln()).collect();
         let (x_lo, x_hi) = padded_range(log_l.iter().copied());
         let (y_lo, y_hi) = padded_range(self.train.iter().chain(self.test).copied());
-        let mut chart = ChartBuilder::on(root)
-            .caption("training and test error", ("sans-serif", 20))
-            .margin(20)
-            .margin_top(50)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
-            .map_err(plot_error)?;
-        chart
-            .configure_mesh()
-            .x_desc("log(lambda)")
-            .y_desc("mean squared error")
-            .draw()
-            .map_err(plot_error)?;
+        let mut chart = mse_chart(root, "training and test error", (x_lo, x_hi), (y_lo, y_hi))?;
         for (values, rgb, name) in [
             (self.train, TRAIN_RGB, "training"),
             (self.test, TEST_RGB, "test"),
@@ -331,15 +298,7 @@ impl ErrorPicture<'_> {
                 .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color));
         }
         if let Some(lambda) = mark {
-            let x = lambda.ln();
-            chart
-                .draw_series(DashedLineSeries::new(
-                    [(x, y_lo), (x, y_hi)],
-                    4,
-                    4,
-                    BLACK.stroke_width(1),
-                ))
-                .map_err(plot_error)?;
+            mark_lambda(&mut chart, lambda, (y_lo, y_hi))?;
         }
         chart
             .configure_series_labels()
@@ -427,6 +386,48 @@ impl Picture for DemoPicture<'_> {
         root.present().map_err(plot_error)?;
         Ok(())
     }
+}
+
+/// A chart of mean squared error against log(lambda).
+fn mse_chart<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    (x_lo, x_hi): (f64, f64),
+    (y_lo, y_hi): (f64, f64),
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, ("sans-serif", 20))
+        .margin(20)
+        .margin_top(50)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .x_desc("log(lambda)")
+        .y_desc("mean squared error")
+        .draw()
+        .map_err(plot_error)?;
+    Ok(chart)
+}
+
+/// A dashed vertical line at `lambda` across the y range.
+fn mark_lambda<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    lambda: f64,
+    (y_lo, y_hi): (f64, f64),
+) -> Result<()> {
+    let x = lambda.ln();
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(x, y_lo), (x, y_hi)],
+            4,
+            4,
+            BLACK.stroke_width(1),
+        ))
+        .map_err(plot_error)?;
+    Ok(())
 }
 
 /// The range of the values, widened by 5% on each side (and to a unit range when flat).

@@ -77,38 +77,8 @@ fn test_files_give_the_test_error_of_each_model() {
     // The test file's y column is dropped by name, as a target, through --target.
     let out = dir.join("path.json");
     let plot = dir.join("err.svg");
-    let r = lariat(&[
-        "path",
-        "--x",
-        train.to_str().unwrap(),
-        "--target",
-        "y",
-        "--n-lambdas",
-        "15",
-        "--test-x",
-        test_x.to_str().unwrap(),
-        "--test-y",
-        test_y.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--error-plot",
-        plot.to_str().unwrap(),
-    ]);
-    let stderr = String::from_utf8_lossy(&r.stderr);
-    // The test CSV carries a y column of its own: its columns differ from the training
-    // data's, an error naming the file. Without it the run goes through.
-    assert_eq!(r.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("test data have 41 columns"), "{stderr}");
-    {
-        let drop_y: Vec<usize> = test_rows.clone();
-        let mut text = names.join(",");
-        text.push('\n');
-        for &i in &drop_y {
-            let row: Vec<String> = (0..40).map(|j| format!("{:e}", x.col(j)[i])).collect();
-            text.push_str(&(row.join(",") + "\n"));
-        }
-        std::fs::write(&test_x, text).unwrap();
-        let r = lariat(&[
+    let run = || {
+        lariat(&[
             "path",
             "--x",
             train.to_str().unwrap(),
@@ -124,7 +94,24 @@ fn test_files_give_the_test_error_of_each_model() {
             out.to_str().unwrap(),
             "--error-plot",
             plot.to_str().unwrap(),
-        ]);
+        ])
+    };
+    let r = run();
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    // The test CSV carries a y column of its own: its columns differ from the training
+    // data's, an error naming the file. Without it the run goes through.
+    assert_eq!(r.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("test data have 41 columns"), "{stderr}");
+    {
+        let drop_y: Vec<usize> = test_rows.clone();
+        let mut text = names.join(",");
+        text.push('\n');
+        for &i in &drop_y {
+            let row: Vec<String> = (0..40).map(|j| format!("{:e}", x.col(j)[i])).collect();
+            text.push_str(&(row.join(",") + "\n"));
+        }
+        std::fs::write(&test_x, text).unwrap();
+        let r = run();
         assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     }
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();

@@ -8,11 +8,11 @@ use clap::Args;
 
 use lariat::cv::{cross_validate, CvOutcome, Folds, Select, DEFAULT_FOLDS};
 use lariat::data::{read_target, Dataset, Format, ReadOptions};
-use lariat::fit::{LambdaGrid, LambdaSpec};
+use lariat::fit::LambdaSpec;
 use lariat::outputs::Outputs;
 use lariat::plot::{render_cv_plot, CvPicture};
 
-use super::{read_lambdas, responses, DataArgs, InputArgs, ModelArgs, Progress};
+use super::{responses, DataArgs, GridArgs, InputArgs, ModelArgs, Progress};
 
 #[derive(Args, Debug)]
 pub struct CvArgs {
@@ -28,15 +28,9 @@ pub struct CvArgs {
     /// line, or .npy); any K distinct labels make K folds.
     #[arg(long, conflicts_with_all = ["folds", "seed"])]
     pub foldid: Option<PathBuf>,
-    /// Number of lambdas, log-spaced from the full data's lambda_max down.
-    #[arg(long, default_value_t = 100)]
-    pub n_lambdas: usize,
-    /// Smallest lambda as a fraction of lambda_max (glmnet: 1e-4 when n > p, else 1e-2).
-    #[arg(long, allow_negative_numbers = true)]
-    pub lambda_min_ratio: Option<f64>,
-    /// Explicit lambdas instead of the grid: a text file with one value per line, or a .npy.
-    #[arg(long, conflicts_with_all = ["n_lambdas", "lambda_min_ratio"])]
-    pub lambdas: Option<PathBuf>,
+    /// The grid (from the full data's lambda_max).
+    #[command(flatten)]
+    pub grid: GridArgs,
     /// The lambda of the final model: min (smallest CV error) or 1se (the largest lambda
     /// within one standard error of it).
     #[arg(long, default_value = "min")]
@@ -68,17 +62,11 @@ pub fn run_cv(a: CvArgs) -> Result<()> {
             x,
             y,
             ("--foldid", a.foldid.as_deref()),
-            ("--lambdas", a.lambdas.as_deref()),
+            ("--lambdas", a.grid.lambdas.as_deref()),
         ],
         &[("--out", a.out.as_deref()), ("--plot", a.plot.as_deref())],
     )?;
-    let grid = match &a.lambdas {
-        Some(path) => LambdaGrid::Explicit(read_lambdas(path)?),
-        None => LambdaGrid::Geometric {
-            n_lambdas: a.n_lambdas,
-            min_ratio: a.lambda_min_ratio,
-        },
-    };
+    let grid = a.grid.grid()?;
     let cfg = a.model.config(LambdaSpec::Ratio(1.0));
     let folds_for = |n: usize| match &a.foldid {
         Some(path) => read_foldid(path, n),
@@ -132,9 +120,7 @@ pub fn run_cv(a: CvArgs) -> Result<()> {
     warn_about_cv(&out);
     if !a.quiet {
         print_cv_summary(&ds, &out, a.select)?;
-        for path in written {
-            outln!("wrote {}", path.display())?;
-        }
+        super::print_written(&written)?;
     }
     Ok(())
 }

@@ -71,10 +71,7 @@ pub fn run_demo(a: DemoArgs) -> Result<()> {
     }
     let written = outs.publish()?;
     print_lesson(&lesson, &source, a.budget)?;
-    for path in written {
-        outln!("wrote {}", path.display())?;
-    }
-    Ok(())
+    super::print_written(&written)
 }
 
 fn print_lesson(l: &Lesson, source: &str, budget: usize) -> Result<()> {

@@ -8,7 +8,7 @@ use lariat::data::{read_dataset, Dataset};
 use lariat::fit::{fit_paths_with_progress, fit_responses, FitConfig, LambdaGrid};
 use lariat::outputs::Outputs;
 
-use super::{DataArgs, InputArgs, Progress};
+use super::{print_written, DataArgs, InputArgs, Progress};
 
 /// The k responses of a multi-column `--y`.
 pub struct Responses {
@@ -291,11 +291,4 @@ fn warn_unconverged(converged: impl Iterator<Item = bool>, names: &[String]) {
             bad.join(", ")
         );
     }
-}
-
-fn print_written(written: &[std::path::PathBuf]) -> Result<()> {
-    for path in written {
-        outln!("wrote {}", path.display())?;
-    }
-    Ok(())
 }

@@ -142,13 +142,24 @@ pub trait Backend {
         warms: &[Option<Warm>],
         params: &ValidParams,
     ) -> Result<Vec<Fit>> {
-        problems
-            .iter()
-            .zip(penalties)
-            .zip(warms)
-            .map(|((pb, pen), warm)| self.solve(pb, pen, warm.as_ref(), params))
-            .collect()
+        solve_one_by_one(self, problems, penalties, warms, params)
     }
+}
+
+/// A batch solved one problem after another.
+fn solve_one_by_one<B: Backend + ?Sized>(
+    backend: &mut B,
+    problems: &[&Problem],
+    penalties: &[ElasticNet],
+    warms: &[Option<Warm>],
+    params: &ValidParams,
+) -> Result<Vec<Fit>> {
+    problems
+        .iter()
+        .zip(penalties)
+        .zip(warms)
+        .map(|((pb, pen), warm)| backend.solve(pb, pen, warm.as_ref(), params))
+        .collect()
 }
 
 /// A warm start must have one coefficient per column.
@@ -220,12 +231,7 @@ impl Backend for CpuBackend {
             check_warm(pb, warm.as_ref())?;
         }
         if matches!(self.algorithm, Algorithm::Fista | Algorithm::Subgradient) {
-            return problems
-                .iter()
-                .zip(penalties)
-                .zip(warms)
-                .map(|((pb, pen), warm)| self.solve(pb, pen, warm.as_ref(), params))
-                .collect();
+            return solve_one_by_one(self, problems, penalties, warms, params);
         }
         let mut open: Vec<(usize, cd::CdSolve)> = problems
             .iter()
