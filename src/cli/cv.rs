@@ -44,7 +44,7 @@ pub struct CvArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Draw plot.cv.glmnet's picture here (.svg or .png, by the extension).
-    #[arg(long)]
+    #[arg(long, value_parser = super::plot_path_value)]
     pub plot: Option<PathBuf>,
     /// Print nothing but errors and warnings.
     #[arg(long, short)]
@@ -52,10 +52,6 @@ pub struct CvArgs {
 }
 
 pub fn run_cv(a: CvArgs) -> Result<()> {
-    if let Some(path) = &a.plot {
-        // Before the solve: a typo in the plot name should not cost a cross-validation.
-        lariat::plot::plot_format(path)?;
-    }
     let [x, y] = a.data.inputs();
     let mut outs = Outputs::plan(
         &[
