@@ -51,6 +51,7 @@ pub mod params;
 pub mod path;
 pub mod penalty;
 pub mod plot;
+pub mod predict;
 pub mod problem;
 pub mod solver;
 pub mod synth;
