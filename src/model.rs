@@ -159,6 +159,10 @@ impl Model {
 /// without the line of the object's end, which pointed nowhere useful (issue 9: "line 680").
 fn explain(text: &str, path: &Path, e: serde_json::Error) -> Error {
     use serde_json::error::Category;
+    // serde_json appends " at line L column C", which the error's own place already says; for
+    // a missing field that place is the end of its object, where nothing is wrong.
+    let full = e.to_string();
+    let what = full.find(" at line ").map_or(full.as_str(), |k| &full[..k]);
     let at = |msg: String| Error::Parse {
         path: path.to_path_buf(),
         line: e.line(),
@@ -170,11 +174,11 @@ fn explain(text: &str, path: &Path, e: serde_json::Error) -> Error {
         msg,
     };
     if !matches!(e.classify(), Category::Data) {
-        return at(format!("not valid JSON: {e}"));
+        return at(format!("not valid JSON: {what}"));
     }
     let value: serde_json::Value = match serde_json::from_str(text) {
         Ok(v) => v,
-        Err(_) => return at(format!("not a lariat model: {e}")),
+        Err(_) => return at(format!("not a lariat model: {what}")),
     };
     let Some(obj) = value.as_object() else {
         return whole(format!(
@@ -199,13 +203,9 @@ fn explain(text: &str, path: &Path, e: serde_json::Error) -> Error {
             path.display()
         ));
     }
-    let msg = e.to_string();
-    // serde_json appends " at line L column C"; the place of a missing field is the end of
-    // its object, which is not where anything is wrong.
-    match msg.find(" at line ") {
-        Some(k) if msg.starts_with("missing field") => {
-            whole(format!("not a lariat model: {}", &msg[..k]))
-        }
-        _ => at(format!("not a lariat model: {e}")),
+    if what.starts_with("missing field") {
+        whole(format!("not a lariat model: {what}"))
+    } else {
+        at(format!("not a lariat model: {what}"))
     }
 }

@@ -141,7 +141,7 @@ pub fn decide_header(first: &[String]) -> (bool, String, Option<String>) {
             return (true, reason, warn);
         }
         let warn = (counting && k == 1).then(|| {
-            format!("the first row '0' was taken as data; if it is pandas' default name of a column, {flag_yes}")
+            format!("the first row '0' was taken as data; {flag_yes} (pandas' default name of a single column)")
         });
         return (false, format!("all {k} of its fields are numbers"), warn);
     }

@@ -1,7 +1,7 @@
 //! The `--lambdas` file of `lariat path`: a `.npy` vector, or text with one value per line.
 //!
 //! Text: blank lines and `#` comments are skipped; the first line may be a name (a single field
-//! that is not a number, such as `lambda`). Its own reader, not the CSV reader's target
+//! that is not a number, such as `lambda`); every value must be finite and > 0. Its own reader, not the CSV reader's target
 //! machinery, so that a wrong file gets a message about lambdas (a comma-separated list used to
 //! be reported as a `--target` problem).
 
@@ -57,7 +57,11 @@ pub fn read_text(reader: impl BufRead, path: &Path) -> Result<Vec<f64>> {
             ));
         }
         match field.parse::<f64>() {
-            Ok(v) if v.is_finite() => values.push(v),
+            Ok(v) if v.is_finite() && v > 0.0 => values.push(v),
+            // Checked here too (the fit refuses it as well), so the message has the line.
+            Ok(v) if v.is_finite() => {
+                return Err(ctx.err(col, format!("lambda {v} is not > 0")));
+            }
             Ok(v) => return Err(ctx.non_finite("non-finite lambda", v, col)),
             // A name on the first line, as a one-column CSV or pandas would write it.
             Err(_) if is_first => {}
@@ -109,6 +113,8 @@ mod tests {
             e.contains("non-finite lambda value inf at line 2, column 1"),
             "{e}"
         );
+        let e = parse("0.5\n\n-0.1\n").unwrap_err().to_string();
+        assert_eq!(e, "grid.txt:3:1: lambda -0.1 is not > 0");
         let e = parse("0.5\r0.2\r").unwrap_err().to_string();
         assert!(e.contains("grid.txt:1:4: carriage return"), "{e}");
     }
