@@ -216,6 +216,23 @@ fn read_table(
             (present, reason)
         }
     };
+    // `--target T` where T is a field of a first row read as data: the user may well think of
+    // that row as names (`2019,2020,2021` reads as numbers). Say so, in a warning when T is
+    // also a valid index, in the error when it is not.
+    let target_in_data_row = match (&opts.target, has_header) {
+        // Not when the field sits at the very index T names: both readings agree.
+        (Some(Target::Column(t)), false) => first
+            .iter()
+            .enumerate()
+            .position(|(j, f)| f == t && t.parse() != Ok(j))
+            .map(|j| {
+                format!(
+                    "the first row, read as data, has a field '{t}' (0-based column {j}); pass \
+                 --header if that row is a header"
+                )
+            }),
+        _ => None,
+    };
     let names = has_header.then_some(first);
     let index = resolve_index(path, opts.index_col, names.as_deref(), width)?;
     let target = resolve_target(
@@ -224,7 +241,23 @@ fn read_table(
         names.as_deref(),
         width,
         &mut notices,
-    )?;
+    )
+    .map_err(|e| match (e, &target_in_data_row) {
+        (Error::Format { path, msg }, Some(hint)) => Error::Format {
+            path,
+            msg: format!("{msg}; {hint}"),
+        },
+        (e, _) => e,
+    })?;
+    if let (Some(hint), Some(Target::Column(t))) = (&target_in_data_row, &opts.target) {
+        notices.push(Notice {
+            warning: true,
+            text: format!(
+                "{}: --target {t} is taken as the 0-based column index {t}, but {hint}",
+                path.display()
+            ),
+        });
+    }
     if let (Some(t), Some(i)) = (target, index) {
         if t == i {
             return Err(Error::Format {
@@ -959,5 +992,25 @@ mod tests {
         // No such name: an integer is an index.
         let (ds, _t) = read("a,b,c\n10,20,30\n", &with_target(Target::parse("0"))).unwrap();
         assert_eq!(ds.y.unwrap(), [10.0]);
+        // Year-like names read as data: the target that matches one of them is pointed out.
+        let msg = err_text(
+            "2019,2020,2021\n1,2,3\n",
+            &with_target(Target::parse("2020")),
+        );
+        assert!(
+            msg.contains("target column index 2020 is out of range")
+                && msg.contains("has a field '2020' (0-based column 1); pass --header"),
+            "{msg}"
+        );
+        let (ds, _t) = read("5,3,1\n1,2,3\n", &with_target(Target::parse("1"))).unwrap();
+        assert_eq!(ds.y.unwrap(), [3.0, 2.0]);
+        assert!(
+            ds.notices[0].warning
+                && ds.notices[0].text.contains(
+                    "--target 1 is taken as the 0-based column index 1, but the first row"
+                ),
+            "{:?}",
+            ds.notices
+        );
     }
 }

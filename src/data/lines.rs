@@ -98,6 +98,16 @@ impl<'a, R: BufRead> Lines<'a, R> {
         while end > 0 && self.buf[end - 1] == b'\r' {
             end -= 1;
         }
+        if self.line == 1
+            && (self.buf.starts_with(b"\xFF\xFE") || self.buf.starts_with(b"\xFE\xFF"))
+        {
+            // Otherwise this reads as invalid UTF-8 at column 1, which does not say why.
+            return Err(ctx.err(
+                1,
+                "the file starts with a UTF-16 byte-order mark; save it as UTF-8 \
+                 (for example with iconv -f UTF-16 -t UTF-8)",
+            ));
+        }
         let start = if self.line == 1 && self.buf.starts_with(b"\xEF\xBB\xBF") {
             3.min(end)
         } else {
@@ -173,6 +183,15 @@ mod tests {
         let e = all(b"x,y\n1,2\r3,4\r5,6\r").unwrap_err().to_string();
         assert!(
             e.starts_with("t.txt:2:4: carriage return (CR) inside a line") && e.contains("CR-only"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn utf16_is_named() {
+        let e = all(b"\xFF\xFEa\x00,\x00").unwrap_err().to_string();
+        assert!(
+            e.starts_with("t.txt:1:1: the file starts with a UTF-16 byte-order mark"),
             "{e}"
         );
     }
