@@ -618,9 +618,15 @@ fn parse_number(ctx: &LineCtx, col: usize, text: &str) -> Result<f64> {
             location: format!("line {}, column {col}", ctx.line),
         }),
         Err(_) => {
-            // European spreadsheets pair ';' delimiters with decimal commas.
+            // The usual reasons a cell is not a number, said where the cell is.
+            const MISSING: [&str; 8] = ["NA", "N/A", "na", "n/a", "null", "NULL", "None", "?"];
             let hint = if t.contains(',') && t.replacen(',', ".", 1).parse::<f64>().is_ok() {
+                // European spreadsheets pair ';' delimiters with decimal commas.
                 " (decimal commas are not supported; use '.')"
+            } else if MISSING.contains(&t) {
+                " (missing values are not supported: impute or drop them first)"
+            } else if col == 1 {
+                " (if the first column holds row labels, pass --index-col 0)"
             } else {
                 ""
             };
@@ -789,6 +795,14 @@ mod tests {
     }
 
     #[test]
+    fn common_reasons_for_a_bad_cell_are_hinted() {
+        let msg = err_text("a,b\n1,NA\n", &ReadOptions::default());
+        assert!(msg.ends_with(":2:2: cannot parse 'NA' as a number (missing values are not supported: impute or drop them first)"), "{msg}");
+        let msg = err_text("id,b\ng1,2\n", &ReadOptions::default());
+        assert!(msg.ends_with(":2:1: cannot parse 'g1' as a number (if the first column holds row labels, pass --index-col 0)"), "{msg}");
+    }
+
+    #[test]
     fn non_finite_values_name_line_and_column() {
         let msg = err_text("a,b\n1,2\n3,NaN\n", &ReadOptions::default());
         assert!(msg.contains("NaN at line 3, column 2"), "{msg}");
@@ -933,10 +947,7 @@ mod tests {
             ..Default::default()
         };
         let msg = err_text(",a\ng7,1\n", &opts);
-        assert!(
-            msg.ends_with(":2:1: cannot parse 'g7' as a number"),
-            "{msg}"
-        );
+        assert!(msg.contains(":2:1: cannot parse 'g7' as a number"), "{msg}");
         let opts = ReadOptions {
             index_col: IndexCol::Column(1),
             header: Header::No,
