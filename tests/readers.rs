@@ -198,6 +198,17 @@ fn lambdas_with_commas_are_named_as_such() {
             && !stderr.contains("--target"),
         "{stderr}"
     );
+    // A .npy grid is checked the same way, by index.
+    let l = d.join("grid.npy");
+    lariat::data::npy::write_npy_vec(&l, &[0.5, -1.0]).unwrap();
+    let o = lariat(&["path", "--x", s(&x), "--target", "y", "--lambdas", s(&l)]);
+    assert!(
+        out(&o)
+            .1
+            .contains("grid.npy: lambda -1 at index 1 (0-based) is not > 0"),
+        "{}",
+        out(&o).1
+    );
     // One per line, with a name on top, works.
     let l = write(&d, "grid2.txt", b"lambda\n0.5\n0.1\n");
     let o = lariat(&[

@@ -99,7 +99,15 @@ fn kind(field: &str) -> Kind {
 ///
 /// The decision for `0,1` and `0,1,2` (rule 3), and a single `0` (data), are also warned
 /// about: short rows like these can as well be data.
-pub fn decide_header(first: &[String]) -> (bool, String, Option<String>) {
+///
+/// Returns the decision, and a warning when the guess is close.
+pub fn decide_header(first: &[String]) -> (HeaderChoice, Option<String>) {
+    let (present, reason, warning) = decide(first);
+    (HeaderChoice { present, reason }, warning)
+}
+
+/// [`decide_header`]'s rule: whether the row is a header, why, and the warning if any.
+fn decide(first: &[String]) -> (bool, String, Option<String>) {
     let names = match first.split_first() {
         Some((f, rest)) if f.is_empty() && !rest.is_empty() => rest,
         _ => first,
@@ -205,7 +213,7 @@ fn read_table(
         Header::Yes => (true, "--header".to_string()),
         Header::No => (false, "--no-header".to_string()),
         Header::Auto => {
-            let (present, reason, warn) = decide_header(&first);
+            let (HeaderChoice { present, reason }, warn) = decide_header(&first);
             if let Some(text) = warn {
                 guess = Some(text.clone());
                 notices.push(Notice {

@@ -15,7 +15,17 @@ use crate::error::{Error, Result};
 /// Reads the lambdas of `path`: a `.npy` by its extension, text otherwise.
 pub fn read(path: &Path) -> Result<Vec<f64>> {
     let values = match Format::from_path(path) {
-        Ok(Format::Npy) => npy::read_vector(path)?,
+        Ok(Format::Npy) => {
+            let values = npy::read_vector(path)?;
+            // The text reader checks this per line; here the place is an index.
+            if let Some(i) = values.iter().position(|&v| v <= 0.0) {
+                return Err(Error::Format {
+                    path: path.to_path_buf(),
+                    msg: format!("lambda {} at index {i} (0-based) is not > 0", values[i]),
+                });
+            }
+            values
+        }
         _ => read_text(BufReader::new(super::open(path)?), path)?,
     };
     if values.is_empty() {
