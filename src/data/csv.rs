@@ -148,9 +148,27 @@ fn decide(first: &[String]) -> (bool, String, Option<String>) {
             });
             return (true, reason, warn);
         }
-        let warn = (counting && k == 1).then(|| {
-            format!("the first row '0' was taken as data; {flag_yes} (pandas' default name of a single column)")
-        });
+        // Column numbers from 1 (pandas with columns=range(1, p + 1)) read as data; say so
+        // from 4 columns on, where a data row is less likely to read 1,2,3,4 (shorter rows
+        // like `1,2` are what small hand-written examples look like, and would only be noise).
+        let from_one = k >= 4
+            && names
+                .iter()
+                .enumerate()
+                .all(|(i, f)| f.bytes().all(|b| b.is_ascii_digit()) && f.parse() == Ok(i + 1));
+        let warn = if counting && k == 1 {
+            Some(format!(
+                "the first row '0' was taken as data; {flag_yes} (pandas' default name of a \
+                 single column)"
+            ))
+        } else if from_one {
+            Some(format!(
+                "the first row '{}' was taken as data; {flag_yes} (column numbers)",
+                first.join(",")
+            ))
+        } else {
+            None
+        };
         return (false, format!("all {k} of its fields are numbers"), warn);
     }
     let text = k - numbers;
@@ -880,11 +898,19 @@ mod tests {
         let (names, rows, notices) = names_of("0,1\n5,6\n", &ReadOptions::default());
         assert_eq!((names.unwrap().len(), rows), (2, 1));
         assert!(notices[0].warning && notices[0].text.contains("pass --no-header"));
-        // Not counting from 0: data.
-        let (names, rows, _) = names_of("1,2,3\n5,6,7\n", &ReadOptions::default());
+        // Not counting from 0: data; from 1, with a warning (column numbers, or data).
+        let (names, rows, notices) = names_of("1,2,3,4\n5,6,7,8\n", &ReadOptions::default());
         assert_eq!((names, rows), (None, 2));
-        let (names, rows, _) = names_of("0,1,3\n5,6,7\n", &ReadOptions::default());
+        assert!(
+            notices[0].warning && notices[0].text.contains("'1,2,3,4' was taken as data"),
+            "{notices:?}"
+        );
+        let (names, rows, notices) = names_of("1,2,3\n5,6,7\n", &ReadOptions::default());
         assert_eq!((names, rows), (None, 2));
+        assert!(notices.is_empty(), "{notices:?}");
+        let (names, rows, notices) = names_of("0,1,3\n5,6,7\n", &ReadOptions::default());
+        assert_eq!((names, rows), (None, 2));
+        assert!(notices.is_empty(), "{notices:?}");
         let (names, rows, _) = names_of("0.0,1,2\n5,6,7\n", &ReadOptions::default());
         assert_eq!((names, rows), (None, 2));
     }
