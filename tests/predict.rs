@@ -310,3 +310,82 @@ fn wrong_json_files_are_named_for_what_they_are() {
         &["syntax.json:2:10: not valid JSON"],
     );
 }
+
+mod permuted {
+    //! Property: any order of the columns, with or without extra columns, predicts what the
+    //! model says, computed here term by term from the rows as written.
+    use std::path::Path;
+
+    use lariat::data::{read_dataset_bytes, ReadOptions};
+    use lariat::model::{Model, SparseCoef};
+    use lariat::predict::{predict, MatchOptions};
+    use proptest::prelude::*;
+
+    fn model(coef: &[f64]) -> Model {
+        let p = coef.len();
+        Model {
+            intercept: 0.25,
+            coef: SparseCoef::from_dense(coef),
+            n_features: p,
+            feature_names: Some((0..p).map(|j| format!("f{j}")).collect()),
+            lambda: 0.1,
+            l1_ratio: 1.0,
+            objective: 0.0,
+            duality_gap: 0.0,
+            gap_tolerance: 0.0,
+            tol: 1e-6,
+            iterations: 1,
+            full_passes: 1,
+            converged: true,
+            device: "cpu".into(),
+            solver: "cd".into(),
+            seconds: 0.0,
+            fit_intercept: true,
+            standardize: false,
+            n_samples: 1,
+        }
+    }
+
+    fn case() -> impl Strategy<Value = (Vec<f64>, Vec<Vec<f64>>, Vec<usize>, usize)> {
+        (1usize..7, 1usize..5, 0usize..3).prop_flat_map(|(p, n, extra)| {
+            let coef = prop::collection::vec(
+                prop_oneof![Just(0.0), (-50i32..50).prop_map(|v| f64::from(v) / 4.0)],
+                p,
+            );
+            let rows = prop::collection::vec(
+                prop::collection::vec((-100i32..100).prop_map(|v| f64::from(v) / 8.0), p + extra),
+                n,
+            );
+            let order = Just((0..p + extra).collect::<Vec<usize>>()).prop_shuffle();
+            (coef, rows, order, Just(extra))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_column_order_predicts_the_same((coef, rows, order, extra) in case()) {
+            let p = coef.len();
+            // File column k holds feature order[k] (>= p: an extra column "e{..}").
+            let name = |j: usize| if j < p { format!("f{j}") } else { format!("e{j}") };
+            let mut text = order.iter().map(|&j| name(j)).collect::<Vec<_>>().join(",") + "\n";
+            for r in &rows {
+                let fields: Vec<String> = order.iter().map(|&j| r[j].to_string()).collect();
+                text += &(fields.join(",") + "\n");
+            }
+            let ds = read_dataset_bytes(text.as_bytes(), Path::new("x.csv"), &ReadOptions::default()).unwrap();
+            let opts = MatchOptions { allow_extra_columns: true, by_position: false };
+            let (got, al) = predict(&model(&coef), &ds, opts).unwrap();
+            prop_assert!(al.by_name);
+            for (r, g) in rows.iter().zip(&got) {
+                // Eighths times quarters: every term and sum is exact in f64.
+                let want = 0.25 + (0..p).map(|j| coef[j] * r[j]).sum::<f64>();
+                prop_assert_eq!(*g, want);
+            }
+            // Without the flag, extra columns are refused.
+            let strict = predict(&model(&coef), &ds, MatchOptions::default());
+            prop_assert_eq!(strict.is_err(), extra > 0);
+        }
+    }
+}
