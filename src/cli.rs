@@ -62,7 +62,8 @@ pub struct InputArgs {
     /// CSV delimiter: ',', ';' or 'tab'. Default: detected from the first line.
     #[arg(long, value_parser = parse_delimiter)]
     pub delimiter: Option<u8>,
-    /// CSV files have a header row (default: detected; a row with a non-numeric field is a header).
+    /// CSV files have a header row (default: decided from the first row: names are a header,
+    /// numbers are data, pandas' 0,1,2,... names are a header; see README, Input files).
     #[arg(long, conflicts_with = "no_header")]
     pub header: bool,
     /// CSV files have no header row.
