@@ -9,7 +9,10 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::console;
 use lariat::bench::{BenchConfig, BenchDevice};
-use lariat::data::{read_dataset, read_target, Dataset, Format, Header, ReadOptions, Target};
+use lariat::data::{
+    read_dataset, read_target, Dataset, Format, Header, IndexBase, IndexCol, Notice, ReadOptions,
+    Target,
+};
 use lariat::evaluate::{error_curve, holdout_rows, ErrorCurve};
 use lariat::fit::{
     fit, fit_path_on_rows, fit_path_with_progress, FitConfig, FitOutcome, LambdaGrid, LambdaSpec,
@@ -70,12 +73,21 @@ pub struct InputArgs {
     /// CSV delimiter: ',', ';' or 'tab'. Default: detected from the first line.
     #[arg(long, value_parser = parse_delimiter)]
     pub delimiter: Option<u8>,
-    /// CSV files have a header row (default: detected; a row with a non-numeric field is a header).
+    /// CSV files have a header row (default: decided from the first row: names are a header,
+    /// numbers are data, pandas' 0,1,2,... names are a header; see README, Input files).
     #[arg(long, conflicts_with = "no_header")]
     pub header: bool,
     /// CSV files have no header row.
     #[arg(long)]
     pub no_header: bool,
+    /// CSV: the 0-based column of row labels, left out of X; `none` keeps every column.
+    /// Default: the first column when its header name is empty (pandas' to_csv() index).
+    #[arg(long, value_parser = parse_index_col)]
+    pub index_col: Option<IndexCol>,
+    /// LIBSVM: the number of the first feature, 1 (the format's definition) or 0
+    /// (scikit-learn's zero_based=True). An index that contradicts it is an error.
+    #[arg(long, default_value = "1", value_parser = parse_libsvm_base)]
+    pub libsvm_base: IndexBase,
 }
 
 impl InputArgs {
@@ -89,6 +101,38 @@ impl InputArgs {
                 (_, true) => Header::No,
                 _ => Header::Auto,
             },
+            index_col: self.index_col.unwrap_or_default(),
+            libsvm_base: self.libsvm_base,
+        }
+    }
+}
+
+fn parse_index_col(s: &str) -> std::result::Result<IndexCol, String> {
+    match s {
+        "none" => Ok(IndexCol::None),
+        _ => s
+            .parse()
+            .map(IndexCol::Column)
+            .map_err(|_| format!("expected a 0-based column index or 'none', found '{s}'")),
+    }
+}
+
+fn parse_libsvm_base(s: &str) -> std::result::Result<IndexBase, String> {
+    match s {
+        "1" => Ok(IndexBase::One),
+        "0" => Ok(IndexBase::Zero),
+        _ => Err(format!("expected 1 or 0, found '{s}'")),
+    }
+}
+
+/// Prints what the readers had to report: warnings always (a guess that may be wrong), notes
+/// unless `quiet`.
+fn print_notices(notices: &[Notice], quiet: bool) {
+    for n in notices {
+        if n.warning {
+            errln!("warning: {}", n.text);
+        } else if !quiet {
+            errln!("note: {}", n.text);
         }
     }
 }
@@ -278,7 +322,8 @@ pub struct DataArgs {
     /// Target y (.npy or one-column CSV). Not needed with --target or a LIBSVM file.
     #[arg(long)]
     pub y: Option<PathBuf>,
-    /// CSV: the column of --x that holds y, by header name or 0-based index.
+    /// CSV: the column of --x that holds y: the column with this header name when there is
+    /// one, else (an integer) the 0-based index.
     #[arg(long, conflicts_with = "y")]
     pub target: Option<String>,
 }
@@ -390,12 +435,19 @@ pub struct PredictArgs {
     /// Model JSON written by `lariat fit --out`.
     #[arg(long)]
     pub model: PathBuf,
-    /// Design matrix X, same columns as at fit time.
+    /// Design matrix X. Its columns are matched to the model's features by name when both
+    /// have names (in any order), else by position.
     #[arg(long)]
     pub x: PathBuf,
     /// CSV: a column of --x to drop before predicting (the target, when present).
     #[arg(long)]
     pub target: Option<String>,
+    /// Ignore columns of --x that the model does not know (by default an error).
+    #[arg(long)]
+    pub allow_extra_columns: bool,
+    /// Match columns by position even when the model and --x both have names.
+    #[arg(long)]
+    pub by_position: bool,
     #[command(flatten)]
     pub input: InputArgs,
     /// Write predictions here as CSV (one column, header "prediction"); default: stdout.
@@ -529,7 +581,11 @@ fn read_xy(
 ) -> Result<(Dataset, Vec<f64>)> {
     let mut ds = read_dataset(x, &input.read_options(target))?;
     let y = match (y, ds.y.take()) {
-        (Some(path), None) => read_target(path, &input.read_options(None))?,
+        (Some(path), None) => {
+            let (y, notices) = read_target(path, &input.read_options(None))?;
+            ds.notices.extend(notices);
+            y
+        }
         (None, Some(y)) => y,
         (Some(path), Some(_)) => bail!(
             "{}: this file already carries the target; drop --y {}",
@@ -567,6 +623,7 @@ fn run_fit(a: FitArgs) -> Result<()> {
     let t0 = Instant::now();
     let (ds, y) = a.data.read(&a.input)?;
     let load_s = t0.elapsed().as_secs_f64();
+    print_notices(&ds.notices, a.quiet);
     let out = fit(ds.x.as_ref(), &y, ds.feature_names.as_deref(), &cfg)?;
     outs.stage("--out", out.model.to_json().as_bytes())
         .context("writing the model")?;
@@ -636,11 +693,7 @@ fn print_summary(ds: &Dataset, out: &FitOutcome, load_s: f64, spec: LambdaSpec) 
         ),
         LambdaSpec::Value(_) => format!("{:.6e}", m.lambda),
     };
-    outln!(
-        "data       {} from {} (read in {load_s:.3} s)",
-        ds.x.describe(),
-        ds.source.display()
-    )?;
+    outln!("data       {} (read in {load_s:.3} s)", ds.describe())?;
     outln!("model      {kind}, lambda {lam}")?;
     outln!(
         "solver     {} on {}: {} after {} iterations, {:.3} s",
@@ -698,9 +751,14 @@ fn run_predict(a: PredictArgs) -> Result<()> {
     )?;
     let model = Model::read(&a.model)?;
     let ds = read_dataset(&a.x, &a.input.read_options(a.target.as_deref()))?;
-    let yhat = model
-        .predict(ds.x.as_ref())
+    print_notices(&ds.notices, false);
+    let opts = lariat::predict::MatchOptions {
+        allow_extra_columns: a.allow_extra_columns,
+        by_position: a.by_position,
+    };
+    let (yhat, alignment) = lariat::predict::predict(&model, &ds, opts)
         .with_context(|| format!("predicting {} with {}", a.x.display(), a.model.display()))?;
+    print_notices(&alignment.notices, false);
     let mut text = String::with_capacity(yhat.len() * 20 + 11);
     text.push_str("prediction\n");
     for v in &yhat {
@@ -802,14 +860,8 @@ fn run_info() -> Result<()> {
 }
 
 fn read_lambdas(path: &Path) -> Result<Vec<f64>> {
-    let opts = ReadOptions {
-        format: Some(match Format::from_path(path) {
-            Ok(Format::Npy) => Format::Npy,
-            _ => Format::Csv,
-        }),
-        ..ReadOptions::default()
-    };
-    read_target(path, &opts).with_context(|| format!("reading lambdas from {}", path.display()))
+    lariat::data::lambdas::read(path)
+        .with_context(|| format!("reading lambdas from {}", path.display()))
 }
 
 fn run_path(a: PathArgs) -> Result<()> {
@@ -843,6 +895,7 @@ fn run_path(a: PathArgs) -> Result<()> {
         return responses::path(&ds, &r, &cfg, &grid, outs, a.quiet);
     }
     let (ds, y) = a.data.read(&a.input)?;
+    print_notices(&ds.notices, a.quiet);
     let test = read_test_data(&a, &ds)?;
     let names = ds.feature_names.as_deref();
     let train_rows = match a.holdout {
@@ -990,11 +1043,7 @@ fn print_path_summary(
     test: Option<&ErrorCurve>,
 ) -> Result<()> {
     let k = out.models.len();
-    outln!(
-        "data       {} from {}",
-        ds.x.describe(),
-        ds.source.display()
-    )?;
+    outln!("data       {}", ds.describe())?;
     outln!(
         "path       {k} lambdas from {:.4e} to {:.4e}, fitted on {} rows, solved on {} in {:.3} s",
         out.lambdas[0],

@@ -57,6 +57,7 @@ pub mod params;
 pub mod path;
 pub mod penalty;
 pub mod plot;
+pub mod predict;
 pub mod problem;
 pub mod range;
 pub mod solver;

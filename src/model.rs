@@ -90,6 +90,11 @@ impl Model {
     /// Reads and checks a model file.
     pub fn read(path: &Path) -> Result<Model> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Model::from_json(&text, path)
+    }
+
+    /// Parses and checks a model from JSON text; `path` only names it in messages.
+    pub fn from_json(text: &str, path: &Path) -> Result<Model> {
         // `lariat cv --out` holds the chosen model beside the curve.
         #[derive(Deserialize)]
         struct CvFile {
@@ -97,40 +102,58 @@ impl Model {
             #[allow(dead_code)]
             cvm: Vec<f64>,
         }
-        if let Ok(cv) = serde_json::from_str::<CvFile>(&text) {
-            cv.model.check(path)?;
-            return Ok(cv.model);
-        }
-        let model: Model = serde_json::from_str(&text).map_err(|e| Error::Parse {
+        let model: Model = match serde_json::from_str::<CvFile>(text) {
+            Ok(cv) => cv.model,
+            Err(_) => serde_json::from_str(text).map_err(|e| explain(text, path, e))?,
+        };
+        model.validate().map_err(|msg| Error::Format {
             path: path.to_path_buf(),
-            line: e.line(),
-            col: e.column(),
-            msg: format!("not a lariat model: {e}"),
+            msg: format!("not a usable model: {msg}"),
         })?;
-        model.check(path)?;
         Ok(model)
     }
 
-    fn check(&self, path: &Path) -> Result<()> {
-        let bad = |msg: String| Error::Format {
-            path: path.to_path_buf(),
-            msg,
-        };
-        if self.coef.indices.len() != self.coef.values.len() {
-            return Err(bad(format!(
+    /// Checks what serde cannot: that the coefficients, the feature count and the names agree.
+    /// A model that fails this would predict wrong numbers, or index out of range.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        let SparseCoef { indices, values } = &self.coef;
+        if indices.len() != values.len() {
+            return Err(format!(
                 "coef has {} indices but {} values",
-                self.coef.indices.len(),
-                self.coef.values.len()
-            )));
+                indices.len(),
+                values.len()
+            ));
         }
-        if let Some(&j) = self.coef.indices.iter().find(|&&j| j >= self.n_features) {
-            return Err(bad(format!(
-                "coef index {j} is out of range for n_features = {}",
+        if let Some((k, &j)) = indices
+            .iter()
+            .enumerate()
+            .find(|(_, &j)| j >= self.n_features)
+        {
+            return Err(format!(
+                "coef.indices[{k}] = {j} is out of range for n_features = {}",
                 self.n_features
-            )));
+            ));
         }
-        if !self.intercept.is_finite() || self.coef.values.iter().any(|v| !v.is_finite()) {
-            return Err(bad("the model has non-finite coefficients".into()));
+        let mut order: Vec<usize> = (0..indices.len()).collect();
+        order.sort_unstable_by_key(|&k| (indices[k], k));
+        if let Some(w) = order.windows(2).find(|w| indices[w[0]] == indices[w[1]]) {
+            return Err(format!(
+                "feature {} appears twice in coef.indices (positions {} and {}); each \
+                 feature has one coefficient",
+                indices[w[0]], w[0], w[1]
+            ));
+        }
+        if let Some(names) = &self.feature_names {
+            if names.len() != self.n_features {
+                return Err(format!(
+                    "feature_names has {} names but n_features is {}",
+                    names.len(),
+                    self.n_features
+                ));
+            }
+        }
+        if !self.intercept.is_finite() || values.iter().any(|v| !v.is_finite()) {
+            return Err("the model has non-finite coefficients".into());
         }
         Ok(())
     }
@@ -138,5 +161,73 @@ impl Model {
     /// Pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a model always serialises")
+    }
+}
+
+/// Turns serde's error into one about the user's file: a syntax error keeps its line and
+/// column; a JSON that is a lariat path, or not an object, says so; a missing field is named
+/// without the line of the object's end, which pointed nowhere useful (issue 9: "line 680").
+fn explain(text: &str, path: &Path, e: serde_json::Error) -> Error {
+    use serde_json::error::Category;
+    // serde_json appends " at line L column C", which the error's own place already says; for
+    // a missing field that place is the end of its object, where nothing is wrong.
+    let full = e.to_string();
+    let what = full.find(" at line ").map_or(full.as_str(), |k| &full[..k]);
+    let at = |msg: String| Error::Parse {
+        path: path.to_path_buf(),
+        line: e.line(),
+        col: e.column(),
+        msg,
+    };
+    let whole = |msg: String| Error::Format {
+        path: path.to_path_buf(),
+        msg,
+    };
+    if !matches!(e.classify(), Category::Data) {
+        return at(format!("not valid JSON: {what}"));
+    }
+    let value: serde_json::Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(_) => return at(format!("not a lariat model: {what}")),
+    };
+    let Some(obj) = value.as_object() else {
+        return whole(format!(
+            "not a lariat model: the file holds a JSON {}, not an object with intercept, \
+             coef and n_features",
+            match value {
+                serde_json::Value::Null => "null",
+                serde_json::Value::Bool(_) => "boolean",
+                serde_json::Value::Number(_) => "number",
+                serde_json::Value::String(_) => "string",
+                serde_json::Value::Array(_) => "array",
+                serde_json::Value::Object(_) => "object",
+            }
+        ));
+    };
+    if let (Some(fits), true) = (obj.get("fits"), obj.contains_key("lambdas")) {
+        let n = fits.as_array().map_or(0, Vec::len);
+        return whole(format!(
+            "this is a regularization path (written by `lariat path --out`, {n} fits), not a \
+             model; predict takes one model, such as `lariat fit --out` writes, or one fit of \
+             the path: jq '.fits[K]' {} > model.json",
+            path.display()
+        ));
+    }
+    if let Some(names) = obj.get("responses").and_then(|r| r.as_array()) {
+        let key = ["models", "paths", "cvs"]
+            .into_iter()
+            .find(|k| obj.contains_key(*k))
+            .unwrap_or("models");
+        return whole(format!(
+            "this file holds the results of {} responses (`--y` with several columns), not one \
+             model; predict takes one: jq '.{key}[K]' {} > model.json",
+            names.len(),
+            path.display()
+        ));
+    }
+    if what.starts_with("missing field") {
+        whole(format!("not a lariat model: {what}"))
+    } else {
+        at(format!("not a lariat model: {what}"))
     }
 }

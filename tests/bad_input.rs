@@ -138,8 +138,8 @@ fn cases() -> Vec<Case> {
         // Invalid values that only the library can see are usage errors too (one rule).
         c(Usage, "fit --x good.csv --target y --lambda-ratio 0.1 --l1-ratio 0", 2, "lambda-ratio"),
         c(Usage, "fit --x good.csv --target y --lambda 1 --solver cd --device gpu", 2, "--solver fista"),
-        c(Usage, "path --x good.csv --target y --lambdas zero-grid.txt", 2, "lambda = 0"),
-        c(Usage, "path --x good.csv --target y --lambdas neg-grid.txt", 2, "-1"),
+        c(Input, "path --x good.csv --target y --lambdas zero-grid.txt", 1, "zero-grid.txt:2:1: lambda 0 is not > 0"),
+        c(Input, "path --x good.csv --target y --lambdas neg-grid.txt", 1, "neg-grid.txt:2:1: lambda -1 is not > 0"),
         c(Usage, "fit --x const-y.csv --target y --lambda-ratio 0.5", 2, "lambda_max is 0"),
         c(Usage, "bench --n 10 --p 10 --density 0", 2, "density"),
         // An output may never replace an input or another output: exit 2, before any work

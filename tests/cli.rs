@@ -335,6 +335,7 @@ fn model_that_does_not_match_the_data() {
         m.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    // Columns are matched by name (issue 9): an unknown column is an error...
     let x3 = write(&d, "x3.csv", "a,b,c\n1,2,3\n");
     expect_error(
         &[
@@ -344,7 +345,19 @@ fn model_that_does_not_match_the_data() {
             "--x",
             x3.to_str().unwrap(),
         ],
-        &["model has 2 features", "3 columns"],
+        &["x3.csv: the data has 1 column(s) that the model does not know: 'c'"],
+    );
+    // ... and without names, by position, the widths must agree.
+    let x3 = write(&d, "x3n.csv", "1,2,3\n");
+    expect_error(
+        &[
+            "predict",
+            "--model",
+            m.to_str().unwrap(),
+            "--x",
+            x3.to_str().unwrap(),
+        ],
+        &["the model has 2 features but the data has 3 columns"],
     );
     let junk = write(&d, "junk.json", "{\"intercept\": 1.0,\n \"coef\": 3}");
     expect_error(

@@ -197,10 +197,9 @@ fn explicit_lambdas_and_plot_formats() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains(".svg or .png"));
     assert!(!gif.exists() && !json.exists());
-    // A bad grid value is named; an invalid parameter value is a usage error wherever it is
-    // given.
+    // A bad value in the grid file is a data error named by its line.
     std::fs::write(&grid, "0.5\n-1\n").unwrap();
     let o = lariat_path(&data, &["--lambdas", grid.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("-1"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains(":2:1: lambda -1 is not > 0"));
 }

@@ -138,8 +138,9 @@ fn read_foldid(path: &Path, n: usize) -> Result<Folds> {
         }),
         ..ReadOptions::default()
     };
-    let values = read_target(path, &opts)
+    let (values, notices) = read_target(path, &opts)
         .with_context(|| format!("reading fold labels from {}", path.display()))?;
+    super::print_notices(&notices, false);
     if values.len() != n {
         bail!(
             "{}: {} fold labels for {n} rows of X (one label per row)",

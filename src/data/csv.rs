@@ -2,11 +2,16 @@
 //!
 //! Lines are read one at a time and numbers go straight into a row-major buffer, which is
 //! transposed to column-major once at the end. Quoted fields may not span lines.
+//!
+//! Whether the first row is a header is decided by [`decide_header`], a rule on that row alone,
+//! written so that a user can predict it; a pandas index column is recognised by its empty
+//! name ([`IndexCol::Auto`]).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use super::{Dataset, Header, ReadOptions, Target};
+use super::lines::{LineCtx, Lines};
+use super::{Dataset, Header, HeaderChoice, IndexCol, Notice, ReadOptions, Target};
 use crate::design::Dense;
 use crate::error::{Error, Result};
 
@@ -15,7 +20,12 @@ const CANDIDATES: [u8; 3] = [b',', b';', b'\t'];
 
 /// Reads a delimited text file; the `opts.target` column, if any, becomes `y`.
 pub fn read_dataset(path: &Path, opts: &ReadOptions) -> Result<Dataset> {
-    let table = read_table(path, opts, false)?;
+    read_dataset_from(BufReader::new(super::open(path)?), path, opts)
+}
+
+/// [`read_dataset`] from any reader; `path` only names the input in messages.
+pub fn read_dataset_from(reader: impl BufRead, path: &Path, opts: &ReadOptions) -> Result<Dataset> {
+    let table = read_table(reader, path, opts, false)?;
     let (n, p) = (table.rows, table.x_cols);
     let x = super::npy::row_to_col_major(&table.x, n, p);
     Ok(Dataset {
@@ -23,17 +33,29 @@ pub fn read_dataset(path: &Path, opts: &ReadOptions) -> Result<Dataset> {
         y: table.y,
         feature_names: table.names,
         source: path.to_path_buf(),
+        header: table.header,
+        implied_width: false,
+        notices: table.notices,
     })
 }
 
 /// Reads a target vector: a one-column file, or the `opts.target` column of a wider one.
 pub fn read_vector(path: &Path, opts: &ReadOptions) -> Result<Vec<f64>> {
-    let table = read_table(path, opts, true)?;
-    // Without a target, `read_table` has checked that the only column is X's.
-    Ok(table.y.unwrap_or(table.x))
+    read_vector_from(BufReader::new(super::open(path)?), path, opts).map(|(y, _)| y)
 }
 
-/// The numbers of a file, the target column split off.
+/// [`read_vector`] from any reader, with what the reader has to report.
+pub fn read_vector_from(
+    reader: impl BufRead,
+    path: &Path,
+    opts: &ReadOptions,
+) -> Result<(Vec<f64>, Vec<Notice>)> {
+    let table = read_table(reader, path, opts, true)?;
+    // Without a target, `read_table` has checked that the only column is X's.
+    Ok((table.y.unwrap_or(table.x), table.notices))
+}
+
+/// The numbers of a file, the target and index columns split off.
 struct Table {
     rows: usize,
     x_cols: usize,
@@ -42,50 +64,159 @@ struct Table {
     y: Option<Vec<f64>>,
     /// Header names of the X columns.
     names: Option<Vec<String>>,
+    header: Option<HeaderChoice>,
+    notices: Vec<Notice>,
 }
 
-/// Where a line is, for error messages.
-struct LineCtx<'a> {
-    path: &'a Path,
-    line: usize,
+/// How a first-row field reads, for the header rule.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Number,
+    Empty,
+    Text,
 }
 
-impl LineCtx<'_> {
-    fn err(&self, col: usize, msg: impl Into<String>) -> Error {
-        Error::Parse {
-            path: self.path.to_path_buf(),
-            line: self.line,
-            col,
-            msg: msg.into(),
-        }
+fn kind(field: &str) -> Kind {
+    if field.is_empty() {
+        Kind::Empty
+    } else if field.parse::<f64>().is_ok() {
+        Kind::Number
+    } else {
+        Kind::Text
     }
 }
 
-fn read_table(path: &Path, opts: &ReadOptions, single_column: bool) -> Result<Table> {
-    let mut lines = Lines::new(path, BufReader::new(super::open(path)?));
-    let Some((first_no, first_line)) = lines.next_nonempty()? else {
+/// The rule for `Header::Auto`, on the first row's fields (trimmed, quotes removed):
+///
+/// 1. An empty first field is set aside (pandas writes its index column with an empty name;
+///    a data row cannot start with an empty field anyway). The rest are the *names*.
+/// 2. No name is a number: a header.
+/// 3. Every name is a number: a header when a first field was set aside, or when the names
+///    read `0,1,...,k-1` for k >= 2 (pandas' names for an unnamed frame); otherwise data.
+/// 4. Some are numbers, some are not: a header when fewer than half of the names are numbers,
+///    data otherwise (a bad cell in a data row is then reported as such). This guess is
+///    close, and is warned about.
+///
+/// The decision for `0,1` and `0,1,2` (rule 3), and a single `0` (data), are also warned
+/// about: short rows like these can as well be data.
+///
+/// Returns the decision, and a warning when the guess is close.
+pub fn decide_header(first: &[String]) -> (HeaderChoice, Option<String>) {
+    let (present, reason, warning) = decide(first);
+    (HeaderChoice { present, reason }, warning)
+}
+
+/// [`decide_header`]'s rule: whether the row is a header, why, and the warning if any.
+fn decide(first: &[String]) -> (bool, String, Option<String>) {
+    let names = match first.split_first() {
+        Some((f, rest)) if f.is_empty() && !rest.is_empty() => rest,
+        _ => first,
+    };
+    let set_aside = names.len() < first.len();
+    let kinds: Vec<Kind> = names.iter().map(|f| kind(f)).collect();
+    let numbers = kinds.iter().filter(|&&k| k == Kind::Number).count();
+    let k = names.len();
+    let counting = names
+        .iter()
+        .enumerate()
+        .all(|(i, f)| f.bytes().all(|b| b.is_ascii_digit()) && f.parse() == Ok(i));
+    let flag_no = "pass --no-header if it is data";
+    let flag_yes = "pass --header if it is a header";
+    if numbers == 0 {
+        return (true, format!("none of its {k} fields is a number"), None);
+    }
+    if numbers == k {
+        if set_aside {
+            return (
+                true,
+                "its first field is empty, as in pandas' to_csv() with an index".into(),
+                None,
+            );
+        }
+        if counting && k >= 2 {
+            let seq = if k <= 3 {
+                names.join(",")
+            } else {
+                format!("0,1,...,{}", k - 1)
+            };
+            let reason = format!("it reads {seq}, pandas' default column names");
+            let warn = (k <= 3).then(|| {
+                format!(
+                    "the first row '{}' was taken as a header ({reason}); {flag_no}",
+                    first.join(",")
+                )
+            });
+            return (true, reason, warn);
+        }
+        // Column numbers from 1 (pandas with columns=range(1, p + 1)) read as data; say so
+        // from 4 columns on, where a data row is less likely to read 1,2,3,4 (shorter rows
+        // like `1,2` are what small hand-written examples look like, and would only be noise).
+        let from_one = k >= 4
+            && names
+                .iter()
+                .enumerate()
+                .all(|(i, f)| f.bytes().all(|b| b.is_ascii_digit()) && f.parse() == Ok(i + 1));
+        let warn = if counting && k == 1 {
+            Some(format!(
+                "the first row '0' was taken as data; {flag_yes} (pandas' default name of a \
+                 single column)"
+            ))
+        } else if from_one {
+            Some(format!(
+                "the first row '{}' was taken as data; {flag_yes} (column numbers)",
+                first.join(",")
+            ))
+        } else {
+            None
+        };
+        return (false, format!("all {k} of its fields are numbers"), warn);
+    }
+    let text = k - numbers;
+    let present = 2 * numbers < k;
+    let reason = format!("{text} of its {k} fields are not numbers");
+    let warn = if present {
+        format!(
+            "the first row was taken as a header because {text} of its {k} fields are not \
+             numbers, though {numbers} are; {flag_no}"
+        )
+    } else {
+        format!(
+            "the first row was taken as data because {numbers} of its {k} fields are numbers; \
+             {flag_yes}"
+        )
+    };
+    (present, reason, Some(warn))
+}
+
+fn read_table(
+    reader: impl BufRead,
+    path: &Path,
+    opts: &ReadOptions,
+    single_column: bool,
+) -> Result<Table> {
+    let mut lines = Lines::new(path, reader);
+    let mut notices = Vec::new();
+    let Some((first_ctx, first_line)) = lines.next_nonblank(b" ")? else {
         return Ok(Table {
             rows: 0,
             x_cols: 0,
             x: Vec::new(),
             y: None,
             names: None,
+            header: None,
+            notices,
         });
     };
     let delim = match opts.delimiter {
-        Some(d) if d.is_ascii() && d != b'"' => d,
+        Some(d) if d.is_ascii() && !matches!(d, b'"' | b'\n' | b'\r') => d,
         Some(d) => {
             return Err(Error::invalid(
                 "delimiter",
                 format!("{:?}", d as char),
-                "an ASCII character other than '\"'",
+                "an ASCII character other than '\"' and line breaks",
             ))
         }
         None => detect_delimiter(first_line),
-    };
-    let first_ctx = LineCtx {
-        path,
-        line: first_no,
     };
     let first_line = first_line.to_string();
     let mut first = Vec::new();
@@ -94,41 +225,148 @@ fn read_table(path: &Path, opts: &ReadOptions, single_column: bool) -> Result<Ta
         first.push(f.trim().to_string());
         Ok(())
     })?;
-    let has_header = match opts.header {
-        Header::Yes => true,
-        Header::No => false,
-        Header::Auto => first.iter().any(|f| f.parse::<f64>().is_err()),
+    // A close guess: said in a warning, and in the error if the first row then fails to parse.
+    let mut guess = None;
+    let (has_header, reason) = match opts.header {
+        Header::Yes => (true, "--header".to_string()),
+        Header::No => (false, "--no-header".to_string()),
+        Header::Auto => {
+            let (HeaderChoice { present, reason }, warn) = decide_header(&first);
+            if let Some(text) = warn {
+                guess = Some(text.clone());
+                notices.push(Notice {
+                    warning: true,
+                    text: format!("{}: {text}", path.display()),
+                });
+            }
+            (present, reason)
+        }
+    };
+    // `--target T` where T is a field of a first row read as data: the user may well think of
+    // that row as names (`2019,2020,2021` reads as numbers). Say so, in a warning when T is
+    // also a valid index, in the error when it is not.
+    let target_in_data_row = match (&opts.target, has_header) {
+        // Not when the field sits at the very index T names: both readings agree.
+        (Some(Target::Column(t)), false) => first
+            .iter()
+            .enumerate()
+            .position(|(j, f)| f == t && t.parse() != Ok(j))
+            .map(|j| {
+                format!(
+                    "the first row, read as data, has a field '{t}' (0-based column {j}); pass \
+                 --header if that row is a header"
+                )
+            }),
+        _ => None,
     };
     let names = has_header.then_some(first);
-    let target = resolve_target(path, opts.target.as_ref(), names.as_deref(), width)?;
-    if single_column && target.is_none() && width != 1 {
+    let index = resolve_index(path, opts.index_col, names.as_deref(), width)?;
+    let target = resolve_target(
+        path,
+        opts.target.as_ref(),
+        names.as_deref(),
+        width,
+        &mut notices,
+    )
+    .map_err(|e| match (e, &target_in_data_row) {
+        (Error::Format { path, msg }, Some(hint)) => Error::Format {
+            path,
+            msg: format!("{msg}; {hint}"),
+        },
+        (e, _) => e,
+    })?;
+    if let (Some(hint), Some(Target::Column(t))) = (&target_in_data_row, &opts.target) {
+        notices.push(Notice {
+            warning: true,
+            text: format!(
+                "{}: --target {t} is taken as the 0-based column index {t}, but {hint}",
+                path.display()
+            ),
+        });
+    }
+    if let (Some(t), Some(i)) = (target, index) {
+        if t == i {
+            return Err(Error::Format {
+                path: path.to_path_buf(),
+                msg: format!(
+                    "the target is column {t} (0-based), which is also the index column \
+                     (pass --index-col none to use it)"
+                ),
+            });
+        }
+    }
+    let x_cols = width - usize::from(target.is_some()) - usize::from(index.is_some());
+    if single_column && target.is_none() && x_cols != 1 {
         return Err(first_ctx.err(
             2,
-            format!("y must have one column, found {width} (select one with --target)"),
+            format!("expected one column of values, found {x_cols} (select one with --target)"),
         ));
     }
 
-    let mut sink = RowSink::new(width, target);
+    let mut sink = RowSink::new(width, target, index);
     if !has_header {
-        sink.push_line(&first_ctx, &first_line, delim, &mut scratch)?;
+        sink.push_line(&first_ctx, &first_line, delim, &mut scratch)
+            .map_err(|e| match (e, &guess) {
+                (
+                    Error::Parse {
+                        path,
+                        line,
+                        col,
+                        msg,
+                    },
+                    Some(g),
+                ) => Error::Parse {
+                    path,
+                    line,
+                    col,
+                    msg: format!("{msg} ({g})"),
+                },
+                (e, _) => e,
+            })?;
     }
-    while let Some((line, text)) = lines.next_nonempty()? {
-        sink.push_line(&LineCtx { path, line }, text, delim, &mut scratch)?;
+    while let Some((ctx, text)) = lines.next_nonblank(b" ")? {
+        sink.push_line(&ctx, text, delim, &mut scratch)?;
     }
 
+    if let Some(i) = index {
+        let how = match opts.index_col {
+            IndexCol::Auto => {
+                "its name is empty, as pandas writes its index; pass --index-col none to keep it"
+            }
+            _ => "--index-col",
+        };
+        let values = if sink.index_counts && sink.rows > 0 {
+            format!(", values 0 to {}", sink.rows - 1)
+        } else {
+            String::new()
+        };
+        notices.push(Notice {
+            warning: false,
+            text: format!(
+                "{}: column {} (0-based{values}) is row labels and is left out ({how})",
+                path.display(),
+                i
+            ),
+        });
+    }
     let names = names.map(|all| {
         all.into_iter()
             .enumerate()
-            .filter(|&(j, _)| Some(j) != target)
+            .filter(|&(j, _)| Some(j) != target && Some(j) != index)
             .map(|(_, name)| name)
             .collect()
     });
     Ok(Table {
         rows: sink.rows,
-        x_cols: width - usize::from(target.is_some()),
+        x_cols,
         x: sink.x,
         y: target.map(|_| sink.y),
         names,
+        header: Some(HeaderChoice {
+            present: has_header,
+            reason,
+        }),
+        notices,
     })
 }
 
@@ -136,16 +374,22 @@ fn read_table(path: &Path, opts: &ReadOptions, single_column: bool) -> Result<Ta
 struct RowSink {
     width: usize,
     target: Option<usize>,
+    /// The index column: not parsed as a number (row labels may be any text).
+    index: Option<usize>,
+    /// Whether the index column has read 0, 1, 2, ... so far (pandas' default index).
+    index_counts: bool,
     rows: usize,
     x: Vec<f64>,
     y: Vec<f64>,
 }
 
 impl RowSink {
-    fn new(width: usize, target: Option<usize>) -> Self {
+    fn new(width: usize, target: Option<usize>, index: Option<usize>) -> Self {
         RowSink {
             width,
             target,
+            index,
+            index_counts: true,
             rows: 0,
             x: Vec::new(),
             y: Vec::new(),
@@ -162,13 +406,17 @@ impl RowSink {
         let RowSink {
             width,
             target,
+            index,
+            index_counts,
+            rows,
             x,
             y,
-            ..
         } = self;
         // Fields past the expected width are only counted, for the message below.
         let count = for_each_field(ctx, line, delim, scratch, |j, text| {
-            if j < *width {
+            if Some(j) == *index {
+                *index_counts &= text.trim().parse::<usize>() == Ok(*rows);
+            } else if j < *width {
                 let v = parse_number(ctx, j + 1, text)?;
                 if Some(j) == *target {
                     y.push(v);
@@ -189,11 +437,33 @@ impl RowSink {
     }
 }
 
+fn resolve_index(
+    path: &Path,
+    index: IndexCol,
+    names: Option<&[String]>,
+    width: usize,
+) -> Result<Option<usize>> {
+    match index {
+        IndexCol::None => Ok(None),
+        IndexCol::Auto => Ok(names.filter(|n| n.len() > 1 && n[0].is_empty()).map(|_| 0)),
+        IndexCol::Column(i) if i < width && width > 1 => Ok(Some(i)),
+        IndexCol::Column(i) => Err(Error::Format {
+            path: path.to_path_buf(),
+            msg: format!(
+                "--index-col {i} leaves no data: the file has {width} column(s) \
+                 (0-based indices 0 to {})",
+                width - 1
+            ),
+        }),
+    }
+}
+
 fn resolve_target(
     path: &Path,
     target: Option<&Target>,
     names: Option<&[String]>,
     width: usize,
+    notices: &mut Vec<Notice>,
 ) -> Result<Option<usize>> {
     let fail = |msg: String| {
         Err(Error::Format {
@@ -201,33 +471,60 @@ fn resolve_target(
             msg,
         })
     };
+    let by_index = |i: usize| {
+        if i < width {
+            Ok(Some(i))
+        } else {
+            fail(format!(
+                "target column index {i} is out of range: the file has {width} columns \
+                 (0-based indices 0 to {})",
+                width - 1
+            ))
+        }
+    };
+    let hits = |name: &str| -> Vec<usize> {
+        names.map_or_else(Vec::new, |n| {
+            (0..n.len()).filter(|&j| n[j] == name).collect()
+        })
+    };
+    let by_name = |name: &str, hits: &[usize]| match (names, hits) {
+        (None, _) => fail(format!(
+            "target '{name}' is a column name, but the file has no header row \
+             (give a 0-based column index instead)"
+        )),
+        (Some(_), [j]) => Ok(Some(*j)),
+        (Some(n), []) => fail(format!(
+            "no column named '{name}'; the columns are {}",
+            preview(n)
+        )),
+        (Some(_), _) => fail(format!(
+            "column name '{name}' appears {} times (0-based indices {hits:?}); \
+             give an index instead",
+            hits.len()
+        )),
+    };
     match target {
         None => Ok(None),
-        Some(Target::Index(i)) if *i < width => Ok(Some(*i)),
-        Some(Target::Index(i)) => fail(format!(
-            "target column index {i} is out of range: the file has {width} columns \
-             (0-based indices 0 to {})",
-            width - 1
-        )),
-        Some(Target::Name(name)) => {
-            let Some(names) = names else {
-                return fail(format!(
-                    "target '{name}' is a column name, but the file has no header row \
-                     (give a 0-based column index instead)"
-                ));
-            };
-            let hits: Vec<usize> = (0..names.len()).filter(|&j| names[j] == *name).collect();
-            match hits[..] {
-                [j] => Ok(Some(j)),
-                [] => fail(format!(
-                    "no column named '{name}'; the columns are {}",
-                    preview(names)
-                )),
-                _ => fail(format!(
-                    "column name '{name}' appears {} times (0-based indices {hits:?}); \
-                     give an index instead",
-                    hits.len()
-                )),
+        Some(Target::Index(i)) => by_index(*i),
+        Some(Target::Name(name)) => by_name(name, &hits(name)),
+        Some(Target::Column(s)) => {
+            let found = hits(s);
+            match (s.parse::<usize>(), &found[..]) {
+                (Ok(i), []) => by_index(i),
+                (Ok(i), [j]) if *j != i => {
+                    // The name wins (the documented rule); say so, since the user may have
+                    // meant the position.
+                    notices.push(Notice {
+                        warning: true,
+                        text: format!(
+                            "{}: --target {s} is the column named '{s}' (0-based index {j}), \
+                             not the column at index {i}",
+                            path.display()
+                        ),
+                    });
+                    Ok(Some(*j))
+                }
+                _ => by_name(s, &found),
             }
         }
     }
@@ -347,9 +644,15 @@ fn parse_number(ctx: &LineCtx, col: usize, text: &str) -> Result<f64> {
             location: format!("line {}, column {col}", ctx.line),
         }),
         Err(_) => {
-            // European spreadsheets pair ';' delimiters with decimal commas.
+            // The usual reasons a cell is not a number, said where the cell is.
+            const MISSING: [&str; 8] = ["NA", "N/A", "na", "n/a", "null", "NULL", "None", "?"];
             let hint = if t.contains(',') && t.replacen(',', ".", 1).parse::<f64>().is_ok() {
+                // European spreadsheets pair ';' delimiters with decimal commas.
                 " (decimal commas are not supported; use '.')"
+            } else if MISSING.contains(&t) {
+                " (missing values are not supported: impute or drop them first)"
+            } else if col == 1 {
+                " (if the first column holds row labels, pass --index-col 0)"
             } else {
                 ""
             };
@@ -369,70 +672,6 @@ fn shorten(s: &str) -> String {
     } else {
         let head: String = s.chars().take(MAX).collect();
         format!("{head}...")
-    }
-}
-
-/// A line reader that counts physical lines, skips blank ones, strips `\n`, `\r\n` and a
-/// leading UTF-8 byte-order mark, and reuses one buffer.
-struct Lines<'a, R> {
-    path: &'a Path,
-    reader: R,
-    buf: Vec<u8>,
-    line: usize,
-}
-
-impl<'a, R: BufRead> Lines<'a, R> {
-    fn new(path: &'a Path, reader: R) -> Self {
-        Lines {
-            path,
-            reader,
-            buf: Vec::new(),
-            line: 0,
-        }
-    }
-
-    /// The next line with any content, and its 1-based number.
-    fn next_nonempty(&mut self) -> Result<Option<(usize, &str)>> {
-        let (start, end) = loop {
-            self.buf.clear();
-            let read = self
-                .reader
-                .read_until(b'\n', &mut self.buf)
-                .map_err(|e| Error::io(self.path, e))?;
-            if read == 0 {
-                return Ok(None);
-            }
-            self.line += 1;
-            let mut end = self.buf.len();
-            while end > 0 && matches!(self.buf[end - 1], b'\n' | b'\r') {
-                end -= 1;
-            }
-            let start = if self.line == 1 && self.buf.starts_with(b"\xEF\xBB\xBF") {
-                3.min(end)
-            } else {
-                0
-            };
-            if !self.buf[start..end].iter().all(|&b| b == b' ') {
-                break (start, end);
-            }
-        };
-        // Borrowed only after the loop: the borrow checker rejects a loop that may return a
-        // borrow of the buffer it refills.
-        let content = &self.buf[start..end];
-        match std::str::from_utf8(content) {
-            Ok(text) => Ok(Some((self.line, text))),
-            Err(e) => {
-                let col = String::from_utf8_lossy(&content[..e.valid_up_to()])
-                    .chars()
-                    .count()
-                    + 1;
-                Err(LineCtx {
-                    path: self.path,
-                    line: self.line,
-                }
-                .err(col, "invalid UTF-8 (column counted in characters)"))
-            }
-        }
     }
 }
 
@@ -582,6 +821,14 @@ mod tests {
     }
 
     #[test]
+    fn common_reasons_for_a_bad_cell_are_hinted() {
+        let msg = err_text("a,b\n1,NA\n", &ReadOptions::default());
+        assert!(msg.ends_with(":2:2: cannot parse 'NA' as a number (missing values are not supported: impute or drop them first)"), "{msg}");
+        let msg = err_text("id,b\ng1,2\n", &ReadOptions::default());
+        assert!(msg.ends_with(":2:1: cannot parse 'g1' as a number (if the first column holds row labels, pass --index-col 0)"), "{msg}");
+    }
+
+    #[test]
     fn non_finite_values_name_line_and_column() {
         let msg = err_text("a,b\n1,2\n3,NaN\n", &ReadOptions::default());
         assert!(msg.contains("NaN at line 3, column 2"), "{msg}");
@@ -622,10 +869,193 @@ mod tests {
         let e = read_vector(t.path(), &ReadOptions::default()).unwrap_err();
         let msg = format!("{e}");
         assert!(
-            msg.contains(":1:2: y must have one column, found 2"),
+            msg.contains(":1:2: expected one column of values, found 2"),
             "{msg}"
         );
         let y = read_vector(t.path(), &with_target(Target::Name("y".into()))).unwrap();
         assert_eq!(y, [2.0, 4.0]);
+        // pandas' Series.to_csv(): an unnamed index, then the values.
+        let t = file(",0\n0,1.5\n1,2.5\n");
+        assert_eq!(
+            read_vector(t.path(), &ReadOptions::default()).unwrap(),
+            [1.5, 2.5]
+        );
+    }
+
+    fn names_of(text: &str, opts: &ReadOptions) -> (Option<Vec<String>>, usize, Vec<Notice>) {
+        let (ds, _t) = read(text, opts).unwrap();
+        (ds.feature_names, ds.x.n_rows(), ds.notices)
+    }
+
+    /// Issue 9: `DataFrame.to_csv(index=False)` of an unnamed frame writes `0,1,2,...`.
+    #[test]
+    fn pandas_numeric_names_are_a_header() {
+        let (names, rows, notices) = names_of("0,1,2,3\n5,6,7,8\n", &ReadOptions::default());
+        assert_eq!(names.unwrap(), ["0", "1", "2", "3"]);
+        assert_eq!(rows, 1);
+        assert!(notices.is_empty(), "{notices:?}");
+        // Short: a header still, but warned about.
+        let (names, rows, notices) = names_of("0,1\n5,6\n", &ReadOptions::default());
+        assert_eq!((names.unwrap().len(), rows), (2, 1));
+        assert!(notices[0].warning && notices[0].text.contains("pass --no-header"));
+        // Not counting from 0: data; from 1, with a warning (column numbers, or data).
+        let (names, rows, notices) = names_of("1,2,3,4\n5,6,7,8\n", &ReadOptions::default());
+        assert_eq!((names, rows), (None, 2));
+        assert!(
+            notices[0].warning && notices[0].text.contains("'1,2,3,4' was taken as data"),
+            "{notices:?}"
+        );
+        let (names, rows, notices) = names_of("1,2,3\n5,6,7\n", &ReadOptions::default());
+        assert_eq!((names, rows), (None, 2));
+        assert!(notices.is_empty(), "{notices:?}");
+        let (names, rows, notices) = names_of("0,1,3\n5,6,7\n", &ReadOptions::default());
+        assert_eq!((names, rows), (None, 2));
+        assert!(notices.is_empty(), "{notices:?}");
+        let (names, rows, _) = names_of("0.0,1,2\n5,6,7\n", &ReadOptions::default());
+        assert_eq!((names, rows), (None, 2));
+    }
+
+    /// Issue 9: a header-less file with one bad cell in its first row must not lose that row
+    /// to become the names; the bad cell is reported.
+    #[test]
+    fn one_bad_cell_in_a_data_row_is_an_error_not_a_header() {
+        let msg = err_text("1,2,x,4\n5,6,7,8\n", &ReadOptions::default());
+        assert!(
+            msg.ends_with(
+                ":1:3: cannot parse 'x' as a number (the first row was taken as data because \
+                 3 of its 4 fields are numbers; pass --header if it is a header)"
+            ),
+            "{msg}"
+        );
+        // Mostly names: a header, with a warning since some names are numbers.
+        let (names, rows, notices) = names_of(
+            "gene,2019,2020,age,sex\n1,2,3,4,5\n",
+            &ReadOptions::default(),
+        );
+        assert_eq!(names.unwrap()[1], "2019");
+        assert_eq!(rows, 1);
+        assert!(
+            notices[0].warning
+                && notices[0]
+                    .text
+                    .contains("3 of its 5 fields are not numbers, though 2 are"),
+            "{notices:?}"
+        );
+    }
+
+    #[test]
+    fn the_summary_says_what_was_chosen() {
+        let (ds, _t) = read("a,b\n1,2\n", &ReadOptions::default()).unwrap();
+        let h = ds.header.unwrap();
+        assert!(h.present);
+        assert_eq!(h.reason, "none of its 2 fields is a number");
+        let (ds, _t) = read("1,2\n", &ReadOptions::default()).unwrap();
+        assert!(!ds.header.unwrap().present);
+    }
+
+    /// Issue 9: pandas' default `to_csv()` writes an unnamed index column first.
+    #[test]
+    fn pandas_index_column_is_left_out_with_a_note() {
+        let text = ",a,b\n0,1.5,2\n1,3,4\n2,5,6\n";
+        let (ds, _t) = read(text, &ReadOptions::default()).unwrap();
+        assert_eq!(ds.feature_names.as_deref().unwrap(), ["a", "b"]);
+        assert_eq!(col_major(ds.x.as_ref()), [1.5, 3.0, 5.0, 2.0, 4.0, 6.0]);
+        assert_eq!(ds.notices.len(), 1);
+        assert!(
+            ds.notices[0]
+                .text
+                .contains("column 0 (0-based, values 0 to 2) is row labels"),
+            "{:?}",
+            ds.notices
+        );
+        // Row labels of any kind (a filtered frame, gene ids) are left out without parsing.
+        let (ds, _t) = read(",a\ng7,1\ng9,2\n", &ReadOptions::default()).unwrap();
+        assert_eq!(col_major(ds.x.as_ref()), [1.0, 2.0]);
+        // Numeric names after an unnamed index: a header too.
+        let (ds, _t) = read(",0,1,2\n0,1,2,3\n1,4,5,6\n", &ReadOptions::default()).unwrap();
+        assert_eq!(ds.feature_names.unwrap(), ["0", "1", "2"]);
+        assert_eq!(ds.x.n_rows(), 2);
+        // Kept on request; chosen explicitly.
+        let opts = ReadOptions {
+            index_col: IndexCol::None,
+            ..Default::default()
+        };
+        let msg = err_text(",a\ng7,1\n", &opts);
+        assert!(msg.contains(":2:1: cannot parse 'g7' as a number"), "{msg}");
+        let opts = ReadOptions {
+            index_col: IndexCol::Column(1),
+            header: Header::No,
+            ..Default::default()
+        };
+        let (ds, _t) = read("1,id1,2\n3,id2,4\n", &opts).unwrap();
+        assert_eq!(col_major(ds.x.as_ref()), [1.0, 3.0, 2.0, 4.0]);
+        let msg = err_text(
+            "a,b\n1,2\n",
+            &ReadOptions {
+                index_col: IndexCol::Column(2),
+                ..Default::default()
+            },
+        );
+        assert!(msg.contains("--index-col 2 leaves no data"), "{msg}");
+        let msg = err_text(
+            ",y\n0,1\n",
+            &ReadOptions {
+                target: Some(Target::parse("0")),
+                ..Default::default()
+            },
+        );
+        assert!(msg.contains("also the index column"), "{msg}");
+    }
+
+    /// Issue 9: `--target 3` is the column named `3` when there is one.
+    #[test]
+    fn target_names_win_over_positions() {
+        let opts = with_target(Target::parse("1"));
+        let (ds, _t) = read("1,0\n10,20\n30,40\n", &opts).unwrap();
+        // The header is 1,0 (not counting from 0): data, so "1" is the index.
+        assert_eq!(ds.y.unwrap(), [0.0, 20.0, 40.0]);
+        let (ds, _t) = read("0,1,2,3\n10,20,30,40\n", &opts).unwrap();
+        assert_eq!(ds.y.unwrap(), [20.0]);
+        assert!(ds.notices.is_empty());
+        // Named '1' at index 2: the name wins, with a warning.
+        let opts = ReadOptions {
+            header: Header::Yes,
+            target: Some(Target::parse("1")),
+            ..Default::default()
+        };
+        let (ds, _t) = read("a,b,1\n10,20,30\n", &opts).unwrap();
+        assert_eq!(ds.y.unwrap(), [30.0]);
+        assert_eq!(ds.feature_names.unwrap(), ["a", "b"]);
+        assert!(
+            ds.notices[0].warning
+                && ds.notices[0]
+                    .text
+                    .contains("--target 1 is the column named '1' (0-based index 2), not the column at index 1"),
+            "{:?}",
+            ds.notices
+        );
+        // No such name: an integer is an index.
+        let (ds, _t) = read("a,b,c\n10,20,30\n", &with_target(Target::parse("0"))).unwrap();
+        assert_eq!(ds.y.unwrap(), [10.0]);
+        // Year-like names read as data: the target that matches one of them is pointed out.
+        let msg = err_text(
+            "2019,2020,2021\n1,2,3\n",
+            &with_target(Target::parse("2020")),
+        );
+        assert!(
+            msg.contains("target column index 2020 is out of range")
+                && msg.contains("has a field '2020' (0-based column 1); pass --header"),
+            "{msg}"
+        );
+        let (ds, _t) = read("5,3,1\n1,2,3\n", &with_target(Target::parse("1"))).unwrap();
+        assert_eq!(ds.y.unwrap(), [3.0, 2.0]);
+        assert!(
+            ds.notices[0].warning
+                && ds.notices[0].text.contains(
+                    "--target 1 is taken as the 0-based column index 1, but the first row"
+                ),
+            "{:?}",
+            ds.notices
+        );
     }
 }

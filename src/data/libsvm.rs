@@ -1,40 +1,44 @@
 //! LIBSVM / SVMlight sparse text: `label index:value index:value ... [# comment]`.
 //!
-//! Indices are zero-based when any index in the file is 0 and one-based otherwise, like
-//! scikit-learn's `zero_based="auto"`; `qid:N` tokens are skipped.
+//! Feature indices are one-based, as the format defines them (LIBSVM's and SVMlight's own
+//! tools), unless the caller says zero-based ([`IndexBase::Zero`], scikit-learn's
+//! `zero_based=True`). The base is never guessed from the data: a single `0:` must not shift
+//! every column of a file, so in a one-based file it is an error that says how to read the file
+//! as zero-based. `qid:N` tokens are skipped.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use super::Dataset;
+use super::lines::{LineCtx, Lines};
+use super::{Dataset, IndexBase};
 use crate::design::Csc;
 use crate::error::{Error, Result};
 
+/// The most columns a sparse file may imply: 2^24, the largest common feature-hashing size
+/// (and more than any SNP array). The columns of a LIBSVM file are implied by its largest index,
+/// and every one costs memory however few entries the file has: the sparse matrix's column
+/// pointers, and the several length-p vectors of every fit (coefficients, column norms and
+/// means, screening scores), 8 bytes each per column. So a stray huge index in a small file
+/// must be an error, not gigabytes of allocation (the fuzzer found a 14-byte file that took 6 s
+/// and 1 GiB with a limit of 2^27).
+pub const MAX_COLUMNS: usize = 1 << 24;
+
 /// Reads a LIBSVM file: the labels become `y`, the features a sparse `X`.
-pub fn read(path: &Path) -> Result<Dataset> {
-    let mut reader = BufReader::new(super::open(path)?);
-    let mut parsed = Parsed::default();
-    let mut buf = Vec::new();
-    let mut line = 0;
-    loop {
-        buf.clear();
-        let read = reader
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| Error::io(path, e))?;
-        if read == 0 {
-            break;
-        }
-        line += 1;
+pub fn read(path: &Path, base: IndexBase) -> Result<Dataset> {
+    read_from(BufReader::new(super::open(path)?), path, base)
+}
+
+/// [`read`] from any reader; `path` only names the input in messages.
+pub fn read_from(reader: impl BufRead, path: &Path, base: IndexBase) -> Result<Dataset> {
+    let mut lines = Lines::new(path, reader);
+    let mut parsed = Parsed {
+        base,
+        ..Parsed::default()
+    };
+    while let Some((ctx, bytes)) = lines.next_line()? {
         // Cut the comment on the raw bytes, so a comment in any encoding is harmless.
-        let content = buf.split(|&b| b == b'#').next().unwrap_or_default();
-        let ctx = Ctx { path, line };
-        let text = std::str::from_utf8(content).map_err(|e| {
-            let col = String::from_utf8_lossy(&content[..e.valid_up_to()])
-                .chars()
-                .count()
-                + 1;
-            ctx.err(col, "invalid UTF-8 (column counted in characters)".into())
-        })?;
+        let content = bytes.split(|&b| b == b'#').next().unwrap_or_default();
+        let text = ctx.utf8(content)?;
         if text.trim().is_empty() {
             continue;
         }
@@ -43,44 +47,19 @@ pub fn read(path: &Path) -> Result<Dataset> {
     parsed.into_dataset(path)
 }
 
-/// Where a line is, for error messages.
-struct Ctx<'a> {
-    path: &'a Path,
-    line: usize,
-}
-
-impl Ctx<'_> {
-    fn err(&self, col: usize, msg: String) -> Error {
-        Error::Parse {
-            path: self.path.to_path_buf(),
-            line: self.line,
-            col,
-            msg,
-        }
-    }
-
-    fn non_finite(&self, what: &'static str, value: f64, col: usize) -> Error {
-        Error::NonFinite {
-            path: self.path.to_path_buf(),
-            what,
-            value,
-            location: format!("line {}, column {col}", self.line),
-        }
-    }
-}
-
-/// Labels and entries read so far, with indices as written in the file.
+/// Labels and entries read so far, with indices as stored (zero-based).
 #[derive(Default)]
 struct Parsed {
+    base: IndexBase,
     labels: Vec<f64>,
-    /// (row, index as written, value).
+    /// (row, zero-based column, value).
     entries: Vec<(u32, u32, f64)>,
-    saw_zero: bool,
-    max_index: Option<u32>,
+    /// The number of columns the largest index implies.
+    p: usize,
 }
 
 impl Parsed {
-    fn push_line(&mut self, ctx: &Ctx, text: &str) -> Result<()> {
+    fn push_line(&mut self, ctx: &LineCtx, text: &str) -> Result<()> {
         let row = u32::try_from(self.labels.len()).map_err(|_| Error::Format {
             path: ctx.path.to_path_buf(),
             msg: format!("more than {} rows are not supported", u32::MAX),
@@ -112,35 +91,48 @@ impl Parsed {
                 }
             }
             prev = Some(index);
-            self.saw_zero |= index == 0;
-            self.max_index = self.max_index.max(Some(index));
-            self.entries.push((row, index, value));
+            let j = match self.base {
+                IndexBase::Zero => index,
+                IndexBase::One if index == 0 => {
+                    return Err(ctx.err(
+                        col,
+                        format!(
+                            "feature index 0 in '{tok}', but indices start at 1 (the LIBSVM \
+                             format's definition); if this file is zero-based, pass \
+                             --libsvm-base 0"
+                        ),
+                    ))
+                }
+                IndexBase::One => index - 1,
+            };
+            let p = j as usize + 1;
+            if p > MAX_COLUMNS {
+                return Err(ctx.err(
+                    col,
+                    format!(
+                        "feature index {index} implies {p} columns; at most {MAX_COLUMNS} are \
+                         supported"
+                    ),
+                ));
+            }
+            self.p = self.p.max(p);
+            self.entries.push((row, j, value));
         }
         Ok(())
     }
 
     fn into_dataset(self, path: &Path) -> Result<Dataset> {
         let Parsed {
-            labels,
-            mut entries,
-            saw_zero,
-            max_index,
+            labels, entries, p, ..
         } = self;
-        let p = match (max_index, saw_zero) {
-            (None, _) => 0,
-            (Some(m), true) => m as usize + 1,
-            (Some(m), false) => m as usize,
-        };
-        if !saw_zero {
-            // One-based: no index is 0 here, so the shift cannot underflow.
-            entries.iter_mut().for_each(|e| e.1 -= 1);
-        }
-        Ok(Dataset {
-            x: Box::new(Csc::from_triplets(labels.len(), p, entries)),
-            y: Some(labels),
-            feature_names: None,
-            source: path.to_path_buf(),
-        })
+        let mut ds = Dataset::plain(
+            Box::new(Csc::from_triplets(labels.len(), p, entries)),
+            Some(labels),
+            None,
+            path,
+        );
+        ds.implied_width = true;
+        Ok(ds)
     }
 }
 
@@ -157,7 +149,7 @@ fn column(text: &str, off: usize) -> usize {
     text[..off].chars().count() + 1
 }
 
-fn parse_label(ctx: &Ctx, col: usize, tok: &str) -> Result<f64> {
+fn parse_label(ctx: &LineCtx, col: usize, tok: &str) -> Result<f64> {
     match tok.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
         Ok(v) => Err(ctx.non_finite("non-finite label", v, col)),
@@ -175,7 +167,7 @@ fn parse_label(ctx: &Ctx, col: usize, tok: &str) -> Result<f64> {
 }
 
 /// An `index:value` token, the index as written.
-fn parse_pair(ctx: &Ctx, col: usize, tok: &str) -> Result<(u32, f64)> {
+fn parse_pair(ctx: &LineCtx, col: usize, tok: &str) -> Result<(u32, f64)> {
     let Some((idx, val)) = tok.split_once(':') else {
         return Err(ctx.err(col, format!("expected index:value, found '{tok}'")));
     };
@@ -213,12 +205,15 @@ mod tests {
 
     fn read_text(text: &str) -> Result<Dataset> {
         let t = TempFile::with_bytes("t.svm", text.as_bytes());
-        read(t.path())
+        read(t.path(), IndexBase::One)
     }
 
     fn err_text(text: &str) -> String {
         let t = TempFile::with_bytes("e.svm", text.as_bytes());
-        let msg = format!("{}", read(t.path()).expect_err("expected an error"));
+        let msg = format!(
+            "{}",
+            read(t.path(), IndexBase::One).expect_err("expected an error")
+        );
         assert!(msg.starts_with(&t.path().display().to_string()), "{msg}");
         msg
     }
@@ -243,10 +238,49 @@ mod tests {
     }
 
     #[test]
-    fn a_zero_index_makes_the_file_zero_based() {
-        let ds = read_text("1 2:5\n0 0:1 1:3\n").unwrap();
+    fn the_base_is_the_callers_never_guessed() {
+        // Issue 9: one `0:` used to make the whole file zero-based, shifting every column.
+        let msg = err_text("1 2:5\n0 0:1 1:3\n");
+        assert!(
+            msg.ends_with(
+                ":2:3: feature index 0 in '0:1', but indices start at 1 (the LIBSVM format's \
+                 definition); if this file is zero-based, pass --libsvm-base 0"
+            ),
+            "{msg}"
+        );
+        let t = TempFile::with_bytes("z.svm", b"1 2:5\n0 0:1 1:3\n");
+        let ds = read(t.path(), IndexBase::Zero).unwrap();
         assert_eq!((ds.x.n_rows(), ds.x.n_cols()), (2, 3));
         assert_eq!(col_major(ds.x.as_ref()), [0.0, 1.0, 0.0, 3.0, 5.0, 0.0]);
+        // The same file body read one-based (without the 0:) puts 2:5 in column 1.
+        let ds = read_text("1 2:5\n0 1:3\n").unwrap();
+        assert_eq!(col_major(ds.x.as_ref()), [0.0, 3.0, 5.0, 0.0]);
+    }
+
+    #[test]
+    fn huge_indices_are_refused_before_allocating() {
+        // Found by hand (it allocated 32 GiB) and by the fuzzer (1 GiB and 6 s for 14 bytes).
+        for index in ["4294967295", "42967295"] {
+            let msg = err_text(&format!("1 {index}:1\n"));
+            assert!(
+                msg.contains(&format!(
+                    ":1:3: feature index {index} implies {index} columns; at most 16777216"
+                )),
+                "{msg}"
+            );
+        }
+        // The largest allowed index still reads.
+        let ds = read_text("1 16777216:1\n").unwrap();
+        assert_eq!(ds.x.n_cols(), 1 << 24);
+    }
+
+    #[test]
+    fn cr_only_line_endings_are_named() {
+        let msg = err_text("1 1:2\r2 1:3\r");
+        assert!(
+            msg.contains(":1:6: carriage return (CR) inside a line"),
+            "{msg}"
+        );
     }
 
     #[test]

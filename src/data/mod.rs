@@ -9,7 +9,9 @@ use crate::design::Design;
 use crate::error::{Error, Result};
 
 pub mod csv;
+pub mod lambdas;
 pub mod libsvm;
+mod lines;
 pub mod npy;
 
 /// A design matrix with (optionally) its target and feature names, as read from files.
@@ -22,6 +24,68 @@ pub struct Dataset {
     pub feature_names: Option<Vec<String>>,
     /// The file `X` came from, for messages.
     pub source: PathBuf,
+    /// CSV only: whether the first row was taken as a header, and why.
+    pub header: Option<HeaderChoice>,
+    /// LIBSVM: the number of columns is only implied by the largest index, so a file may lack
+    /// trailing all-zero columns that another file of the same data has.
+    pub implied_width: bool,
+    /// What the reader decided that the user should hear about (a guess that was close, a
+    /// column left out), in the order it happened.
+    pub notices: Vec<Notice>,
+}
+
+impl Dataset {
+    /// A dataset as read, with nothing to report.
+    pub(crate) fn plain(
+        x: Box<dyn Design>,
+        y: Option<Vec<f64>>,
+        feature_names: Option<Vec<String>>,
+        source: &Path,
+    ) -> Dataset {
+        Dataset {
+            x,
+            y,
+            feature_names,
+            source: source.to_path_buf(),
+            header: None,
+            implied_width: false,
+            notices: Vec::new(),
+        }
+    }
+
+    /// One line for a summary: the shape, the file, and for CSV the header decision.
+    pub fn describe(&self) -> String {
+        let mut s = format!("{} from {}", self.x.describe(), self.source.display());
+        if let Some(h) = &self.header {
+            s.push_str(&format!(
+                ", {} ({})",
+                if h.present {
+                    "first row is the header"
+                } else {
+                    "no header row"
+                },
+                h.reason
+            ));
+        }
+        s
+    }
+}
+
+/// What a CSV reader decided about the first row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeaderChoice {
+    /// The first row holds column names.
+    pub present: bool,
+    /// Why, in words, for the summary (`"--header"`, `"3 of its 3 fields are not numbers"`).
+    pub reason: String,
+}
+
+/// A message for the user about how an input was read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    /// A warning is printed even with `--quiet`: the reader made a guess that may be wrong.
+    pub warning: bool,
+    pub text: String,
 }
 
 impl std::fmt::Debug for Dataset {
@@ -31,6 +95,8 @@ impl std::fmt::Debug for Dataset {
             .field("y_len", &self.y.as_ref().map(Vec::len))
             .field("feature_names", &self.feature_names.as_ref().map(Vec::len))
             .field("source", &self.source)
+            .field("header", &self.header)
+            .field("notices", &self.notices)
             .finish()
     }
 }
@@ -87,30 +153,54 @@ impl std::str::FromStr for Format {
 /// Which CSV column is the target.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
-    /// By header name.
+    /// By header name only.
     Name(String),
-    /// By 0-based column index.
+    /// By 0-based column index (counting every column of the file) only.
     Index(usize),
+    /// What the user typed after `--target`: the column with this header name when there is
+    /// one; otherwise, when it is an integer, the 0-based index. So `--target 3` is the
+    /// column named `3` of a file whose header is `0,1,2,3,...` (pandas' default).
+    Column(String),
 }
 
 impl Target {
-    /// Parses `--target`: an integer is an index, anything else a name.
+    /// Parses `--target` (see [`Target::Column`]).
     pub fn parse(s: &str) -> Target {
-        match s.parse::<usize>() {
-            Ok(i) => Target::Index(i),
-            Err(_) => Target::Name(s.to_string()),
-        }
+        Target::Column(s.to_string())
     }
 }
 
 /// Whether a CSV file has a header row.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Header {
-    /// A header row is present when the first row has a field that is not a number.
+    /// Decided from the first row by the rule of [`csv::decide_header`].
     #[default]
     Auto,
     Yes,
     No,
+}
+
+/// Which CSV column holds row labels (an index) and is left out of `X`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IndexCol {
+    /// The first column when its header name is empty: pandas' `to_csv()` writes its index
+    /// that way.
+    #[default]
+    Auto,
+    /// No column is an index, not even one with an empty name.
+    None,
+    /// This 0-based column is the index.
+    Column(usize),
+}
+
+/// How LIBSVM feature indices are numbered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IndexBase {
+    /// The first feature is `1:` (the format's definition, LIBSVM's and SVMlight's tools).
+    #[default]
+    One,
+    /// The first feature is `0:` (scikit-learn's `dump_svmlight_file(zero_based=True)`).
+    Zero,
 }
 
 /// Options for reading inputs.
@@ -124,10 +214,36 @@ pub struct ReadOptions {
     pub delimiter: Option<u8>,
     /// CSV only: header handling.
     pub header: Header,
+    /// CSV only: the column of row labels to leave out.
+    pub index_col: IndexCol,
+    /// LIBSVM only: the number of the first feature.
+    pub libsvm_base: IndexBase,
 }
 
 /// Reads a design matrix (and the target, if the file carries one).
 pub fn read_dataset(path: &Path, opts: &ReadOptions) -> Result<Dataset> {
+    let format = check_format(path, opts)?;
+    let ds = match format {
+        Format::Npy => npy::read_design(path)?,
+        Format::Csv => csv::read_dataset(path, opts)?,
+        Format::Libsvm => libsvm::read(path, opts.libsvm_base)?,
+    };
+    nonempty(ds)
+}
+
+/// [`read_dataset`] from bytes in memory (the fuzz targets' entry point); `path` names the
+/// input in messages and, without `opts.format`, gives the format by its extension.
+pub fn read_dataset_bytes(bytes: &[u8], path: &Path, opts: &ReadOptions) -> Result<Dataset> {
+    let format = check_format(path, opts)?;
+    let ds = match format {
+        Format::Npy => npy::read_design_bytes(bytes, path)?,
+        Format::Csv => csv::read_dataset_from(bytes, path, opts)?,
+        Format::Libsvm => libsvm::read_from(bytes, path, opts.libsvm_base)?,
+    };
+    nonempty(ds)
+}
+
+fn check_format(path: &Path, opts: &ReadOptions) -> Result<Format> {
     let format = match opts.format {
         Some(f) => f,
         None => Format::from_path(path)?,
@@ -138,15 +254,14 @@ pub fn read_dataset(path: &Path, opts: &ReadOptions) -> Result<Dataset> {
             path.display()
         )));
     }
-    let ds = match format {
-        Format::Npy => npy::read_design(path)?,
-        Format::Csv => csv::read_dataset(path, opts)?,
-        Format::Libsvm => libsvm::read(path)?,
-    };
+    Ok(format)
+}
+
+fn nonempty(ds: Dataset) -> Result<Dataset> {
     let (n, p) = (ds.x.n_rows(), ds.x.n_cols());
     if n == 0 || p == 0 {
         return Err(Error::Empty {
-            path: path.to_path_buf(),
+            path: ds.source,
             rows: n,
             cols: p,
         });
@@ -154,15 +269,16 @@ pub fn read_dataset(path: &Path, opts: &ReadOptions) -> Result<Dataset> {
     Ok(ds)
 }
 
-/// Reads a target vector: a 1-D (or n x 1) `.npy`, or a one-column text file (header optional).
-pub fn read_target(path: &Path, opts: &ReadOptions) -> Result<Vec<f64>> {
+/// Reads a target vector: a 1-D (or n x 1) `.npy`, or a one-column text file (header optional),
+/// with what the reader has to report about how it read the file.
+pub fn read_target(path: &Path, opts: &ReadOptions) -> Result<(Vec<f64>, Vec<Notice>)> {
     let format = match opts.format {
         Some(f) => f,
         None => Format::from_path(path)?,
     };
-    let y = match format {
-        Format::Npy => npy::read_vector(path)?,
-        Format::Csv => csv::read_vector(path, opts)?,
+    let (y, notices) = match format {
+        Format::Npy => (npy::read_vector(path)?, Vec::new()),
+        Format::Csv => csv::read_vector_from(std::io::BufReader::new(open(path)?), path, opts)?,
         Format::Libsvm => {
             return Err(Error::Unsupported(format!(
                 "{}: a LIBSVM file carries its own target; give it as --x without --y",
@@ -177,7 +293,7 @@ pub fn read_target(path: &Path, opts: &ReadOptions) -> Result<Vec<f64>> {
             cols: 1,
         });
     }
-    Ok(y)
+    Ok((y, notices))
 }
 
 /// Opens a file, mapping the error to one that names the path.

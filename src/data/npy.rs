@@ -51,8 +51,33 @@ struct NpyHeader {
 
 /// Reads a 2-D `.npy` array as the design matrix (no target, no names).
 pub fn read_design(path: &Path) -> Result<Dataset> {
-    let map = map_file(path)?;
-    let header = parse_header(path, &map)?;
+    design_from(path, Bytes::Mapped(map_file(path)?))
+}
+
+/// [`read_design`] from bytes in memory (always copied); `path` only names them in messages.
+pub fn read_design_bytes(bytes: &[u8], path: &Path) -> Result<Dataset> {
+    design_from(path, Bytes::Borrowed(bytes))
+}
+
+/// The contents of a file: memory-mapped (then a Fortran-ordered matrix is used in place) or
+/// borrowed from the caller.
+enum Bytes<'a> {
+    Mapped(Mmap),
+    Borrowed(&'a [u8]),
+}
+
+impl std::ops::Deref for Bytes<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(m) => m,
+            Bytes::Borrowed(b) => b,
+        }
+    }
+}
+
+fn design_from(path: &Path, bytes: Bytes) -> Result<Dataset> {
+    let header = parse_header(path, &bytes)?;
     let (n, p) = match header.shape[..] {
         [n, p] => (n, p),
         _ => {
@@ -65,23 +90,22 @@ pub fn read_design(path: &Path) -> Result<Dataset> {
             ))
         }
     };
-    check_data_len(path, &header, map.len())?;
+    check_data_len(path, &header, bytes.len())?;
     let x: Box<dyn Design> = match header.dtype {
-        DType::F32 => Box::new(load_dense::<f32>(path, map, &header, n, p)?),
-        DType::F64 => Box::new(load_dense::<f64>(path, map, &header, n, p)?),
+        DType::F32 => Box::new(load_dense::<f32>(path, bytes, &header, n, p)?),
+        DType::F64 => Box::new(load_dense::<f64>(path, bytes, &header, n, p)?),
     };
-    Ok(Dataset {
-        x,
-        y: None,
-        feature_names: None,
-        source: path.to_path_buf(),
-    })
+    Ok(Dataset::plain(x, None, None, path))
 }
 
 /// Reads a vector: a 1-D array, or a 2-D array with a single column or a single row.
 pub fn read_vector(path: &Path) -> Result<Vec<f64>> {
-    let map = map_file(path)?;
-    let header = parse_header(path, &map)?;
+    read_vector_bytes(&map_file(path)?, path)
+}
+
+/// [`read_vector`] from bytes in memory; `path` only names them in messages.
+pub fn read_vector_bytes(bytes: &[u8], path: &Path) -> Result<Vec<f64>> {
+    let header = parse_header(path, bytes)?;
     // One row or one column is the same contiguous run of values in either memory order.
     let ok = match header.shape[..] {
         [_] => true,
@@ -97,8 +121,8 @@ pub fn read_vector(path: &Path) -> Result<Vec<f64>> {
             ),
         ));
     }
-    let len = check_data_len(path, &header, map.len())?;
-    let bytes = &map[header.data_offset..header.data_offset + len];
+    let len = check_data_len(path, &header, bytes.len())?;
+    let bytes = &bytes[header.data_offset..header.data_offset + len];
     let values: Vec<f64> = match header.dtype {
         DType::F32 => copy_pod::<f32>(bytes).into_iter().map(f64::from).collect(),
         DType::F64 => copy_pod::<f64>(bytes),
@@ -231,16 +255,17 @@ fn check_data_len(path: &Path, header: &NpyHeader, file_len: usize) -> Result<us
     Ok(needed)
 }
 
-/// Builds the dense matrix, zero-copy when the file is Fortran-ordered and suitably aligned.
+/// Builds the dense matrix, zero-copy when the file is mapped, Fortran-ordered and suitably
+/// aligned.
 fn load_dense<T: Element>(
     path: &Path,
-    map: Mmap,
+    bytes: Bytes,
     header: &NpyHeader,
     n: usize,
     p: usize,
 ) -> Result<Dense<T>> {
     let offset = header.data_offset;
-    let bytes = &map[offset..offset + n * p * std::mem::size_of::<T>()];
+    let data_bytes = &bytes[offset..offset + n * p * std::mem::size_of::<T>()];
     // Row and column of flat element k in the file's own memory order.
     let locate = |k: usize| {
         if header.fortran_order {
@@ -262,17 +287,20 @@ fn load_dense<T: Element>(
     };
     // The npy spec pads the header to a multiple of 64 bytes, so data in a well-formed file
     // is aligned; files from other writers may not be, and then we copy.
-    match bytemuck::try_cast_slice::<u8, T>(bytes) {
+    match bytemuck::try_cast_slice::<u8, T>(data_bytes) {
         Ok(data) if header.fortran_order => {
             check(data)?;
-            Ok(Dense::from_mapped(n, p, map, offset))
+            match bytes {
+                Bytes::Mapped(map) => Ok(Dense::from_mapped(n, p, map, offset)),
+                Bytes::Borrowed(_) => Ok(Dense::from_col_major(n, p, data.to_vec())),
+            }
         }
         Ok(data) => {
             check(data)?;
             Ok(Dense::from_col_major(n, p, row_to_col_major(data, n, p)))
         }
         Err(_) => {
-            let data = copy_pod::<T>(bytes);
+            let data = copy_pod::<T>(data_bytes);
             check(&data)?;
             let data = if header.fortran_order {
                 data

@@ -199,20 +199,20 @@ impl GpuBackend {
         &self.kernels
     }
 
-    fn memory_budget(&self) -> Option<u64> {
+    fn memory_budget(&self) -> Result<Option<u64>> {
         if let Some(b) = self.opts.memory_budget {
-            return Some(b);
+            return Ok(Some(b));
         }
-        if let Some(b) = std::env::var("LARIAT_GPU_MEMORY")
-            .ok()
-            .and_then(|v| v.parse().ok())
-        {
-            return Some(b);
+        // A budget the user set but that cannot be read must not be ignored silently.
+        if let Ok(v) = std::env::var("LARIAT_GPU_MEMORY") {
+            return v.trim().parse().map(Some).map_err(|_| {
+                Error::invalid("LARIAT_GPU_MEMORY", format!("'{v}'"), "a number of bytes")
+            });
         }
         if self.ctx.report.is_software {
-            return system_available_memory();
+            return Ok(system_available_memory());
         }
-        None
+        Ok(None)
     }
 
     /// Takes the resident problem out of `self`, uploading it first unless it is already on
@@ -228,15 +228,15 @@ impl GpuBackend {
             return Err(Error::Gpu(format!("{why}; {F32_ADVICE}")));
         }
         let need = device_bytes(pb.n(), pb.p());
-        if let Some(avail) = self.memory_budget() {
+        if let Some(avail) = self.memory_budget()? {
             if need > avail {
                 return Err(Error::Gpu(format!(
-                    "a {} x {} problem needs {:.2} GiB of device memory, {} has {:.2} GiB available",
+                    "a {} x {} problem needs {} of device memory, {} has {} available",
                     pb.n(),
                     pb.p(),
-                    gib(need),
+                    bytes_label(need),
                     self.ctx.report.name,
-                    gib(avail)
+                    bytes_label(avail)
                 )));
             }
         }
@@ -276,6 +276,16 @@ impl GpuBackend {
     /// The problem currently on the device.
     pub fn resident(&self) -> Option<&Resident> {
         self.resident.as_ref().map(|r| &r.1)
+    }
+}
+
+/// Bytes as a person reads them: GiB for large amounts, plain bytes below 1 GiB, where
+/// "0.00 GiB" would hide the number.
+fn bytes_label(b: u64) -> String {
+    if b >= 1 << 30 {
+        format!("{:.2} GiB ({b} bytes)", gib(b))
+    } else {
+        format!("{b} bytes")
     }
 }
 

@@ -1,0 +1,225 @@
+//! Applying a fitted model to new data: which column of the data is which feature of the model.
+//!
+//! By name when both sides have names (the model's `feature_names`, the CSV header): the data's
+//! columns may come in any order; a feature the data lacks is an error, and so is a column the
+//! model does not know unless the caller allows extra columns. By position otherwise: the data
+//! must have the model's number of columns, except a LIBSVM file, whose width is only implied by
+//! its largest index and may lack trailing all-zero features.
+//!
+//! Predicting by position a CSV whose columns were reordered gave wrong numbers with exit 0
+//! (issue 9); matching by name is what makes that impossible.
+
+use std::collections::HashMap;
+
+use crate::data::{Dataset, Notice};
+use crate::error::{Error, Result};
+use crate::model::Model;
+
+/// How to match the data's columns to the model's features.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MatchOptions {
+    /// Ignore data columns the model does not know (by-name matching only).
+    pub allow_extra_columns: bool,
+    /// Match by position even when both sides have names.
+    pub by_position: bool,
+}
+
+/// The model's coefficients laid out on the data's columns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alignment {
+    /// `weights[d]`: the coefficient of data column `d` (0 for a column the model ignores).
+    pub weights: Vec<f64>,
+    pub by_name: bool,
+    /// What the user should hear about the matching (reordered or ignored columns).
+    pub notices: Vec<Notice>,
+}
+
+/// Predictions `X coef + intercept`, the data's columns matched to the model's features.
+pub fn predict(model: &Model, ds: &Dataset, opts: MatchOptions) -> Result<(Vec<f64>, Alignment)> {
+    let al = align(model, ds, opts)?;
+    let mut out = vec![0.0; ds.x.n_rows()];
+    ds.x.matvec(&al.weights, &mut out);
+    out.iter_mut().for_each(|v| *v += model.intercept);
+    Ok((out, al))
+}
+
+/// Works out which data column each model feature is, and lays the coefficients out on them.
+pub fn align(model: &Model, ds: &Dataset, opts: MatchOptions) -> Result<Alignment> {
+    // Model::read has checked this already; a model built in code has not.
+    model.validate().map_err(|msg| Error::Shape {
+        what: format!("the model is not usable: {msg}"),
+    })?;
+    match (&model.feature_names, &ds.feature_names) {
+        (Some(m), Some(d)) if !opts.by_position => by_name(model, m, d, ds, opts),
+        _ => by_position(model, ds),
+    }
+}
+
+fn mismatch(ds: &Dataset, msg: String) -> Error {
+    Error::Format {
+        path: ds.source.clone(),
+        msg,
+    }
+}
+
+fn by_name(
+    model: &Model,
+    model_names: &[String],
+    data_names: &[String],
+    ds: &Dataset,
+    opts: MatchOptions,
+) -> Result<Alignment> {
+    // Model::read checks that the names are as many as the features.
+    let mut data_cols: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (d, name) in data_names.iter().enumerate() {
+        data_cols.entry(name.as_str()).or_default().push(d);
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut column_of = Vec::with_capacity(model_names.len());
+    let mut missing = Vec::new();
+    for (j, name) in model_names.iter().enumerate() {
+        if let Some(first) = seen.insert(name.as_str(), j) {
+            return Err(mismatch(
+                ds,
+                format!(
+                    "the model's feature name '{name}' repeats (features {first} and {j}, \
+                     0-based), so columns cannot be matched by name; pass --by-position to \
+                     match them by position"
+                ),
+            ));
+        }
+        match data_cols.get(name.as_str()).map(Vec::as_slice) {
+            None => {
+                missing.push(name.as_str());
+                column_of.push(usize::MAX);
+            }
+            Some([d]) => column_of.push(*d),
+            Some(ds_cols) => {
+                return Err(mismatch(
+                    ds,
+                    format!(
+                        "column name '{name}' appears {} times (0-based columns {ds_cols:?}), \
+                         so the model's feature '{name}' cannot be matched",
+                        ds_cols.len()
+                    ),
+                ))
+            }
+        }
+    }
+    if !missing.is_empty() {
+        return Err(mismatch(
+            ds,
+            format!(
+                "the data lacks {} of the model's {} features: {}",
+                missing.len(),
+                model_names.len(),
+                quoted(&missing)
+            ),
+        ));
+    }
+    let extra: Vec<&str> = data_names
+        .iter()
+        .filter(|n| !seen.contains_key(n.as_str()))
+        .map(String::as_str)
+        .collect();
+    let mut notices = Vec::new();
+    if !extra.is_empty() {
+        if !opts.allow_extra_columns {
+            return Err(mismatch(
+                ds,
+                format!(
+                    "the data has {} column(s) that the model does not know: {} (pass \
+                     --allow-extra-columns to ignore them)",
+                    extra.len(),
+                    quoted(&extra)
+                ),
+            ));
+        }
+        notices.push(Notice {
+            warning: false,
+            text: format!(
+                "{}: {} column(s) not in the model are ignored: {}",
+                ds.source.display(),
+                extra.len(),
+                quoted(&extra)
+            ),
+        });
+    }
+    if column_of.iter().enumerate().any(|(j, &d)| d != j) && extra.is_empty() {
+        notices.push(Notice {
+            warning: false,
+            text: format!(
+                "{}: columns matched to the model's features by name (their order differs)",
+                ds.source.display()
+            ),
+        });
+    }
+    let mut weights = vec![0.0; data_names.len()];
+    for (&j, &v) in model.coef.indices.iter().zip(&model.coef.values) {
+        weights[column_of[j]] = v;
+    }
+    Ok(Alignment {
+        weights,
+        by_name: true,
+        notices,
+    })
+}
+
+fn by_position(model: &Model, ds: &Dataset) -> Result<Alignment> {
+    let p = ds.x.n_cols();
+    let fits = p == model.n_features || (ds.implied_width && p < model.n_features);
+    if !fits {
+        let why = if ds.implied_width {
+            " (a LIBSVM file's columns are implied by its largest feature index)"
+        } else {
+            ""
+        };
+        return Err(mismatch(
+            ds,
+            format!(
+                "the model has {} features but the data has {p} columns{why}",
+                model.n_features
+            ),
+        ));
+    }
+    let mut weights = vec![0.0; p];
+    for (&j, &v) in model.coef.indices.iter().zip(&model.coef.values) {
+        // A feature past the data's last column is all zeros there (LIBSVM's trailing
+        // features): it adds nothing.
+        if j < p {
+            weights[j] = v;
+        }
+    }
+    let mut notices = Vec::new();
+    let side = match (&model.feature_names, &ds.feature_names) {
+        (Some(_), None) => Some("the data has no column names"),
+        (None, Some(_)) => Some("the model has no feature names"),
+        (Some(_), Some(_)) => Some("--by-position"),
+        (None, None) => None,
+    };
+    if let Some(why) = side {
+        notices.push(Notice {
+            warning: false,
+            text: format!(
+                "{}: columns matched to the model's features by position ({why})",
+                ds.source.display()
+            ),
+        });
+    }
+    Ok(Alignment {
+        weights,
+        by_name: false,
+        notices,
+    })
+}
+
+/// The first few names, quoted, and how many there are in all.
+fn quoted(names: &[&str]) -> String {
+    const SHOWN: usize = 8;
+    let q: Vec<String> = names.iter().take(SHOWN).map(|s| format!("'{s}'")).collect();
+    if names.len() > SHOWN {
+        format!("{}, ... ({} in all)", q.join(", "), names.len())
+    } else {
+        q.join(", ")
+    }
+}

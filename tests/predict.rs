@@ -1,0 +1,391 @@
+//! `lariat predict` (issue 9, item 1): columns are matched by name when both the model and the
+//! data have names; a model that cannot be right is refused. Expected predictions are computed
+//! here from the model JSON and the rows as written, never by lariat.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::temp_dir;
+
+fn lariat(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lariat"))
+        .args(args)
+        .output()
+        .expect("the lariat binary runs")
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The predictions printed on stdout.
+fn predictions(o: &Output) -> Vec<f64> {
+    assert!(o.status.success(), "{}", stderr(o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("prediction"));
+    lines.map(|l| l.parse().unwrap()).collect()
+}
+
+fn expect_error(args: &[&str], needles: &[&str]) {
+    let o = lariat(args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+    for n in needles {
+        assert!(err.contains(n), "expected '{n}' in: {err}");
+    }
+}
+
+/// A model JSON written by hand: intercept 1, coefficients a = 2, b = -3, c = 0.5.
+fn model_json(
+    names: Option<&[&str]>,
+    indices: &[usize],
+    values: &[f64],
+    n_features: usize,
+) -> String {
+    let names = match names {
+        Some(n) => format!(
+            "\"feature_names\": [{}],",
+            n.iter()
+                .map(|s| format!("\"{s}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => String::new(),
+    };
+    format!(
+        "{{\"intercept\": 1.0, \"coef\": {{\"indices\": {indices:?}, \"values\": {values:?}}},
+          \"n_features\": {n_features}, {names} \"lambda\": 0.1, \"l1_ratio\": 1.0,
+          \"objective\": 0.0, \"duality_gap\": 0.0, \"iterations\": 1, \"converged\": true,
+          \"device\": \"cpu\", \"solver\": \"cd\", \"seconds\": 0.0}}"
+    )
+}
+
+const ROWS: [[f64; 3]; 3] = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [-1.0, 0.5, 2.0]];
+
+fn expected() -> Vec<f64> {
+    ROWS.iter()
+        .map(|r| 1.0 + 2.0 * r[0] - 3.0 * r[1] + 0.5 * r[2])
+        .collect()
+}
+
+/// The rows of `ROWS` as CSV with columns in the order `order` (indices into a, b, c).
+fn csv(order: &[usize], extra: Option<&str>) -> String {
+    let names = ["a", "b", "c"];
+    let mut header: Vec<String> = order.iter().map(|&j| names[j].to_string()).collect();
+    if let Some(e) = extra {
+        header.push(e.to_string());
+    }
+    let mut text = header.join(",") + "\n";
+    for r in ROWS {
+        let mut fields: Vec<String> = order.iter().map(|&j| r[j].to_string()).collect();
+        if extra.is_some() {
+            fields.push("100".into());
+        }
+        text += &(fields.join(",") + "\n");
+    }
+    text
+}
+
+#[test]
+fn reordered_columns_are_matched_by_name() {
+    let d = temp_dir("predict-order");
+    let m = write(
+        &d,
+        "m.json",
+        &model_json(Some(&["a", "b", "c"]), &[0, 1, 2], &[2.0, -3.0, 0.5], 3),
+    );
+    for (k, order) in [[0, 1, 2], [2, 0, 1], [1, 2, 0], [2, 1, 0]]
+        .iter()
+        .enumerate()
+    {
+        let x = write(&d, &format!("x{k}.csv"), &csv(order, None));
+        let got = predictions(&lariat(&["predict", "--model", s(&m), "--x", s(&x)]));
+        assert_eq!(got, expected(), "column order {order:?}");
+    }
+    // --by-position really ignores the names: a reordered file then gives other numbers.
+    let x = write(&d, "xr.csv", &csv(&[2, 0, 1], None));
+    let got = predictions(&lariat(&[
+        "predict",
+        "--model",
+        s(&m),
+        "--x",
+        s(&x),
+        "--by-position",
+    ]));
+    assert_ne!(got, expected());
+}
+
+#[test]
+fn missing_and_extra_columns() {
+    let d = temp_dir("predict-missing");
+    let m = write(
+        &d,
+        "m.json",
+        &model_json(Some(&["a", "b", "c"]), &[0, 1, 2], &[2.0, -3.0, 0.5], 3),
+    );
+    let x = write(&d, "x.csv", "c,a\n1,2\n");
+    expect_error(
+        &["predict", "--model", s(&m), "--x", s(&x)],
+        &["x.csv: the data lacks 1 of the model's 3 features: 'b'"],
+    );
+    let x = write(&d, "xe.csv", &csv(&[1, 0, 2], Some("y")));
+    expect_error(
+        &["predict", "--model", s(&m), "--x", s(&x)],
+        &["does not know: 'y'", "--allow-extra-columns"],
+    );
+    let o = lariat(&[
+        "predict",
+        "--model",
+        s(&m),
+        "--x",
+        s(&x),
+        "--allow-extra-columns",
+    ]);
+    assert_eq!(predictions(&o), expected());
+    assert!(stderr(&o).contains("1 column(s) not in the model are ignored: 'y'"));
+    // --target drops the column before matching.
+    let o = lariat(&["predict", "--model", s(&m), "--x", s(&x), "--target", "y"]);
+    assert_eq!(predictions(&o), expected());
+    // A name twice in the data cannot be matched.
+    let x = write(&d, "xd.csv", "a,b,c,a\n1,2,3,4\n");
+    expect_error(
+        &["predict", "--model", s(&m), "--x", s(&x)],
+        &["column name 'a' appears 2 times"],
+    );
+}
+
+#[test]
+fn without_names_columns_go_by_position() {
+    let d = temp_dir("predict-position");
+    let m = write(
+        &d,
+        "m.json",
+        &model_json(Some(&["a", "b", "c"]), &[0, 1, 2], &[2.0, -3.0, 0.5], 3),
+    );
+    let text: String = ROWS
+        .iter()
+        .map(|r| format!("{},{},{}\n", r[0], r[1], r[2]))
+        .collect();
+    let x = write(&d, "x.csv", &text);
+    let o = lariat(&["predict", "--model", s(&m), "--x", s(&x)]);
+    assert_eq!(predictions(&o), expected());
+    assert!(stderr(&o).contains("by position (the data has no column names)"));
+}
+
+/// A LIBSVM file without its trailing all-zero features is valid: its width is only implied.
+#[test]
+fn libsvm_may_lack_trailing_zero_features() {
+    let d = temp_dir("predict-libsvm");
+    let m = write(
+        &d,
+        "m.json",
+        &model_json(None, &[0, 1, 3], &[2.0, -3.0, 7.0], 4),
+    );
+    // Features 3 and 4 (1-based) are zero in every row, so the file implies 2 columns.
+    let x = write(&d, "x.svm", "0 1:1 2:2\n0 1:4\n0 2:0.5\n");
+    let got = predictions(&lariat(&["predict", "--model", s(&m), "--x", s(&x)]));
+    assert_eq!(got, [1.0 + 2.0 - 6.0, 1.0 + 8.0, 1.0 - 1.5]);
+    // A feature the model does not have is an error.
+    let x = write(&d, "x5.svm", "0 5:1\n");
+    expect_error(
+        &["predict", "--model", s(&m), "--x", s(&x)],
+        &["the model has 4 features but the data has 5 columns"],
+    );
+    // Zero-based on request; a 0: in a one-based file is an error, not a shift.
+    let x = write(&d, "x0.svm", "0 0:1 1:2\n");
+    expect_error(
+        &["predict", "--model", s(&m), "--x", s(&x)],
+        &["x0.svm:1:3: feature index 0", "--libsvm-base 0"],
+    );
+    let got = predictions(&lariat(&[
+        "predict",
+        "--model",
+        s(&m),
+        "--x",
+        s(&x),
+        "--libsvm-base",
+        "0",
+    ]));
+    assert_eq!(got, [1.0 + 2.0 - 6.0]);
+    // A dense matrix must have every column.
+    let x = write(&d, "x2.csv", "1,2\n");
+    expect_error(
+        &["predict", "--model", s(&m), "--x", s(&x)],
+        &["the model has 4 features but the data has 2 columns"],
+    );
+}
+
+#[test]
+fn models_that_cannot_be_right_are_refused() {
+    let d = temp_dir("predict-badmodel");
+    let x = write(&d, "x.csv", &csv(&[0, 1, 2], None));
+    let cases: [(String, &str); 5] = [
+        (
+            model_json(Some(&["a", "b", "c"]), &[0, 2, 0], &[1.0, 2.0, 3.0], 3),
+            "feature 0 appears twice in coef.indices (positions 0 and 2)",
+        ),
+        (
+            model_json(Some(&["a", "b"]), &[0], &[1.0], 3),
+            "feature_names has 2 names but n_features is 3",
+        ),
+        (
+            model_json(None, &[5], &[1.0], 3),
+            "coef.indices[0] = 5 is out of range for n_features = 3",
+        ),
+        (
+            model_json(None, &[0, 1], &[1.0], 3),
+            "coef has 2 indices but 1 values",
+        ),
+        (
+            model_json(Some(&["a", "a", "c"]), &[0], &[1.0], 3),
+            "the model's feature name 'a' repeats",
+        ),
+    ];
+    for (k, (json, needle)) in cases.iter().enumerate() {
+        let m = write(&d, &format!("m{k}.json"), json);
+        expect_error(&["predict", "--model", s(&m), "--x", s(&x)], &[needle]);
+    }
+}
+
+/// Issue 9, item 12: a path JSON passed as --model, and JSON that is not a model at all.
+#[test]
+fn wrong_json_files_are_named_for_what_they_are() {
+    let d = temp_dir("predict-json");
+    let x = write(&d, "x.csv", "a,b,y\n1,2,3\n4,5,6.5\n7,8,9\n2,1,3.5\n");
+    let p = d.join("path.json");
+    let o = lariat(&[
+        "path",
+        "--x",
+        s(&x),
+        "--target",
+        "y",
+        "--n-lambdas",
+        "5",
+        "--out",
+        s(&p),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    expect_error(
+        &["predict", "--model", s(&p), "--x", s(&x), "--target", "y"],
+        &[
+            "path.json: this is a regularization path",
+            "5 fits",
+            "not a model",
+        ],
+    );
+    let m = write(&d, "list.json", "[1, 2]");
+    expect_error(
+        &["predict", "--model", s(&m), "--x", s(&x)],
+        &["list.json: not a lariat model: the file holds a JSON array"],
+    );
+    let m = write(
+        &d,
+        "partial.json",
+        "{\"intercept\": 1.0,\n\n\n \"n_features\": 2}",
+    );
+    let o = lariat(&["predict", "--model", s(&m), "--x", s(&x)]);
+    let err = stderr(&o);
+    assert!(
+        err.contains("partial.json: not a lariat model: missing field `coef`")
+            && !err.contains("line"),
+        "{err}"
+    );
+    let m = write(&d, "syntax.json", "{\"intercept\": 1.0,\n \"coef\": }");
+    expect_error(
+        &["predict", "--model", s(&m), "--x", s(&x)],
+        &["syntax.json:2:10: not valid JSON"],
+    );
+}
+
+mod permuted {
+    //! Property: any order of the columns, with or without extra columns, predicts what the
+    //! model says, computed here term by term from the rows as written.
+    use std::path::Path;
+
+    use lariat::data::{read_dataset_bytes, ReadOptions};
+    use lariat::model::{Model, SparseCoef};
+    use lariat::predict::{predict, MatchOptions};
+    use proptest::prelude::*;
+
+    fn model(coef: &[f64]) -> Model {
+        let p = coef.len();
+        Model {
+            intercept: 0.25,
+            coef: SparseCoef::from_dense(coef),
+            n_features: p,
+            feature_names: Some((0..p).map(|j| format!("f{j}")).collect()),
+            lambda: 0.1,
+            l1_ratio: 1.0,
+            objective: 0.0,
+            duality_gap: 0.0,
+            gap_tolerance: 0.0,
+            tol: 1e-6,
+            iterations: 1,
+            full_passes: 1,
+            converged: true,
+            device: "cpu".into(),
+            solver: "cd".into(),
+            seconds: 0.0,
+            fit_intercept: true,
+            standardize: false,
+            n_samples: 1,
+        }
+    }
+
+    fn case() -> impl Strategy<Value = (Vec<f64>, Vec<Vec<f64>>, Vec<usize>, usize)> {
+        (1usize..7, 1usize..5, 0usize..3).prop_flat_map(|(p, n, extra)| {
+            let coef = prop::collection::vec(
+                prop_oneof![Just(0.0), (-50i32..50).prop_map(|v| f64::from(v) / 4.0)],
+                p,
+            );
+            let rows = prop::collection::vec(
+                prop::collection::vec((-100i32..100).prop_map(|v| f64::from(v) / 8.0), p + extra),
+                n,
+            );
+            let order = Just((0..p + extra).collect::<Vec<usize>>()).prop_shuffle();
+            (coef, rows, order, Just(extra))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_column_order_predicts_the_same((coef, rows, order, extra) in case()) {
+            let p = coef.len();
+            // File column k holds feature order[k] (>= p: an extra column "e{..}").
+            let name = |j: usize| if j < p { format!("f{j}") } else { format!("e{j}") };
+            let mut text = order.iter().map(|&j| name(j)).collect::<Vec<_>>().join(",") + "\n";
+            for r in &rows {
+                let fields: Vec<String> = order.iter().map(|&j| r[j].to_string()).collect();
+                text += &(fields.join(",") + "\n");
+            }
+            let ds = read_dataset_bytes(text.as_bytes(), Path::new("x.csv"), &ReadOptions::default()).unwrap();
+            let opts = MatchOptions { allow_extra_columns: true, by_position: false };
+            let (got, al) = predict(&model(&coef), &ds, opts).unwrap();
+            prop_assert!(al.by_name);
+            for (r, g) in rows.iter().zip(&got) {
+                // Eighths times quarters: every term and sum is exact in f64.
+                let want = 0.25 + (0..p).map(|j| coef[j] * r[j]).sum::<f64>();
+                prop_assert_eq!(*g, want);
+            }
+            // Without the flag, extra columns are refused.
+            let strict = predict(&model(&coef), &ds, MatchOptions::default());
+            prop_assert_eq!(strict.is_err(), extra > 0);
+        }
+    }
+}
