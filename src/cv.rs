@@ -155,6 +155,25 @@ impl CvOutcome {
     pub fn lambda_1se(&self) -> f64 {
         self.lambdas[self.index_1se]
     }
+    /// What `lariat cv --out` writes: the curve, both choices (indices 0-based) and, as
+    /// `model`, the full-data fit at the selected lambda.
+    pub fn to_json(&self, select: Select) -> serde_json::Value {
+        serde_json::json!({
+            "lambdas": self.lambdas,
+            "cvm": self.cvm,
+            "cvsd": self.cvsd,
+            "nzero": self.nzero,
+            "lambda_min": self.lambda_min(),
+            "lambda_1se": self.lambda_1se(),
+            "index_min": self.index_min,
+            "index_1se": self.index_1se,
+            "select": match select { Select::Min => "min", Select::OneSe => "1se" },
+            "folds": self.fold_sizes.len(),
+            "fold_sizes": self.fold_sizes,
+            "model": self.model(select),
+        })
+    }
+
     /// The full-data model at the selected lambda.
     pub fn model(&self, select: Select) -> &Model {
         &self.path.models[match select {
@@ -190,7 +209,7 @@ pub fn cross_validate_responses(
     folds: &Folds,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<CvOutcome>> {
-    let mut engine = Engine::new(cfg);
+    let mut engine = cfg.engine();
     cross_validate_in(
         &mut engine,
         x,

@@ -4,8 +4,7 @@
 //! [`Engine`] instead of reopening the device for each; the one-call functions of
 //! [`crate::fit`] and [`crate::cv`] make a fresh one.
 
-use crate::error::Result;
-use crate::fit::{device_for_row_subsets, FitConfig};
+use crate::error::{Error, Result};
 use crate::params::Algorithm;
 use crate::solver::{make_backend, Backend, BackendKind, BackendRequest, CpuBackend};
 
@@ -21,20 +20,27 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine for the device, algorithm and adapter of `cfg`; nothing is opened yet.
-    pub fn new(cfg: &FitConfig) -> Engine {
+    /// An engine for this device, algorithm and adapter (see `FitConfig::engine`); nothing
+    /// is opened yet.
+    pub fn new(kind: BackendKind, algorithm: Algorithm, adapter: Option<String>) -> Engine {
         Engine {
-            kind: cfg.device,
-            algorithm: cfg.solver.algorithm,
-            adapter: cfg.adapter.clone(),
+            kind,
+            algorithm,
+            adapter,
             main: None,
-            cpu: CpuBackend::new(cfg.solver.algorithm),
+            cpu: CpuBackend::new(algorithm),
         }
     }
 
-    /// An engine around a backend the caller built (a GPU backend with test options, say).
-    pub fn with_backend(backend: Box<dyn Backend>, cfg: &FitConfig) -> Engine {
-        let mut e = Engine::new(cfg);
+    /// An engine around a backend the caller built (a GPU backend with test options, say);
+    /// row subsets go to a CPU coordinate descent beside it.
+    pub fn with_backend(backend: Box<dyn Backend>) -> Engine {
+        let kind = if backend.device() == "cpu" {
+            BackendKind::Cpu
+        } else {
+            BackendKind::Gpu
+        };
+        let mut e = Engine::new(kind, Algorithm::Auto, None);
         e.main = Some(backend);
         e
     }
@@ -56,5 +62,18 @@ impl Engine {
             })?);
         }
         Ok(self.main.as_mut().expect("made above").as_mut())
+    }
+}
+
+/// The device for problems on a subset of the rows (CV folds, a training set): the GPU
+/// backend takes no row masks yet, so `auto` means the CPU and `gpu` is refused.
+pub fn device_for_row_subsets(kind: BackendKind) -> Result<BackendKind> {
+    match kind {
+        BackendKind::Gpu => Err(Error::Unsupported(
+            "fits on a subset of the rows (cross-validation, --holdout) run on the CPU for now; \
+             use --device cpu (or auto)"
+                .into(),
+        )),
+        _ => Ok(BackendKind::Cpu),
     }
 }

@@ -62,6 +62,13 @@ pub struct FitOutcome {
     pub backend: String,
 }
 
+impl FitConfig {
+    /// A fresh [`Engine`] for this configuration's device, algorithm and adapter.
+    pub fn engine(&self) -> Engine {
+        Engine::new(self.device, self.solver.algorithm, self.adapter.clone())
+    }
+}
+
 /// Resolves `LambdaSpec` against the problem.
 pub fn resolve_lambda(problem: &Problem, spec: LambdaSpec, l1_ratio: f64) -> Result<f64> {
     match spec {
@@ -203,7 +210,7 @@ pub fn fit_responses(
         rows: None,
     };
     let paths = fit_path_inner(
-        &mut Engine::new(cfg),
+        &mut cfg.engine(),
         data,
         cfg,
         &LambdaGrid::One(cfg.lambda),
@@ -264,15 +271,7 @@ pub fn fit_paths_with_progress(
     grid: &LambdaGrid,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<PathOutcome>> {
-    fit_paths_in(
-        &mut Engine::new(cfg),
-        x,
-        ys,
-        feature_names,
-        cfg,
-        grid,
-        progress,
-    )
+    fit_paths_in(&mut cfg.engine(), x, ys, feature_names, cfg, grid, progress)
 }
 
 /// [`fit_paths_with_progress`] through an [`Engine`] that outlives the call: its device,
@@ -318,29 +317,11 @@ pub fn fit_path_on_rows(
         feature_names,
         rows: Some(rows),
     };
-    Ok(fit_path_inner(
-        &mut Engine::new(cfg),
-        data,
-        cfg,
-        grid,
-        progress,
-        &mut |_, _| {},
-    )?
-    .pop()
-    .expect("one response, one path"))
-}
-
-/// The device for problems on a subset of the rows (CV folds, a training set): the GPU
-/// backend takes no row masks yet, so `auto` means the CPU and `gpu` is refused.
-pub fn device_for_row_subsets(kind: BackendKind) -> Result<BackendKind> {
-    match kind {
-        BackendKind::Gpu => Err(Error::Unsupported(
-            "fits on a subset of the rows (cross-validation, --holdout) run on the CPU for now; \
-             use --device cpu (or auto)"
-                .into(),
-        )),
-        _ => Ok(BackendKind::Cpu),
-    }
+    Ok(
+        fit_path_inner(&mut cfg.engine(), data, cfg, grid, progress, &mut |_, _| {})?
+            .pop()
+            .expect("one response, one path"),
+    )
 }
 
 /// The data of a path: X, the responses, the feature names, and the rows to fit on (all when

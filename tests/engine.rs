@@ -30,7 +30,7 @@ fn one_engine_fits_many_designs_on_the_gpu() {
     };
     let gpu_cfg = cfg(BackendKind::Gpu, Algorithm::Fista);
     let cpu_cfg = cfg(BackendKind::Cpu, Algorithm::Cd);
-    let mut engine = Engine::with_backend(Box::new(gpu), &gpu_cfg);
+    let mut engine = Engine::with_backend(Box::new(gpu));
     let grid = LambdaGrid::Geometric {
         n_lambdas: 5,
         min_ratio: Some(0.1),
@@ -54,10 +54,9 @@ fn one_engine_fits_many_designs_on_the_gpu() {
         // A fresh device for this design alone: the shared one must do exactly the same work
         // (a stale X on the device would still be caught by the f64 certificate and rescued
         // by the CPU polish: more passes and "gpu+cpu-polish", not a wrong answer).
-        let mut fresh = Engine::with_backend(
-            Box::new(gpu_or_skip(GpuOptions::default()).expect("opened above")),
-            &gpu_cfg,
-        );
+        let mut fresh = Engine::with_backend(Box::new(
+            gpu_or_skip(GpuOptions::default()).expect("opened above"),
+        ));
         let alone = fit_paths_in(&mut fresh, &x, &[&y], None, &gpu_cfg, &grid, &mut |_, _| {})
             .unwrap()
             .remove(0);
@@ -90,7 +89,7 @@ fn an_engine_serves_row_subsets_on_the_cpu_and_refuses_them_on_the_gpu() {
         min_ratio: Some(0.1),
     };
     let auto = cfg(BackendKind::Auto, Algorithm::Auto);
-    let mut engine = Engine::new(&auto);
+    let mut engine = auto.engine();
     let cv = lariat::cv::cross_validate_in(
         &mut engine,
         &x,
@@ -103,7 +102,7 @@ fn an_engine_serves_row_subsets_on_the_cpu_and_refuses_them_on_the_gpu() {
     );
     assert_eq!(cv.unwrap()[0].path.backend, "cpu");
     let gpu = cfg(BackendKind::Gpu, Algorithm::Fista);
-    let mut engine = Engine::new(&gpu);
+    let mut engine = gpu.engine();
     let err = lariat::cv::cross_validate_in(
         &mut engine,
         &x,

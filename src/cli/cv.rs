@@ -97,7 +97,9 @@ pub fn run_cv(a: CvArgs) -> Result<()> {
     let out = out?;
     // Both are staged before either is published: a plot that fails to draw leaves no fresh
     // JSON beside the old plot.
-    outs.stage("--out", cv_json(&out, a.select).as_bytes())?;
+    let json = serde_json::to_string_pretty(&out.to_json(a.select))
+        .expect("a cross-validation always serialises");
+    outs.stage("--out", json.as_bytes())?;
     if let Some(path) = &a.plot {
         let picture = render_cv_plot(
             path,
@@ -171,25 +173,6 @@ fn read_foldid(path: &Path, n: usize) -> Result<Folds> {
         );
     }
     Folds::from_labels(&labels).with_context(|| format!("fold labels of {}", path.display()))
-}
-
-/// The JSON of a cross-validation; `model` is the full-data fit at the selected lambda.
-pub(super) fn cv_json(out: &CvOutcome, select: Select) -> String {
-    let json = serde_json::json!({
-        "lambdas": out.lambdas,
-        "cvm": out.cvm,
-        "cvsd": out.cvsd,
-        "nzero": out.nzero,
-        "lambda_min": out.lambda_min(),
-        "lambda_1se": out.lambda_1se(),
-        "index_min": out.index_min,
-        "index_1se": out.index_1se,
-        "select": match select { Select::Min => "min", Select::OneSe => "1se" },
-        "folds": out.fold_sizes.len(),
-        "fold_sizes": out.fold_sizes,
-        "model": out.model(select),
-    });
-    serde_json::to_string_pretty(&json).expect("a cross-validation always serialises")
 }
 
 fn warn_about_cv(out: &CvOutcome) {

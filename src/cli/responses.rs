@@ -233,10 +233,7 @@ pub fn cv(ds: &Dataset, r: &Responses, job: CvJob, mut outs: Outputs, quiet: boo
     );
     bar.finish();
     let cvs = cvs?;
-    let json: Vec<serde_json::Value> = cvs
-        .iter()
-        .map(|c| serde_json::from_str(&super::cv::cv_json(c, select)).expect("valid JSON"))
-        .collect();
+    let json: Vec<serde_json::Value> = cvs.iter().map(|c| c.to_json(select)).collect();
     stage_json(
         &mut outs,
         serde_json::json!({ "responses": r.names, "cvs": json }),
