@@ -902,14 +902,10 @@ fn run_path(a: PathArgs) -> Result<()> {
         Some(fraction) => Some(holdout_rows(ds.x.n_rows(), fraction, a.seed)?),
         None => None,
     };
-    let mut bar = Progress::new(!a.quiet);
-    let mut progress = |done, total| bar.update(done, total);
-    let out = match &train_rows {
-        None => fit_path_with_progress(ds.x.as_ref(), &y, names, &cfg, &grid, &mut progress),
-        Some(rows) => fit_path_on_rows(ds.x.as_ref(), &y, names, &cfg, &grid, rows, &mut progress),
-    };
-    bar.finish();
-    let out = out?;
+    let out = with_progress(!a.quiet, |progress| match &train_rows {
+        None => fit_path_with_progress(ds.x.as_ref(), &y, names, &cfg, &grid, progress),
+        Some(rows) => fit_path_on_rows(ds.x.as_ref(), &y, names, &cfg, &grid, rows, progress),
+    })?;
     let x = ds.x.as_ref();
     let train = error_curve(&out.models, x, &y, train_rows.as_deref())?;
     let test = match (&test, &train_rows) {
@@ -929,11 +925,8 @@ fn run_path(a: PathArgs) -> Result<()> {
     // All outputs are staged before any is published: a plot that fails to draw leaves no
     // fresh JSON or CSV beside the old plot.
     if outs.wants("--out") {
-        let mut json = serde_json::json!({
-            "lambdas": out.lambdas,
-            "fits": out.models,
-            "train": train,
-        });
+        let mut json = out.to_json();
+        json["train"] = serde_json::json!(train);
         if let Some(test) = &test {
             json["test"] = serde_json::json!(test);
         }
@@ -1112,6 +1105,17 @@ fn print_path_summary(
         passes as f64 / k as f64
     )?;
     Ok(())
+}
+
+/// Runs `work` with a progress bar (see [`Progress`]) handed in as its progress callback.
+fn with_progress<T>(
+    wanted: bool,
+    work: impl FnOnce(&mut dyn FnMut(usize, usize)) -> lariat::Result<T>,
+) -> lariat::Result<T> {
+    let mut bar = Progress::new(wanted);
+    let out = work(&mut |done, total| bar.update(done, total));
+    bar.finish();
+    out
 }
 
 /// A one-line progress bar on stderr, only when stderr is a terminal (never in pipes, logs or

@@ -130,15 +130,12 @@ impl std::str::FromStr for Select {
 /// The cross-validation curve and the choice it makes.
 #[derive(Clone, Debug)]
 pub struct CvOutcome {
-    pub lambdas: Vec<f64>,
     /// Held-out mean squared error per lambda (folds weighted by size).
     pub cvm: Vec<f64>,
     /// Its standard error.
     pub cvsd: Vec<f64>,
     /// `cvraw[k][l]`: fold k's held-out mean squared error at lambda l.
     pub cvraw: Vec<Vec<f64>>,
-    /// Non-zero coefficients of the full-data fit per lambda.
-    pub nzero: Vec<usize>,
     pub index_min: usize,
     pub index_1se: usize,
     /// The full-data path: the model at any lambda, the chosen one included.
@@ -149,20 +146,32 @@ pub struct CvOutcome {
 }
 
 impl CvOutcome {
+    /// The grid (the full-data path's).
+    pub fn lambdas(&self) -> &[f64] {
+        &self.path.lambdas
+    }
+    /// Non-zero coefficients of the full-data fit per lambda.
+    pub fn nzero(&self) -> Vec<usize> {
+        self.path
+            .models
+            .iter()
+            .map(|m| m.coef.indices.len())
+            .collect()
+    }
     pub fn lambda_min(&self) -> f64 {
-        self.lambdas[self.index_min]
+        self.lambdas()[self.index_min]
     }
     pub fn lambda_1se(&self) -> f64 {
-        self.lambdas[self.index_1se]
+        self.lambdas()[self.index_1se]
     }
     /// What `lariat cv --out` writes: the curve, both choices (indices 0-based) and, as
     /// `model`, the full-data fit at the selected lambda.
     pub fn to_json(&self, select: Select) -> serde_json::Value {
         serde_json::json!({
-            "lambdas": self.lambdas,
+            "lambdas": self.lambdas(),
             "cvm": self.cvm,
             "cvsd": self.cvsd,
-            "nzero": self.nzero,
+            "nzero": self.nzero(),
             "lambda_min": self.lambda_min(),
             "lambda_1se": self.lambda_1se(),
             "index_min": self.index_min,
@@ -307,21 +316,18 @@ pub fn cross_validate_in(
         let lambdas: Vec<f64> = grids[r].iter().map(|p| p.lambda).collect();
         let (cvm, cvsd) = cv_curve(&cvraw, folds.sizes());
         let (index_min, index_1se) = choose_lambdas(&lambdas, &cvm, &cvsd);
-        let nzero = models.iter().map(|m| m.coef.indices.len()).collect();
         out.push(CvOutcome {
             path: PathOutcome {
-                lambdas: lambdas.clone(),
+                lambdas,
                 models,
                 lambda_max: lambda_max_of(full, l1_ratio),
                 zero_columns: full.zero_columns(),
                 backend: device.clone(),
                 seconds,
             },
-            lambdas,
             cvm,
             cvsd,
             cvraw,
-            nzero,
             index_min,
             index_1se,
             fold_sizes: folds.sizes().to_vec(),

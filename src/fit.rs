@@ -133,6 +133,13 @@ pub struct PathOutcome {
     pub seconds: f64,
 }
 
+impl PathOutcome {
+    /// What `lariat path --out` writes: `{"lambdas": [...], "fits": [model, ...]}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({ "lambdas": self.lambdas, "fits": self.models })
+    }
+}
+
 /// The lambdas of `grid` for this problem, checked.
 pub fn resolve_grid(problem: &Problem, grid: &LambdaGrid, l1_ratio: f64) -> Result<Vec<f64>> {
     let lambdas = match grid {

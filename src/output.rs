@@ -260,18 +260,21 @@ fn rename_into_place(tmp: &Path, real: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Helpers of the output tests (here and in `outputs`).
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod testing {
+    use std::path::{Path, PathBuf};
 
-    fn temp_dir(tag: &str) -> PathBuf {
+    /// A fresh, empty directory under the system temp dir.
+    pub(crate) fn temp_dir(tag: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("lariat-output-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         d
     }
 
-    fn entries(d: &Path) -> Vec<String> {
+    /// The names in a directory, sorted.
+    pub(crate) fn entries(d: &Path) -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(d)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -279,6 +282,12 @@ mod tests {
         v.sort();
         v
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{entries, temp_dir};
+    use super::*;
 
     #[test]
     fn dropped_stage_leaves_nothing_and_keeps_the_old_file() {

@@ -177,26 +177,11 @@ fn inode(path: &Path) -> Option<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn temp_dir(tag: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("lariat-outputs-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    }
-
-    fn names(d: &Path) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(d)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    }
+    use crate::output::testing::{entries as names, temp_dir};
 
     #[test]
     fn nothing_is_published_until_all_are_staged_and_a_drop_cleans_up() {
-        let d = temp_dir("drop");
+        let d = temp_dir("outputs-drop");
         let (a, b) = (d.join("a.json"), d.join("b.csv"));
         std::fs::write(&a, "old").unwrap();
         let mut outs = Outputs::plan(&[], &[("--out", Some(&a)), ("--csv", Some(&b))]).unwrap();
@@ -218,7 +203,7 @@ mod tests {
 
     #[test]
     fn flags_not_given_are_skipped() {
-        let d = temp_dir("skip");
+        let d = temp_dir("outputs-skip");
         let mut outs = Outputs::plan(&[("--y", None)], &[("--csv", None)]).unwrap();
         assert!(!outs.wants("--csv"));
         outs.stage("--csv", b"ignored").unwrap();
@@ -229,7 +214,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn an_output_may_not_be_an_input_by_any_name() {
-        let d = temp_dir("collide");
+        let d = temp_dir("outputs-collide");
         let x = d.join("x.csv");
         std::fs::write(&x, "1,2\n").unwrap();
         std::fs::hard_link(&x, d.join("hard.csv")).unwrap();

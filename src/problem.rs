@@ -33,6 +33,28 @@ impl Default for Preprocess {
     }
 }
 
+impl Preprocess {
+    /// Every preprocessing: centring and standardizing, each on and off.
+    pub const ALL: [Preprocess; 4] = [
+        Preprocess {
+            fit_intercept: true,
+            standardize: false,
+        },
+        Preprocess {
+            fit_intercept: true,
+            standardize: true,
+        },
+        Preprocess {
+            fit_intercept: false,
+            standardize: false,
+        },
+        Preprocess {
+            fit_intercept: false,
+            standardize: true,
+        },
+    ];
+}
+
 /// A column is treated as constant when its spread is below this fraction of its magnitude:
 /// below it, the computed standard deviation is rounding noise and dividing by it would
 /// turn noise into a feature.
@@ -274,6 +296,7 @@ pub struct Problem<'a> {
     /// `Xe^T yc`, the correlations at `w = 0`: lambda_max, and the certificate of every
     /// lambda at which zero is the answer. One pass over X, taken once.
     zero_correlations: std::sync::OnceLock<Vec<f64>>,
+    zero_correlation_max: std::sync::OnceLock<f64>,
     /// Unique per instance in this process (see [`Problem::id`]).
     id: u64,
 }
@@ -313,6 +336,7 @@ impl<'a> Problem<'a> {
             yc,
             y_mean,
             zero_correlations: std::sync::OnceLock::new(),
+            zero_correlation_max: std::sync::OnceLock::new(),
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
@@ -442,7 +466,14 @@ impl<'a> Problem<'a> {
     /// `lambda_max = ||Xe^T yc||_inf / (n rho)`: the smallest lambda with `w = 0` optimal.
     /// Infinite for `rho = 0` (Ridge never gives exact zeros).
     pub fn lambda_max(&self, l1_ratio: f64) -> f64 {
-        inf_norm(self.zero_correlations()) / (self.n() as f64 * l1_ratio)
+        self.zero_correlation_max() / (self.n() as f64 * l1_ratio)
+    }
+
+    /// `||Xe^T yc||_inf`, once (the driver asks at every lambda; p can be millions).
+    fn zero_correlation_max(&self) -> f64 {
+        *self
+            .zero_correlation_max
+            .get_or_init(|| inf_norm(self.zero_correlations()))
     }
 
     /// `Xe^T yc`, computed on first use (or by [`prime_zero_correlations`] for a batch).
@@ -459,7 +490,7 @@ impl<'a> Problem<'a> {
     pub fn zero_is_optimal(&self, pen: &ElasticNet) -> bool {
         const ROUNDING: f64 = 1e-12;
         let nl1 = self.n() as f64 * pen.l1();
-        nl1 > 0.0 && inf_norm(self.zero_correlations()) <= nl1 * (1.0 + ROUNDING)
+        nl1 > 0.0 && self.zero_correlation_max() <= nl1 * (1.0 + ROUNDING)
     }
 
     /// The gap is judged against `tol * ||yc||^2 / n`, scikit-learn's relative rule.

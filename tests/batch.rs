@@ -15,24 +15,7 @@ use lariat::penalty::ElasticNet;
 use lariat::problem::{ColumnStats, Preprocess, Problem};
 use lariat::solver::{CpuBackend, Fit, Status};
 
-const PREPS: [Preprocess; 4] = [
-    Preprocess {
-        fit_intercept: true,
-        standardize: false,
-    },
-    Preprocess {
-        fit_intercept: true,
-        standardize: true,
-    },
-    Preprocess {
-        fit_intercept: false,
-        standardize: false,
-    },
-    Preprocess {
-        fit_intercept: false,
-        standardize: true,
-    },
-];
+const PREPS: [Preprocess; 4] = Preprocess::ALL;
 
 fn params(tol: f64) -> ValidParams {
     SolverParams {
@@ -338,7 +321,7 @@ fn many_responses_in_fit_path_and_cv_equal_one_at_a_time() {
             assert_eq!(a.coef.indices, b.coef.indices, "response {r}");
         }
         let cv = cross_validate(&x, y, None, &cfg, &grid, &folds, &mut |_, _| {}).unwrap();
-        assert_eq!(cvs[r].lambdas, cv.lambdas);
+        assert_eq!(cvs[r].lambdas(), cv.lambdas());
         for (a, b) in cvs[r].cvm.iter().zip(&cv.cvm) {
             assert!(rel_diff(*a, *b) < 1e-10, "response {r}: cvm {a} vs {b}");
         }

@@ -4,17 +4,11 @@
 
 mod common;
 
+use common::lariat;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
-
-fn lariat(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lariat"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
 
 fn fixture() -> Value {
     let path = format!(

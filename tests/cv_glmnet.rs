@@ -64,7 +64,8 @@ fn check(file: &str) {
     let out = cross_validate(&x, &fx.y, None, &cfg, &grid, &folds, &mut |_, _| {}).unwrap();
     let name = &fx.name;
     assert!(out.unconverged_folds.is_empty(), "{name}");
-    for l in 0..fx.lambda.len() {
+    let nzero = out.nzero();
+    for (l, &lambda) in fx.lambda.iter().enumerate() {
         for k in 0..folds.k() {
             assert!(
                 rel(out.cvraw[k][l], fx.cvraw[k][l]) < 1e-6,
@@ -75,20 +76,20 @@ fn check(file: &str) {
         }
         assert!(rel(out.cvm[l], fx.cvm[l]) < 1e-6, "{name} cvm {l}");
         assert!(rel(out.cvsd[l], fx.cvsd[l]) < 1e-6, "{name} cvsd {l}");
-        if fx.lambda[l] >= out.path.lambda_max * (1.0 - 1e-12) {
+        if lambda >= out.path.lambda_max * (1.0 - 1e-12) {
             // Zero is the answer from lambda_max (up to its rounding) on, and lariat gives
             // it exactly; glmnet may report a rounding-size coefficient there (wide_small_n's
             // first lambda is lambda_max (1 - 2e-16), where glmnet counts one non-zero).
-            assert_eq!(out.nzero[l], 0, "{name} nzero {l}");
+            assert_eq!(nzero[l], 0, "{name} nzero {l}");
             continue;
         }
         // Exact duplicate columns share a Lasso coefficient in any proportion: the count of
         // non-zeros may differ by the duplicate.
         let slack = usize::from(name.starts_with("snp"));
         assert!(
-            out.nzero[l].abs_diff(fx.nzero[l]) <= slack,
+            nzero[l].abs_diff(fx.nzero[l]) <= slack,
             "{name} nzero {l}: {} vs {}",
-            out.nzero[l],
+            nzero[l],
             fx.nzero[l]
         );
     }

@@ -4,19 +4,13 @@
 
 mod common;
 
+use common::lariat;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
 use common::random_problem;
 use lariat::design::{Dense, Design};
 use serde_json::Value;
-
-fn lariat(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lariat"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
 
 /// Writes rows `rows` of (x, y) as a CSV with a header "y,f0,f1,...".
 fn write_csv(path: &Path, x: &Dense<f64>, y: &[f64], rows: &[usize], names: &[String]) {

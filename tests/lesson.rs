@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use common::lariat;
 
 use common::{random_problem, temp_dir};
 use lariat::design::{Dense, Design};
@@ -12,13 +12,6 @@ use lariat::penalty::ElasticNet;
 use lariat::problem::{Preprocess, Problem};
 use lariat::solver::{Backend, CpuBackend};
 use serde_json::Value;
-
-fn lariat(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lariat"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
 
 fn solve(pb: &Problem, pen: &ElasticNet, alg: Algorithm, iters: usize) -> lariat::solver::Fit {
     let params = SolverParams {

@@ -3,17 +3,10 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use common::lariat;
 
 use common::random_problem;
 use serde_json::Value;
-
-fn lariat(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lariat"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
 
 fn json(path: &std::path::Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()

@@ -12,7 +12,7 @@ use lariat::fit::LambdaSpec;
 use lariat::outputs::Outputs;
 use lariat::plot::{render_cv_plot, CvPicture};
 
-use super::{responses, DataArgs, GridArgs, InputArgs, ModelArgs, Progress};
+use super::{responses, with_progress, DataArgs, GridArgs, InputArgs, ModelArgs};
 
 #[derive(Args, Debug)]
 pub struct CvArgs {
@@ -83,31 +83,23 @@ pub fn run_cv(a: CvArgs) -> Result<()> {
     let (ds, y) = a.data.read(&a.input)?;
     let folds = folds_for(ds.x.n_rows())?;
     let names = ds.feature_names.as_deref();
-    let mut bar = Progress::new(!a.quiet);
-    let out = cross_validate(
-        ds.x.as_ref(),
-        &y,
-        names,
-        &cfg,
-        &grid,
-        &folds,
-        &mut |done, total| bar.update(done, total),
-    );
-    bar.finish();
-    let out = out?;
+    let out = with_progress(!a.quiet, |progress| {
+        cross_validate(ds.x.as_ref(), &y, names, &cfg, &grid, &folds, progress)
+    })?;
     // Both are staged before either is published: a plot that fails to draw leaves no fresh
     // JSON beside the old plot.
     let json = serde_json::to_string_pretty(&out.to_json(a.select))
         .expect("a cross-validation always serialises");
     outs.stage("--out", json.as_bytes())?;
     if let Some(path) = &a.plot {
+        let nzero = out.nzero();
         let picture = render_cv_plot(
             path,
             &CvPicture {
-                lambdas: &out.lambdas,
+                lambdas: out.lambdas(),
                 cvm: &out.cvm,
                 cvsd: &out.cvsd,
-                nzero: &out.nzero,
+                nzero: &nzero,
                 lambda_min: out.lambda_min(),
                 lambda_1se: out.lambda_1se(),
             },
@@ -186,8 +178,9 @@ fn warn_about_cv(out: &CvOutcome) {
 }
 
 fn print_cv_summary(ds: &Dataset, out: &CvOutcome, select: Select) -> Result<()> {
-    let l = out.lambdas.len();
+    let l = out.lambdas().len();
     let k = out.fold_sizes.len();
+    let nzero = out.nzero();
     outln!(
         "data       {} from {}",
         ds.x.describe(),
@@ -197,8 +190,8 @@ fn print_cv_summary(ds: &Dataset, out: &CvOutcome, select: Select) -> Result<()>
         "cv         {k} folds (sizes {}..{}), {l} lambdas from {:.4e} to {:.4e}, solved on {} in {:.3} s",
         out.fold_sizes.iter().min().unwrap_or(&0),
         out.fold_sizes.iter().max().unwrap_or(&0),
-        out.lambdas[0],
-        out.lambdas[l - 1],
+        out.lambdas()[0],
+        out.lambdas()[l - 1],
         out.path.backend,
         out.path.seconds
     )?;
@@ -226,8 +219,8 @@ fn print_cv_summary(ds: &Dataset, out: &CvOutcome, select: Select) -> Result<()>
         };
         outln!(
             "{:>12.4e}  {:>9}  {:>12.6e}  {:>12.4e}{mark}",
-            out.lambdas[i],
-            out.nzero[i],
+            out.lambdas()[i],
+            nzero[i],
             out.cvm[i],
             out.cvsd[i]
         )?;

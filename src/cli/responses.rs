@@ -8,7 +8,7 @@ use lariat::data::{read_dataset, Dataset};
 use lariat::fit::{fit_paths_with_progress, fit_responses, FitConfig, LambdaGrid};
 use lariat::outputs::Outputs;
 
-use super::{print_written, DataArgs, InputArgs, Progress};
+use super::{print_written, with_progress, DataArgs, InputArgs};
 
 /// The k responses of a multi-column `--y`.
 pub struct Responses {
@@ -144,21 +144,10 @@ pub fn path(
     quiet: bool,
 ) -> Result<()> {
     let names = ds.feature_names.as_deref();
-    let mut bar = Progress::new(!quiet);
-    let paths = fit_paths_with_progress(
-        ds.x.as_ref(),
-        &r.slices(),
-        names,
-        cfg,
-        grid,
-        &mut |done, total| bar.update(done, total),
-    );
-    bar.finish();
-    let paths = paths?;
-    let json: Vec<_> = paths
-        .iter()
-        .map(|p| serde_json::json!({ "lambdas": p.lambdas, "fits": p.models }))
-        .collect();
+    let paths = with_progress(!quiet, |progress| {
+        fit_paths_with_progress(ds.x.as_ref(), &r.slices(), names, cfg, grid, progress)
+    })?;
+    let json: Vec<_> = paths.iter().map(|p| p.to_json()).collect();
     stage_json(
         &mut outs,
         serde_json::json!({ "responses": r.names, "paths": json }),
@@ -221,18 +210,17 @@ pub fn cv(ds: &Dataset, r: &Responses, job: CvJob, mut outs: Outputs, quiet: boo
         select,
     } = job;
     let names = ds.feature_names.as_deref();
-    let mut bar = Progress::new(!quiet);
-    let cvs = cross_validate_responses(
-        ds.x.as_ref(),
-        &r.slices(),
-        names,
-        cfg,
-        grid,
-        folds,
-        &mut |done, total| bar.update(done, total),
-    );
-    bar.finish();
-    let cvs = cvs?;
+    let cvs = with_progress(!quiet, |progress| {
+        cross_validate_responses(
+            ds.x.as_ref(),
+            &r.slices(),
+            names,
+            cfg,
+            grid,
+            folds,
+            progress,
+        )
+    })?;
     let json: Vec<serde_json::Value> = cvs.iter().map(|c| c.to_json(select)).collect();
     stage_json(
         &mut outs,

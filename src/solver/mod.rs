@@ -242,9 +242,11 @@ impl Backend for CpuBackend {
             .collect();
         let mut done: Vec<Option<Fit>> = (0..problems.len()).map(|_| None).collect();
         let p = problems.first().map_or(0, |pb| pb.p());
+        // One correlation buffer per problem, reused by every round's block pass.
+        let mut gs: Vec<Vec<f64>> = vec![vec![0.0; p]; problems.len()];
         while !open.is_empty() {
             open.par_iter_mut().for_each(|(_, s)| s.advance());
-            let mut gs: Vec<Vec<f64>> = vec![vec![0.0; p]; open.len()];
+            let gs = &mut gs[..open.len()];
             {
                 let pbs: Vec<&Problem> = open.iter().map(|(_, s)| s.problem()).collect();
                 let rs: Vec<&[f64]> = open.iter().map(|(_, s)| s.residual()).collect();
@@ -253,7 +255,7 @@ impl Backend for CpuBackend {
             }
             let finished: Vec<Option<Fit>> = open
                 .par_iter_mut()
-                .zip(&gs)
+                .zip(gs.par_iter())
                 .map(|((_, s), g)| s.accept_pass(g))
                 .collect();
             let mut still = Vec::with_capacity(open.len());

@@ -28,6 +28,14 @@ pub fn random_problem(n: usize, p: usize, seed: u64) -> (Dense<f64>, Vec<f64>) {
     (x, y)
 }
 
+/// Runs the lariat binary with these arguments.
+pub fn lariat(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lariat"))
+        .args(args)
+        .output()
+        .expect("the lariat binary runs")
+}
+
 pub fn rel_diff(a: f64, b: f64) -> f64 {
     (a - b).abs() / a.abs().max(b.abs()).max(1e-300)
 }

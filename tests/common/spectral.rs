@@ -124,25 +124,7 @@ pub fn cases(sizes: &[(usize, usize)], reps: u64) -> Vec<Case> {
     out
 }
 
-/// The four preprocessings: centring and standardizing, each on and off.
-pub const PREPS: [Preprocess; 4] = [
-    Preprocess {
-        fit_intercept: true,
-        standardize: false,
-    },
-    Preprocess {
-        fit_intercept: true,
-        standardize: true,
-    },
-    Preprocess {
-        fit_intercept: false,
-        standardize: false,
-    },
-    Preprocess {
-        fit_intercept: false,
-        standardize: true,
-    },
-];
+pub const PREPS: [Preprocess; 4] = Preprocess::ALL;
 
 /// `Xe` explicitly (column-major), from the raw data and the problem's means and scales.
 fn explicit_xe(x: &Dense<f64>, pb: &Problem) -> Vec<f64> {
