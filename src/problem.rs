@@ -105,6 +105,14 @@ pub struct ColumnStats {
     x_scale: Vec<f64>,
     /// `||xe_j||^2`, zero for the columns that are identically zero once centred.
     col_sq_norms: Vec<f64>,
+    /// Unique per instance in this process (see [`Problem::data_id`]).
+    id: u64,
+}
+
+/// The next id of a [`ColumnStats`] or [`Problem`]: unique in the process.
+fn next_id() -> u64 {
+    static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The moments of one column over a set of rows, from which its statistics follow.
@@ -229,6 +237,7 @@ impl ColumnStats {
                     x_mean: per_col.iter().map(|c| c[s].0).collect(),
                     x_scale: per_col.iter().map(|c| c[s].1).collect(),
                     col_sq_norms: per_col.iter().map(|c| c[s].2).collect(),
+                    id: next_id(),
                 }
             })
             .collect())
@@ -329,7 +338,6 @@ impl<'a> Problem<'a> {
             .enumerate()
             .map(|(i, v)| if rows.contains(i) { v - y_mean } else { 0.0 })
             .collect();
-        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Ok(Problem {
             x,
             stats,
@@ -337,7 +345,7 @@ impl<'a> Problem<'a> {
             y_mean,
             zero_correlations: std::sync::OnceLock::new(),
             zero_correlation_max: std::sync::OnceLock::new(),
-            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            id: next_id(),
         })
     }
 
@@ -349,6 +357,12 @@ impl<'a> Problem<'a> {
     /// copy of X and y on (an address is reused by the next problem once this one is dropped).
     pub fn id(&self) -> u64 {
         self.id
+    }
+    /// What the design part of the problem (X over its rows, centred and scaled) is known by:
+    /// the id of its [`ColumnStats`], shared by every response on them. A backend that holds
+    /// X for one problem holds it for all of these; only y differs.
+    pub fn data_id(&self) -> u64 {
+        self.stats.id
     }
     /// Rows of the design: the length of every vector of the problem (zero outside its rows).
     pub fn n_rows(&self) -> usize {

@@ -117,3 +117,48 @@ fn an_engine_serves_row_subsets_on_the_cpu_and_refuses_them_on_the_gpu() {
     .to_string();
     assert!(err.contains("on the CPU for now"), "{err}");
 }
+
+#[test]
+fn responses_on_one_x_share_its_upload_on_the_gpu() {
+    use lariat::problem::{ColumnStats, Preprocess, Problem};
+    use lariat::solver::Backend;
+    use std::sync::Arc;
+    let Some(mut gpu) = gpu_or_skip(GpuOptions::default()) else {
+        return;
+    };
+    let (x, y) = random_problem(40, 300, 77);
+    let y2: Vec<f64> = y
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v * 0.3 + (i % 5) as f64)
+        .collect();
+    let stats = Arc::new(ColumnStats::new(&x, Preprocess::default()).unwrap());
+    let a = Problem::with_stats(&x, Arc::clone(&stats), &y).unwrap();
+    let b = Problem::with_stats(&x, Arc::clone(&stats), &y2).unwrap();
+    let params = SolverParams {
+        tol: 1e-6,
+        algorithm: Algorithm::Fista,
+        ..SolverParams::default()
+    }
+    .check()
+    .unwrap();
+    let pen = |pb: &Problem| lariat::penalty::ElasticNet {
+        lambda: 0.2 * pb.lambda_max(1.0),
+        l1_ratio: 1.0,
+    };
+    gpu.solve(&a, &pen(&a), None, &params).unwrap();
+    let fit = gpu.solve(&b, &pen(&b), None, &params).unwrap();
+    // Only y changed: X stays on the device (a new upload creates its buffers again).
+    assert_eq!(gpu.stats.counts.buffers, 0, "{:?}", gpu.stats.counts);
+    let cpu = common::solve_cpu(&b, pen(&b), Algorithm::Cd, 1e-12);
+    assert!(
+        (fit.objective - cpu.objective).abs() <= fit.gap + cpu.gap + 1e-12,
+        "{} vs {}",
+        fit.objective,
+        cpu.objective
+    );
+    // A problem on other statistics of the same X is uploaded again.
+    let other = Problem::new(&x, &y2, Preprocess::default()).unwrap();
+    gpu.solve(&other, &pen(&other), None, &params).unwrap();
+    assert!(gpu.stats.counts.buffers > 0);
+}

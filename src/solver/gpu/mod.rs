@@ -104,7 +104,10 @@ impl GpuStats {
 /// address: a new design can be allocated where a dropped one was.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct ProblemKey {
-    id: u64,
+    /// X over the problem's rows ([`Problem::data_id`]).
+    data: u64,
+    /// The response ([`Problem::id`]).
+    response: u64,
     n: usize,
     p: usize,
 }
@@ -112,10 +115,16 @@ struct ProblemKey {
 impl ProblemKey {
     fn of(pb: &Problem) -> Self {
         ProblemKey {
-            id: pb.id(),
+            data: pb.data_id(),
+            response: pb.id(),
             n: pb.n(),
             p: pb.p(),
         }
+    }
+
+    /// Whether the device's X serves `other` (only y may need writing).
+    fn same_data(&self, other: &ProblemKey) -> bool {
+        (self.data, self.n, self.p) == (other.data, other.n, other.p)
     }
 }
 
@@ -219,9 +228,18 @@ impl GpuBackend {
     /// the device. Put it back with `self.resident = ..`.
     fn take_resident(&mut self, pb: &Problem) -> Result<(ProblemKey, Resident, Option<f64>)> {
         let key = ProblemKey::of(pb);
-        if let Some(r) = self.resident.take() {
-            if r.0 == key {
-                return Ok(r);
+        if let Some((held, res, sigma)) = self.resident.take() {
+            if held == key {
+                return Ok((held, res, sigma));
+            }
+            if held.same_data(&key) {
+                // Another response on the same X (many responses in one batch): X, its
+                // statistics and step size stay; only y is written.
+                if let Some(why) = single_precision_limit(pb) {
+                    return Err(Error::Gpu(format!("{why}; {F32_ADVICE}")));
+                }
+                res.write_response(&self.ctx, pb);
+                return Ok((key, res, sigma));
             }
         }
         if let Some(why) = single_precision_limit(pb) {

@@ -344,6 +344,12 @@ impl Resident {
         Ok(true)
     }
 
+    /// Writes the centred response of `pb`, which shares the resident X (same data id).
+    pub fn write_response(&self, ctx: &GpuContext, pb: &Problem) {
+        let yc: Vec<f32> = pb.yc().iter().map(|&v| v as f32).collect();
+        self.write_f32(ctx, &self.y, &yc);
+    }
+
     /// Columns the buffers hold.
     pub fn capacity(&self) -> usize {
         self.capacity
@@ -382,7 +388,7 @@ impl Resident {
         self.masked.set(false);
         self.write_f32(ctx, &self.mean, &f32s(pb.x_mean()));
         self.write_f32(ctx, &self.inv_scale, &self.inv_scale_host);
-        self.write_f32(ctx, &self.y, &f32s(pb.yc()));
+        self.write_response(ctx, pb);
         let per_panel = self.per_panel;
         let mut host = vec![0f32; n * per_panel];
         let mut chunk_base = 0;
