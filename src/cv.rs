@@ -14,6 +14,7 @@ use std::time::Instant;
 use crate::design::Design;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::evaluate::error_curve;
 use crate::fit::{
     check_feature_names, lambda_max_of, penalties_of, resolve_grid, FitConfig, LambdaGrid,
     ModelReport, PathOutcome,
@@ -284,6 +285,9 @@ pub fn cross_validate_in(
     let mut models: Vec<Vec<Model>> = ys.iter().map(|_| Vec::with_capacity(l)).collect();
     let mut cvraw = vec![vec![vec![0.0; l]; k]; ys.len()];
     let mut unconverged: Vec<Vec<(usize, usize)>> = ys.iter().map(|_| Vec::new()).collect();
+    let held: Vec<Vec<bool>> = (0..k)
+        .map(|f| folds.labels().iter().map(|&l| l == f).collect())
+        .collect();
     let refs: Vec<&Problem> = problems.iter().collect();
     let grid_refs: Vec<&[ElasticNet]> = (0..problems.len())
         .map(|i| grids[i / per].as_slice())
@@ -299,7 +303,13 @@ pub fn cross_validate_in(
             if f == 0 {
                 models[r].push(report.model(&problems[i], fit, &grids[r][li]));
             } else {
-                cvraw[r][f - 1][li] = held_out_mse(&problems[i], &fit.w, ys[r], folds, f - 1);
+                // The fold's model (its own centring, scaling and intercept) on its held-out
+                // rows: the error `lariat path --test-x` would report.
+                let model = report.model(&problems[i], fit, &grids[r][li]);
+                cvraw[r][f - 1][li] =
+                    error_curve(std::slice::from_ref(&model), x, ys[r], Some(&held[f - 1]))
+                        .expect("X, y and the fold labels have one length")
+                        .mse[0];
                 if fit.status != crate::solver::Status::Converged {
                     unconverged[r].push((f - 1, li));
                 }
@@ -353,30 +363,6 @@ fn check_training_responses(folds_pb: &[Problem], y: &[f64], folds: &Folds) -> R
         }
     }
     Ok(())
-}
-
-/// Mean squared error on the rows held out of `fold` of the model `w` fitted on the others
-/// (its own centring and scaling, its own intercept).
-fn held_out_mse(pb: &Problem, w: &[f64], y: &[f64], folds: &Folds, fold: usize) -> f64 {
-    let x = pb.design();
-    let (mean, scale) = (pb.x_mean(), pb.x_scale());
-    let mut fitted = vec![0.0; pb.n_rows()];
-    for (j, &wj) in w.iter().enumerate() {
-        if wj != 0.0 {
-            x.col_axpy_centered(j, wj / scale[j], mean[j], &mut fitted);
-        }
-    }
-    let held: Vec<usize> = (0..y.len())
-        .filter(|&i| folds.labels()[i] == fold)
-        .collect();
-    let sse: f64 = held
-        .iter()
-        .map(|&i| {
-            let e = y[i] - pb.y_mean() - fitted[i];
-            e * e
-        })
-        .sum();
-    sse / held.len() as f64
 }
 
 /// `cvm` and `cvsd` from the per-fold errors, weighted by fold size (cv.glmnet):
