@@ -80,6 +80,10 @@ pub enum Error {
     /// that ended with a non-finite objective or gap. The message says which and what to scale.
     #[error("out of range: {0}")]
     OutOfRange(String),
+
+    /// The solve was stopped by [`crate::interrupt::request`] before it finished.
+    #[error("interrupted")]
+    Interrupted,
 }
 
 /// Exit code of a usage error: the command line must change (as clap's own refusals).

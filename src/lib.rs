@@ -49,6 +49,7 @@ pub mod engine;
 pub mod error;
 pub mod evaluate;
 pub mod fit;
+pub mod interrupt;
 pub mod lesson;
 pub mod model;
 pub mod output;

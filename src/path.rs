@@ -60,6 +60,7 @@ pub fn solve_paths(
     }
     let mut last: Vec<Option<Fit>> = problems.iter().map(|_| None).collect();
     for k in 0..steps {
+        crate::interrupt::check()?;
         let t0 = std::time::Instant::now();
         // Where zero is the answer it is given exactly, on every backend, with its
         // certificate from the correlations at zero; the others go to the backend together.
@@ -86,6 +87,8 @@ pub fn solve_paths(
             let pbs: Vec<&Problem> = open.iter().map(|&i| problems[i]).collect();
             let pens: Vec<ElasticNet> = open.iter().map(|&i| grids[i][k]).collect();
             let solved = backend.solve_batch(&pbs, &pens, &warms, params)?;
+            // A stopped solve ends as if out of iterations; it is no answer.
+            crate::interrupt::check()?;
             for (&i, fit) in open.iter().zip(solved) {
                 fits[i] = Some(fit);
             }

@@ -229,7 +229,8 @@ impl<'p> CdSolve<'p> {
             );
             let n_alive = self.alive.iter().filter(|&&a| a).count();
             let restricted = !self.features.is_empty() && self.features.len() < n_alive;
-            if !(restricted && self.n_iter < self.params.max_iter) {
+            if !(restricted && self.n_iter < self.params.max_iter) || crate::interrupt::requested()
+            {
                 return;
             }
             let gap_s = restricted_gap(pb, pen, &self.features, &self.w, &self.r);
@@ -290,7 +291,7 @@ fn settle_active(
     // so it is scanned for once (p can be millions) and then filtered.
     let mut active: Vec<usize> = (0..w.len()).filter(|&j| w[j] != 0.0).collect();
     let mut anderson = Anderson::default();
-    while *n_iter < params.max_iter {
+    while *n_iter < params.max_iter && !crate::interrupt::requested() {
         let before = active.len();
         active.retain(|&j| w[j] != 0.0);
         if active.is_empty() {

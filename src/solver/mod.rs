@@ -55,7 +55,8 @@ pub struct Fit {
     pub seconds: f64,
 }
 
-/// Where the iteration stands after a gap check: done (converged or out of iterations) or not.
+/// Where the iteration stands after a gap check: done (converged, out of iterations, or
+/// asked to stop by [`crate::interrupt::request`], which the driver turns into an error) or not.
 pub(crate) fn stop_status(
     gap: f64,
     gap_tol: f64,
@@ -64,7 +65,7 @@ pub(crate) fn stop_status(
 ) -> Option<Status> {
     if gap <= gap_tol {
         Some(Status::Converged)
-    } else if n_iter >= max_iter {
+    } else if n_iter >= max_iter || crate::interrupt::requested() {
         Some(Status::MaxIter)
     } else {
         None
