@@ -33,6 +33,6 @@ fi
 start=$SECONDS
 cargo test
 echo "== GPU tests again under the hardware kernel configuration (LARIAT_WG=256 LARIAT_TPC=32)"
-LARIAT_WG=256 LARIAT_TPC=32 cargo test --test gpu_kernels --test gpu_backend --test gpu_spectral --test gpu_properties \
+LARIAT_WG=256 LARIAT_TPC=32 cargo test --test gpu_kernels --test gpu_backend --test gpu_spectral --test gpu_properties --test gpu_batch \
   --test sklearn
 echo "== test.sh: $((SECONDS - start)) s"

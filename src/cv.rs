@@ -274,7 +274,7 @@ pub fn cross_validate_in(
         check_training_responses(&problems[problems.len() - per + 1..], y, folds)?;
         grids.push(penalties_of(&resolve_grid(full, grid, l1_ratio)?, l1_ratio));
     }
-    let backend = engine.backend(x.n_rows() * x.n_cols(), true)?;
+    let backend = engine.backend(x.n_rows() * x.n_cols())?;
     let report = ModelReport {
         feature_names,
         cfg,

@@ -380,7 +380,7 @@ fn fit_path_inner(
         crate::range::check_scale(pb, feature_names)?;
         grids.push(penalties_of(&resolve_grid(pb, grid, l1_ratio)?, l1_ratio));
     }
-    let backend = engine.backend(x.n_rows() * x.n_cols(), rows.is_some())?;
+    let backend = engine.backend(x.n_rows() * x.n_cols())?;
     let report = ModelReport {
         feature_names,
         cfg,

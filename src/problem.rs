@@ -107,6 +107,9 @@ pub struct ColumnStats {
     col_sq_norms: Vec<f64>,
     /// Unique per instance in this process (see [`Problem::data_id`]).
     id: u64,
+    /// Shared by the statistics computed together from one design (all rows and the folds of
+    /// one [`ColumnStats::for_folds`]): what a device keys its copy of the raw X on.
+    design_id: u64,
 }
 
 /// The next id of a [`ColumnStats`] or [`Problem`]: unique in the process.
@@ -226,6 +229,7 @@ impl ColumnStats {
         let sets = std::iter::once(Rows::All).chain(
             (0..k).map(|f| Rows::from_mask(&fold.iter().map(|&g| g != f).collect::<Vec<_>>())),
         );
+        let design_id = next_id();
         Ok(sets
             .enumerate()
             .map(|(s, rows)| {
@@ -238,6 +242,7 @@ impl ColumnStats {
                     x_scale: per_col.iter().map(|c| c[s].1).collect(),
                     col_sq_norms: per_col.iter().map(|c| c[s].2).collect(),
                     id: next_id(),
+                    design_id,
                 }
             })
             .collect())
@@ -257,6 +262,23 @@ impl ColumnStats {
     /// Rows in the set.
     pub fn n(&self) -> usize {
         self.n
+    }
+
+    /// These statistics restricted to the columns `cols`, in that order: those of the design
+    /// `Columns::new(x, cols)` over the same rows (a working set's subproblem), with no pass
+    /// over X.
+    pub fn select_columns(&self, cols: &[usize]) -> ColumnStats {
+        let pick = |v: &[f64]| cols.iter().map(|&j| v[j]).collect();
+        ColumnStats {
+            rows: self.rows.clone(),
+            n: self.n,
+            prep: self.prep,
+            x_mean: pick(&self.x_mean),
+            x_scale: pick(&self.x_scale),
+            col_sq_norms: pick(&self.col_sq_norms),
+            id: next_id(),
+            design_id: next_id(),
+        }
     }
     pub fn rows(&self) -> &Rows {
         &self.rows
@@ -363,6 +385,11 @@ impl<'a> Problem<'a> {
     /// X for one problem holds it for all of these; only y differs.
     pub fn data_id(&self) -> u64 {
         self.stats.id
+    }
+    /// What the raw design is known by: the same for the problems whose statistics were
+    /// computed together (the full data and its folds), whatever their rows and responses.
+    pub fn design_id(&self) -> u64 {
+        self.stats.design_id
     }
     /// Rows of the design: the length of every vector of the problem (zero outside its rows).
     pub fn n_rows(&self) -> usize {

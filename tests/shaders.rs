@@ -25,9 +25,12 @@ fn validate(file: &str, constants: &[(&str, f64)]) -> Result<(), String> {
 #[test]
 fn every_shader_validates() {
     for (file, _) in SHADERS {
-        for (wg, tpc) in [(64.0, 64.0), (256.0, 32.0), (32.0, 8.0)] {
-            if let Err(e) = validate(file, &[("WG", wg), ("TPC", tpc)]) {
-                panic!("{file} (WG={wg}, TPC={tpc}):\n{e}");
+        for (wg, tpc) in [(64.0, 64.0), (256.0, 32.0), (32.0, 8.0), (1024.0, 32.0)] {
+            // K: the batch width of block.wgsl (the other files have no such override).
+            for k in [1.0, 8.0, 32.0] {
+                if let Err(e) = validate(file, &[("WG", wg), ("TPC", tpc), ("K", k)]) {
+                    panic!("{file} (WG={wg}, TPC={tpc}, K={k}):\n{e}");
+                }
             }
         }
     }

@@ -8,7 +8,7 @@ use bytemuck::{Pod, Zeroable};
 
 /// Shader sources, in the order they are validated by the tests.
 pub const COMMON: &str = include_str!("../../../shaders/common.wgsl");
-pub const SHADERS: [(&str, &str); 6] = [
+pub const SHADERS: [(&str, &str); 7] = [
     (
         "compact.wgsl",
         include_str!("../../../shaders/compact.wgsl"),
@@ -27,6 +27,7 @@ pub const SHADERS: [(&str, &str); 6] = [
         "lanczos.wgsl",
         include_str!("../../../shaders/lanczos.wgsl"),
     ),
+    ("block.wgsl", include_str!("../../../shaders/block.wgsl")),
 ];
 
 /// The full source of one kernel file: `common.wgsl` + the file.
@@ -225,6 +226,35 @@ pub struct Kernels {
     pub fista: Kernel,
     pub reduce: Kernel,
     pub lanczos: Kernel,
+    /// block.wgsl, one per batch width in [`BLOCK_WIDTHS`] (the width is a pipeline constant).
+    pub block: Vec<Kernel>,
+}
+
+/// The batch widths block.wgsl is compiled for: a batch of k problems runs on the smallest
+/// width >= k (R's padding columns are zero), more than 32 in several passes.
+pub const BLOCK_WIDTHS: [u32; 6] = [1, 2, 4, 8, 16, 32];
+
+/// Keep in sync with `struct Block` in shaders/block.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct BlockUniform {
+    pub n: u32,
+    pub p: u32,
+    pub k: u32,
+    pub col_start: u32,
+    pub ncols: u32,
+    pub pad: [u32; 3],
+}
+
+impl Kernels {
+    /// The block kernel for a batch of `k` problems (`k <= 32`) and its width.
+    pub fn block_for(&self, k: usize) -> (&Kernel, usize) {
+        let i = BLOCK_WIDTHS
+            .iter()
+            .position(|&w| w as usize >= k)
+            .expect("batches of at most 32 problems");
+        (&self.block[i], BLOCK_WIDTHS[i] as usize)
+    }
 }
 
 impl Kernels {
@@ -289,6 +319,22 @@ impl Kernels {
                 ],
                 &wg,
             ),
+            block: BLOCK_WIDTHS
+                .iter()
+                .map(|&k| {
+                    Kernel::new(
+                        device,
+                        "block.wgsl",
+                        &[Uniform, Read, Read, Read, Read, Read, ReadWrite],
+                        &["xtr"],
+                        &[
+                            ("WG", config.wg as f64),
+                            ("TPC", config.tpc as f64),
+                            ("K", k as f64),
+                        ],
+                    )
+                })
+                .collect(),
         }
     }
 }
@@ -328,6 +374,7 @@ mod tests {
         // Params: 4 u32 + 4 f32 + 4 u32; Panel: 4 u32. Uniform structs: multiples of 16 bytes.
         assert_eq!(std::mem::size_of::<Params>(), 48);
         assert_eq!(std::mem::size_of::<Panel>(), 16);
+        assert_eq!(std::mem::size_of::<BlockUniform>(), 32);
         assert!(COMMON.contains("struct Params {") && COMMON.contains("struct Panel {"));
         let fields = |s: &str| {
             let start = COMMON.find(s).unwrap();

@@ -9,6 +9,8 @@
 //! polished in f64 on the CPU where f32 could not reach the tolerance (`finish.rs`,
 //! "gpu+cpu-polish").
 
+mod batch;
+pub mod block;
 pub mod ceiling;
 pub mod context;
 mod finish;
@@ -136,6 +138,8 @@ pub struct GpuBackend {
     resident: Option<(ProblemKey, Resident, Option<f64>)>,
     /// The working-set subproblem's buffers, refilled every round (`working_sets.rs`).
     sub_resident: Option<Resident>,
+    /// The design of the last batch, for block passes (`batch.rs`).
+    block: Option<block::BlockResident>,
     /// Why the last solve ran on the CPU ([`GpuOptions::cpu_fallback`]), for `device()`.
     fell_back: Option<String>,
     pub stats: GpuStats,
@@ -195,6 +199,7 @@ impl GpuBackend {
             opts,
             resident: None,
             sub_resident: None,
+            block: None,
             fell_back: None,
             stats: GpuStats::default(),
         })
@@ -245,24 +250,27 @@ impl GpuBackend {
         if let Some(why) = single_precision_limit(pb) {
             return Err(Error::Gpu(format!("{why}; {F32_ADVICE}")));
         }
-        let need = device_bytes(pb.n(), pb.p());
-        if let Some(avail) = self.memory_budget()? {
-            if need > avail {
-                return Err(Error::Gpu(format!(
-                    "a {} x {} problem needs {} of device memory, {} has {} available",
-                    pb.n(),
-                    pb.p(),
-                    bytes_label(need),
-                    self.ctx.report.name,
-                    bytes_label(avail)
-                )));
-            }
-        }
+        // One copy of X on the device at a time.
+        self.block = None;
+        self.check_memory(device_bytes(pb.n(), pb.p()), pb.n(), pb.p())?;
         let t0 = Instant::now();
         let res = Resident::upload(&self.ctx, &self.kernels, pb, self.opts.max_panel_cols)?;
         self.stats.upload_seconds = t0.elapsed().as_secs_f64();
         self.stats.n_panels = res.n_panels();
         Ok((key, res, None))
+    }
+
+    /// An error unless `need` bytes of device memory are available for an `n x p` problem.
+    fn check_memory(&self, need: u64, n: usize, p: usize) -> Result<()> {
+        match self.memory_budget()? {
+            Some(avail) if need > avail => Err(Error::Gpu(format!(
+                "a {n} x {p} problem needs {} of device memory, {} has {} available",
+                bytes_label(need),
+                self.ctx.report.name,
+                bytes_label(avail)
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// Uploads `pb` unless it is already on the device.
@@ -438,14 +446,60 @@ impl Backend for GpuBackend {
         params: &ValidParams,
     ) -> Result<Fit> {
         if pb.rows() != &crate::problem::Rows::All {
-            // The kernels compute residuals over every row: a row mask needs them to zero the
-            // others, which they do not yet.
-            return Err(Error::Unsupported(
-                "the GPU backend fits on all rows only; solve row subsets on the CPU".into(),
-            ));
+            // A row subset is a batch of one: the single solve's kernels work on all rows.
+            let warms = [warm.copied()];
+            return Ok(self
+                .solve_batch(&[pb], std::slice::from_ref(pen), &warms, params)?
+                .remove(0));
         }
         let before = self.ctx.counts.snapshot();
         let out = self.solve_counted(pb, pen, warm, params);
+        self.stats.counts = self.ctx.counts.snapshot() - before;
+        out
+    }
+
+    /// One problem on all rows takes the single solve (device FISTA on working sets); any
+    /// other batch takes block passes over all its problems at once (`batch.rs`).
+    fn solve_batch(
+        &mut self,
+        problems: &[&Problem],
+        penalties: &[ElasticNet],
+        warms: &[Option<Warm>],
+        params: &ValidParams,
+    ) -> Result<Vec<Fit>> {
+        if let [pb] = problems {
+            if pb.rows() == &crate::problem::Rows::All {
+                return Ok(vec![self.solve(
+                    pb,
+                    &penalties[0],
+                    warms[0].as_ref(),
+                    params,
+                )?]);
+            }
+        }
+        for (pb, warm) in problems.iter().zip(warms) {
+            if let Some(h) = warm {
+                if h.w.len() != pb.p() {
+                    return Err(Error::Shape {
+                        what: format!(
+                            "warm start has {} coefficients, problem has {}",
+                            h.w.len(),
+                            pb.p()
+                        ),
+                    });
+                }
+            }
+        }
+        self.fell_back = problems.iter().find_map(|pb| single_precision_limit(pb));
+        if let Some(why) = &self.fell_back {
+            if !self.opts.cpu_fallback {
+                return Err(Error::Gpu(format!("{why}; {F32_ADVICE}")));
+            }
+            let mut cpu = super::CpuBackend::new(crate::params::Algorithm::Cd);
+            return cpu.solve_batch(problems, penalties, warms, params);
+        }
+        let before = self.ctx.counts.snapshot();
+        let out = self.solve_batch_on_device(problems, penalties, warms, params);
         self.stats.counts = self.ctx.counts.snapshot() - before;
         out
     }

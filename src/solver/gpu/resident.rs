@@ -99,7 +99,7 @@ pub fn panel_cols(n: usize, p: usize, max_binding: u64, forced: Option<usize>) -
     forced.unwrap_or(fit).clamp(1, fit).min(p)
 }
 
-fn storage(ctx: &GpuContext, label: &str, bytes: usize) -> wgpu::Buffer {
+pub(super) fn storage(ctx: &GpuContext, label: &str, bytes: usize) -> wgpu::Buffer {
     ctx.counts.buffer();
     ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some(label),
@@ -111,7 +111,7 @@ fn storage(ctx: &GpuContext, label: &str, bytes: usize) -> wgpu::Buffer {
     })
 }
 
-fn uniform_init(ctx: &GpuContext, label: &str, data: &[u8]) -> wgpu::Buffer {
+pub(super) fn uniform_init(ctx: &GpuContext, label: &str, data: &[u8]) -> wgpu::Buffer {
     ctx.counts.buffer();
     ctx.device
         .create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -395,21 +395,13 @@ impl Resident {
         for (index, panel) in self.panels.iter_mut().enumerate() {
             let col_start = (index * per_panel).min(p);
             let ncols = per_panel.min(p - col_start);
-            let data = &mut host[..n * ncols];
-            for (c, chunk) in data.chunks_exact_mut(n).enumerate() {
-                pb.design().write_col_f32(col_start + c, chunk);
-                if chunk.iter().any(|v| !v.is_finite()) {
-                    return Err(Error::Gpu(format!(
-                        "the data exceed single precision: column {} of X has an entry beyond \
-                         f32's 3.4e38; divide X by a power of ten or use --device cpu (f64)",
-                        col_start + c
-                    )));
-                }
-            }
-            if ncols > 0 {
-                ctx.queue
-                    .write_buffer(&panel.x, 0, bytemuck::cast_slice(data));
-            }
+            write_panel(
+                ctx,
+                pb.design(),
+                col_start,
+                &mut host[..n * ncols],
+                &panel.x,
+            )?;
             let uniform = Panel {
                 col_start: col_start as u32,
                 ncols: ncols as u32,
@@ -611,6 +603,32 @@ impl Resident {
     }
 }
 
+/// Writes columns `col_start..` of `x` (as many as `host` holds, `n` floats each) into the
+/// panel buffer `panel` as f32, through `host`; an entry beyond f32's range is an error.
+pub(super) fn write_panel(
+    ctx: &GpuContext,
+    x: &dyn crate::design::Design,
+    col_start: usize,
+    host: &mut [f32],
+    panel: &wgpu::Buffer,
+) -> Result<()> {
+    let n = x.n_rows();
+    for (c, chunk) in host.chunks_exact_mut(n).enumerate() {
+        x.write_col_f32(col_start + c, chunk);
+        if chunk.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Gpu(format!(
+                "the data exceed single precision: column {} of X has an entry beyond \
+                 f32's 3.4e38; divide X by a power of ten or use --device cpu (f64)",
+                col_start + c
+            )));
+        }
+    }
+    if !host.is_empty() {
+        ctx.queue.write_buffer(panel, 0, bytemuck::cast_slice(host));
+    }
+    Ok(())
+}
+
 /// Encodes work with `f`, copies `src` into a mappable buffer, submits, waits, and returns
 /// its contents: the only way data comes back from the device.
 pub fn run_and_read(
@@ -629,7 +647,19 @@ pub fn run_and_read_all(
     f: impl FnOnce(&mut wgpu::ComputePass),
     srcs: &[&wgpu::Buffer],
 ) -> Result<Vec<Vec<f32>>> {
-    let size: u64 = srcs.iter().map(|b| b.size()).sum();
+    let whole: Vec<(&wgpu::Buffer, u64)> = srcs.iter().map(|b| (*b, b.size())).collect();
+    run_and_read_prefixes(ctx, label, f, &whole)
+}
+
+/// [`run_and_read_all`] of the first `bytes` of each buffer (a batch narrower than the
+/// buffers' capacity reads back only what it wrote).
+pub fn run_and_read_prefixes(
+    ctx: &GpuContext,
+    label: &str,
+    f: impl FnOnce(&mut wgpu::ComputePass),
+    srcs: &[(&wgpu::Buffer, u64)],
+) -> Result<Vec<Vec<f32>>> {
+    let size: u64 = srcs.iter().map(|(_, bytes)| bytes).sum();
     let staging = ctx.take_staging(size);
     let mut enc = ctx
         .device
@@ -642,9 +672,9 @@ pub fn run_and_read_all(
         f(&mut pass);
     }
     let mut offset = 0;
-    for src in srcs {
-        enc.copy_buffer_to_buffer(src, 0, &staging, offset, src.size());
-        offset += src.size();
+    for &(src, bytes) in srcs {
+        enc.copy_buffer_to_buffer(src, 0, &staging, offset, bytes);
+        offset += bytes;
     }
     ctx.queue.submit([enc.finish()]);
     ctx.counts.submission();
@@ -670,8 +700,8 @@ pub fn run_and_read_all(
         let all = bytemuck::cast_slice::<u8, f32>(&view);
         let mut at = 0;
         srcs.iter()
-            .map(|src| {
-                let len = (src.size() / 4) as usize;
+            .map(|&(_, bytes)| {
+                let len = (bytes / 4) as usize;
                 at += len;
                 all[at - len..at].to_vec()
             })

@@ -4,7 +4,7 @@
 //! buffer, and FISTA runs on that small problem until its gap is [`WS_GAP_FRACTION`] of the
 //! global one; repeat. Full passes over X: one per outer iteration.
 
-use super::finish::{exact_certificate, Certified, Solved};
+use super::finish::{exact_certificate, Solved};
 use super::resident::Resident;
 use super::warm::Start;
 use super::{lanczos_sigma_max_sq, stalled, GpuBackend};
@@ -24,6 +24,72 @@ const WS_MIN: usize = 64;
 /// 6.2 s at 0.01, 1.6 and 6.4 s at 0.1, 2.1 and 7.5 s at 0.3).
 const WS_GAP_FRACTION: f64 = 0.01;
 
+/// The working-set rule, one implementation for every GPU solve (single problems and
+/// batches): Gap Safe discards from the certified gap, sets that double when a round gains
+/// too little, at least twice the non-zeros, the sequential strong set first along a path.
+pub(super) struct WorkingSets {
+    /// Features not proven zero.
+    keep: Vec<bool>,
+    /// The strong set of the first round, when the warm start brought one.
+    strong: Option<Vec<usize>>,
+    size: usize,
+    prev_gap: f64,
+}
+
+impl WorkingSets {
+    pub(super) fn new(keep: Vec<bool>, strong: Option<Vec<usize>>, w: &[f64]) -> Self {
+        WorkingSets {
+            keep,
+            strong,
+            size: WS_MIN.max(2 * nnz(w)),
+            prev_gap: f64::INFINITY,
+        }
+    }
+
+    /// The next working set at `w`, from its certified correlations `g` and gap; zeroes the
+    /// coefficients Gap Safe proves zero.
+    pub(super) fn next(
+        &mut self,
+        pb: &Problem,
+        pen: &ElasticNet,
+        w: &mut [f64],
+        g: &[f64],
+        gap: f64,
+        params: &ValidParams,
+    ) -> Vec<usize> {
+        if params.screening.gap_safe {
+            // Safe in f64: g never under-states a correlation, the gap is certified.
+            for j in gap_safe_screen(pb, pen, w, g, gap, &mut self.keep) {
+                w[j] = 0.0;
+            }
+        }
+        if gap > 0.5 * self.prev_gap {
+            self.size = self.size.saturating_mul(2);
+        }
+        self.prev_gap = gap;
+        self.size = self.size.max(2 * nnz(w));
+        match self.strong.take() {
+            Some(mut s) => {
+                s.retain(|&j| self.keep[j]);
+                s.extend(working_set(pb, pen, w, g, &self.keep, 0));
+                s.sort_unstable();
+                s.dedup();
+                s
+            }
+            None => working_set(pb, pen, w, g, &self.keep, self.size),
+        }
+    }
+
+    /// The gap a working set's subproblem is solved to, given the global gap and the target.
+    pub(super) fn sub_target(&self, gap: f64, target: f64) -> f64 {
+        (WS_GAP_FRACTION * gap).max(0.5 * target)
+    }
+}
+
+fn nnz(w: &[f64]) -> usize {
+    w.iter().filter(|&&v| v != 0.0).count()
+}
+
 impl GpuBackend {
     /// Solves from `start` until the f64 gap meets `target` (or f32 stalls, or the iteration
     /// cap), and returns the last iterate with its certificate. Along a path the first working
@@ -39,14 +105,12 @@ impl GpuBackend {
     ) -> Result<Solved> {
         let Start {
             mut w,
-            mut keep,
+            keep,
             mut exact,
-            mut strong,
+            strong,
         } = start;
-        let nnz = |w: &[f64]| w.iter().filter(|&&v| v != 0.0).count();
-        let mut ws_size = WS_MIN.max(2 * nnz(&w));
+        let mut sets = WorkingSets::new(keep, strong, &w);
         let (mut n_iter, mut full_passes) = (0usize, 0usize);
-        let mut prev_gap = f64::INFINITY;
         let mut history: Vec<f64> = Vec::new();
         res.write_params(self.context(), 0.0, pen.l1(), pen.l2());
         res.set_screened(self.context(), None);
@@ -71,30 +135,8 @@ impl GpuBackend {
                     certified,
                 });
             }
-            let Certified { cert, .. } = certified;
-            let g = cert.grad;
-            if params.screening.gap_safe {
-                // Safe in f64: g never under-states a correlation, the gap is certified.
-                for j in gap_safe_screen(pb, pen, &w, &g, gap, &mut keep) {
-                    w[j] = 0.0;
-                }
-            }
-            if gap > 0.5 * prev_gap {
-                ws_size = ws_size.saturating_mul(2);
-            }
-            prev_gap = gap;
-            ws_size = ws_size.max(2 * nnz(&w));
-            let ws = match strong.take() {
-                Some(mut s) => {
-                    s.retain(|&j| keep[j]);
-                    s.extend(working_set(pb, pen, &w, &g, &keep, 0));
-                    s.sort_unstable();
-                    s.dedup();
-                    s
-                }
-                None => working_set(pb, pen, &w, &g, &keep, ws_size),
-            };
-            let sub_target = (WS_GAP_FRACTION * gap).max(0.5 * target);
+            let ws = sets.next(pb, pen, &mut w, &certified.cert.grad, gap, params);
+            let sub_target = sets.sub_target(gap, target);
             self.stats.working_set_rounds += 1;
             let (sub_w, it) =
                 self.solve_subproblem(pb, pen, &ws, &w, params, n_iter, sub_target)?;

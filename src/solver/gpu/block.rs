@@ -1,0 +1,251 @@
+//! The batch's full pass on the device: `Xe^T R` for up to 32 residuals in one read of X
+//! (block.wgsl). X is uploaded once per design (its raw columns, whatever rows the problems
+//! fit), each set of column statistics once into a slot of its own (the full data and every
+//! fold; responses share one), and a pass writes only the residuals of the problems still
+//! open: a finished problem is not in the batch and costs nothing.
+
+use super::context::GpuContext;
+use super::kernels::{BlockUniform, Kernels, BLOCK_WIDTHS};
+use super::resident::{panel_cols, run_and_read_prefixes, storage, uniform_init, write_panel};
+use crate::error::{Error, Result};
+use crate::problem::Problem;
+
+/// The widest batch one pass serves.
+pub const MAX_BATCH: usize = 32;
+
+struct BlockPanel {
+    col_start: usize,
+    ncols: usize,
+    x: wgpu::Buffer,
+    uniform: wgpu::Buffer,
+}
+
+/// X of one design on the device, with the statistics slots and the batch buffers.
+pub struct BlockResident {
+    /// [`Problem::design_id`] of the design uploaded.
+    design_id: u64,
+    pub n: usize,
+    pub p: usize,
+    panels: Vec<BlockPanel>,
+    /// The [`Problem::data_id`] held in each slot of `mean` and `inv_scale`.
+    slots: Vec<u64>,
+    slot_capacity: usize,
+    mean: wgpu::Buffer,
+    inv_scale: wgpu::Buffer,
+    /// `n x 32` residuals, problem c at `c n`.
+    r: wgpu::Buffer,
+    /// `p x 32` correlations, problem c at `c p`.
+    g: wgpu::Buffer,
+    slot_of: wgpu::Buffer,
+    /// Bind groups per panel for each width of [`BLOCK_WIDTHS`], made on first use (a slot
+    /// reallocation drops them).
+    bind_groups: Vec<Option<Vec<wgpu::BindGroup>>>,
+}
+
+/// Device bytes of a block upload of an `n x p` design with `slots` statistics slots.
+pub fn block_device_bytes(n: usize, p: usize, slots: usize) -> u64 {
+    4 * (n as u64 * p as u64 + (2 * slots as u64 + MAX_BATCH as u64) * p as u64)
+        + 4 * (MAX_BATCH * n) as u64
+}
+
+impl BlockResident {
+    /// Uploads the design of `pb` (all its rows) and room for `slots` statistics sets.
+    pub fn upload(
+        ctx: &GpuContext,
+        pb: &Problem,
+        slots: usize,
+        forced_panel_cols: Option<usize>,
+    ) -> Result<BlockResident> {
+        let x = pb.design();
+        let (n, p) = (x.n_rows(), x.n_cols());
+        let max_binding = ctx.max_binding();
+        if 4 * (MAX_BATCH * n.max(p)) as u64 > max_binding {
+            return Err(Error::Gpu(format!(
+                "a batch over {n} x {p} needs vectors of {} bytes; {} allows {max_binding} per \
+                 binding",
+                4 * MAX_BATCH * n.max(p),
+                ctx.report.name
+            )));
+        }
+        let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let per_panel = panel_cols(n, p, max_binding, forced_panel_cols);
+        let mut host = vec![0f32; n * per_panel];
+        let mut panels = Vec::new();
+        for col_start in (0..p).step_by(per_panel) {
+            let ncols = per_panel.min(p - col_start);
+            let buf = storage(ctx, "X panel (block)", 4 * n * ncols);
+            write_panel(ctx, x, col_start, &mut host[..n * ncols], &buf)?;
+            let uniform = uniform_init(
+                ctx,
+                "block panel",
+                bytemuck::bytes_of(&BlockUniform::default()),
+            );
+            panels.push(BlockPanel {
+                col_start,
+                ncols,
+                x: buf,
+                uniform,
+            });
+        }
+        let slots = slots.max(1);
+        let res = BlockResident {
+            design_id: pb.design_id(),
+            n,
+            p,
+            panels,
+            slots: Vec::new(),
+            slot_capacity: slots,
+            mean: storage(ctx, "block means", 4 * slots * p),
+            inv_scale: storage(ctx, "block inverse scales", 4 * slots * p),
+            r: storage(ctx, "block residuals", 4 * MAX_BATCH * n),
+            g: storage(ctx, "block correlations", 4 * MAX_BATCH * p),
+            slot_of: storage(ctx, "block slots", 4 * MAX_BATCH),
+            bind_groups: BLOCK_WIDTHS.iter().map(|_| None).collect(),
+        };
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(format!(
+                "out of device memory uploading a {n} x {p} design for a batch: {e}"
+            )));
+        }
+        ctx.check("uploading the design of a batch")?;
+        Ok(res)
+    }
+
+    /// Whether this upload holds the design of `pb`.
+    pub fn holds(&self, pb: &Problem) -> bool {
+        self.design_id == pb.design_id()
+            && (self.n, self.p) == (pb.design().n_rows(), pb.design().n_cols())
+    }
+
+    /// The slot of each problem's statistics, the sets not yet on the device written there
+    /// first (all slots again when they outgrow the buffers).
+    fn slots_for(&mut self, ctx: &GpuContext, problems: &[&Problem]) -> Vec<u32> {
+        let mut new: Vec<u64> = problems
+            .iter()
+            .map(|pb| pb.data_id())
+            .filter(|id| !self.slots.contains(id))
+            .collect();
+        new.sort_unstable();
+        new.dedup();
+        if self.slots.len() + new.len() > self.slot_capacity {
+            self.slot_capacity = (2 * self.slot_capacity).max(problems.len());
+            self.mean = storage(ctx, "block means", 4 * self.slot_capacity * self.p);
+            self.inv_scale = storage(ctx, "block inverse scales", 4 * self.slot_capacity * self.p);
+            self.slots.clear();
+            self.bind_groups.iter_mut().for_each(|b| *b = None);
+        }
+        problems
+            .iter()
+            .map(
+                |pb| match self.slots.iter().position(|&id| id == pb.data_id()) {
+                    Some(s) => s as u32,
+                    None => self.write_slot(ctx, pb),
+                },
+            )
+            .collect()
+    }
+
+    /// Writes the statistics of `pb` into the next free slot.
+    fn write_slot(&mut self, ctx: &GpuContext, pb: &Problem) -> u32 {
+        let s = self.slots.len();
+        let offset = (4 * s * self.p) as u64;
+        let mean: Vec<f32> = pb.x_mean().iter().map(|&m| m as f32).collect();
+        // Dead columns have inverse scale 0: their correlation is exactly 0, as gradient.wgsl's.
+        let inv: Vec<f32> = pb
+            .x_scale()
+            .iter()
+            .zip(pb.col_sq_norms())
+            .map(|(&sc, &sq)| if sq == 0.0 { 0.0 } else { (1.0 / sc) as f32 })
+            .collect();
+        ctx.queue
+            .write_buffer(&self.mean, offset, bytemuck::cast_slice(&mean));
+        ctx.queue
+            .write_buffer(&self.inv_scale, offset, bytemuck::cast_slice(&inv));
+        self.slots.push(pb.data_id());
+        s as u32
+    }
+
+    /// `Xe_c^T r_c` in f32 for each problem `c` of `problems` (at most [`MAX_BATCH`]), each in
+    /// its own statistics, from the residuals `rs` (zero outside each problem's rows): one
+    /// submission, one read-back.
+    pub fn pass(
+        &mut self,
+        ctx: &GpuContext,
+        kernels: &Kernels,
+        problems: &[&Problem],
+        rs: &[Vec<f32>],
+    ) -> Result<Vec<Vec<f32>>> {
+        let k = problems.len();
+        assert!((1..=MAX_BATCH).contains(&k) && rs.len() == k);
+        let slots = self.slots_for(ctx, problems);
+        let (kernel, width) = kernels.block_for(k);
+        let wi = BLOCK_WIDTHS
+            .iter()
+            .position(|&w| w as usize == width)
+            .unwrap();
+        let mut r = vec![0f32; width * self.n];
+        for (c, rc) in rs.iter().enumerate() {
+            r[c * self.n..(c + 1) * self.n].copy_from_slice(rc);
+        }
+        let mut slot_of = vec![0u32; width];
+        slot_of[..k].copy_from_slice(&slots);
+        ctx.queue.write_buffer(&self.r, 0, bytemuck::cast_slice(&r));
+        ctx.queue
+            .write_buffer(&self.slot_of, 0, bytemuck::cast_slice(&slot_of));
+        for panel in &self.panels {
+            let u = BlockUniform {
+                n: self.n as u32,
+                p: self.p as u32,
+                k: k as u32,
+                col_start: panel.col_start as u32,
+                ncols: panel.ncols as u32,
+                pad: [0; 3],
+            };
+            ctx.queue
+                .write_buffer(&panel.uniform, 0, bytemuck::bytes_of(&u));
+        }
+        if self.bind_groups[wi].is_none() {
+            let groups = self
+                .panels
+                .iter()
+                .map(|panel| {
+                    ctx.counts.bind_group();
+                    kernel.bind(
+                        &ctx.device,
+                        "block",
+                        &[
+                            &panel.uniform,
+                            &panel.x,
+                            &self.r,
+                            &self.mean,
+                            &self.inv_scale,
+                            &self.slot_of,
+                            &self.g,
+                        ],
+                    )
+                })
+                .collect();
+            self.bind_groups[wi] = Some(groups);
+        }
+        let groups = self.bind_groups[wi].as_ref().expect("made above");
+        let cols_per_wg = (kernels.config.wg / kernels.config.tpc) as usize;
+        let bytes = (4 * k * self.p) as u64;
+        let mut read = run_and_read_prefixes(
+            ctx,
+            "block pass",
+            |pass| {
+                pass.set_pipeline(kernel.pipeline("xtr"));
+                for (panel, bg) in self.panels.iter().zip(groups) {
+                    let (gx, gy) = kernels
+                        .config
+                        .grid(panel.ncols.div_ceil(cols_per_wg) as u32);
+                    pass.set_bind_group(0, bg, &[]);
+                    pass.dispatch_workgroups(gx, gy, 1);
+                }
+            },
+            &[(&self.g, bytes)],
+        )?;
+        let g = read.pop().unwrap_or_default();
+        Ok(g.chunks_exact(self.p).map(<[f32]>::to_vec).collect())
+    }
+}
