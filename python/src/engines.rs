@@ -38,12 +38,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The device a fit of `entries` matrix entries runs on. `auto` decides per fit here, not once
-/// per engine: lariat's auto engine would keep whatever the first (maybe tiny) problem chose.
-/// Fits on a subset of the rows (cross-validation) take the CPU under `auto`.
-fn resolve(kind: BackendKind, entries: usize, row_subset: bool) -> BackendKind {
+/// The engine kind for a fit of `entries` matrix entries. `auto` is decided per fit here, not
+/// once per engine: lariat's auto engine keeps whatever its first (maybe tiny) problem chose.
+fn resolve(kind: BackendKind, entries: usize) -> BackendKind {
     match kind {
-        BackendKind::Auto if row_subset || entries < AUTO_GPU_MIN_ENTRIES => BackendKind::Cpu,
+        BackendKind::Auto if entries < AUTO_GPU_MIN_ENTRIES => BackendKind::Cpu,
         // Large problems share one auto engine: a hardware GPU if there is one, else the CPU.
         other => other,
     }
@@ -54,10 +53,9 @@ pub fn engine_for(
     kind: BackendKind,
     adapter: Option<String>,
     entries: usize,
-    row_subset: bool,
 ) -> Arc<Mutex<SendEngine>> {
     let key = Key {
-        kind: resolve(kind, entries, row_subset),
+        kind: resolve(kind, entries),
         adapter: adapter.filter(|_| kind != BackendKind::Cpu),
     };
     let mut all = lock(&ENGINES);

@@ -163,9 +163,9 @@ fn responses<'a>(y: &'a PyReadonlyArray2<'_, f64>, n: usize) -> PyResult<Vec<&'a
             shape[1]
         )));
     }
-    let all = y.as_slice().map_err(|_| {
-        PyValueError::new_err("y must be C-contiguous (one response per row) here")
-    })?;
+    let all = y
+        .as_slice()
+        .map_err(|_| PyValueError::new_err("y must be C-contiguous (one response per row) here"))?;
     if let Some(k) = all.iter().position(|v| !v.is_finite()) {
         return Err(PyValueError::new_err(format!(
             "y has a non-finite value ({}) at row {}",
@@ -268,11 +268,19 @@ fn fit_path<'py>(
     let paths = input.with_design(|design| {
         let ys = responses(&y, design.n_rows())?;
         let entries = design.n_rows() * design.n_cols();
-        let engine = engines::engine_for(cfg.device, cfg.adapter.clone(), entries, false);
+        let engine = engines::engine_for(cfg.device, cfg.adapter.clone(), entries);
         run::run_released(py, || {
             let mut engine = engines::lock_engine(&engine);
-            fit_paths_in(&mut engine.0, design, &ys, None, &cfg, &grid, &mut |_, _| {})
-                .map_err(to_py)
+            fit_paths_in(
+                &mut engine.0,
+                design,
+                &ys,
+                None,
+                &cfg,
+                &grid,
+                &mut |_, _| {},
+            )
+            .map_err(to_py)
         })
     })?;
     paths.iter().map(|p| path_dict(py, p)).collect()
@@ -300,7 +308,7 @@ fn cross_validate<'py>(
     let cvs = input.with_design(|design| {
         let ys = responses(&y, design.n_rows())?;
         let entries = design.n_rows() * design.n_cols();
-        let engine = engines::engine_for(cfg.device, cfg.adapter.clone(), entries, true);
+        let engine = engines::engine_for(cfg.device, cfg.adapter.clone(), entries);
         run::run_released(py, || {
             let mut engine = engines::lock_engine(&engine);
             cross_validate_in(

@@ -1,0 +1,194 @@
+"""Every input form gives the same answer; X is read in place; bad input is a Python error
+with lariat's message, never a crash."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+import lariat
+from conftest import rel_err, wide_problem
+
+TIGHT = dict(tol=1e-12, max_iter=100_000)
+
+
+def fit_coef(X, y, est=None):
+    est = est or lariat.Lasso(alpha=0.2, **TIGHT)
+    m = est.fit(X, y)
+    return np.append(m.coef_, m.intercept_)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda X: np.asfortranarray(X),
+        lambda X: np.ascontiguousarray(X),
+        lambda X: sp.csc_matrix(X),
+        lambda X: sp.csr_matrix(X),
+        lambda X: sp.csc_array(X),
+        lambda X: pd.DataFrame(X, columns=[f"g{j}" for j in range(X.shape[1])]),
+        lambda X: np.repeat(np.repeat(X, 2, axis=0), 2, axis=1)[::2, ::2],  # neither order
+    ],
+    ids=["F", "C", "csc", "csr", "csc_array", "DataFrame", "strided"],
+)
+@pytest.mark.parametrize("est", ["lasso", "enet_cv"])
+def test_every_form_of_X_gives_the_same_answer(make, est):
+    X, y = wide_problem(seed=11)
+    # Sparse inputs need zeros to be sparse; the same zeros in every form.
+    X[np.abs(X - 1.5 * (np.arange(X.shape[1]) < 100)) < 0.7] = 0.0
+    ests = {
+        "lasso": lambda: lariat.Lasso(alpha=0.2, **TIGHT),
+        "enet_cv": lambda: lariat.ElasticNetCV(l1_ratio=0.7, cv=3, n_alphas=10, **TIGHT),
+    }
+    ref = fit_coef(np.asfortranarray(X), y, ests[est]())
+    got = fit_coef(make(X), y, ests[est]())
+    assert rel_err(got, ref) < 1e-9
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_float32_is_read_as_its_values(order):
+    """float32 X is solved in f64 on its f32 values: the same model as those values in f64."""
+    X, y = wide_problem(seed=12)
+    X32 = np.asarray(X, dtype=np.float32, order=order)
+    got = fit_coef(X32, y)
+    ref = fit_coef(X32.astype(np.float64), y)
+    assert rel_err(got, ref) < 1e-9
+
+
+def test_dataframe_feature_names():
+    X, y = wide_problem(seed=13, p=20)
+    cols = [f"gene_{j}" for j in range(20)]
+    m = lariat.Lasso(alpha=0.1).fit(pd.DataFrame(X, columns=cols), y)
+    assert list(m.feature_names_in_) == cols
+    assert m.n_features_in_ == 20
+    with pytest.warns(UserWarning, match="feature names"):
+        m.predict(X)
+
+
+PEAK_SCRIPT = textwrap.dedent(
+    """
+    import resource, sys
+    import numpy as np
+    import lariat
+    n, p = 400, 62_500                      # X is 200 MB of float64
+    order, copy = sys.argv[1], sys.argv[2] == "copy"
+    rng = np.random.default_rng(0)
+    X = np.empty((n, p), order=order)
+    for j in range(0, p, 12_500):            # in blocks: no temporary as large as X
+        X[:, j:j + 12_500] = rng.standard_normal((n, 12_500))
+    y = X[:, 0] * 3 + rng.standard_normal(n)
+    lariat.Lasso(alpha=1.0, max_iter=5).fit(X[:5, :50], y[:5])   # load everything first
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if copy:
+        X = np.array(X, order="C" if order == "F" else "F")     # the control: one copy
+    m = lariat.Lasso(alpha=1.0).fit(X, y)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print((after - before) * 1024 / X.nbytes, np.count_nonzero(m.coef_))
+    """
+)
+
+
+def peak_growth(order, copy):
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK_SCRIPT, order, "copy" if copy else "none"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return float(out[0])
+
+
+@pytest.mark.parametrize("order", ["F", "C"])
+def test_no_copy_of_X(order):
+    """A fit's peak memory grows by far less than X (a copy would add all of it; what grows
+    is lariat's O(p) state). The control run, which makes one copy, shows that the measure
+    sees one."""
+    assert peak_growth(order, copy=False) < 0.3
+    if order == "F":
+        assert peak_growth(order, copy=True) > 0.7
+
+
+@pytest.mark.parametrize(
+    "bad, exc, match",
+    [
+        (lambda X: np.where(np.arange(X.size).reshape(X.shape) == 77, np.nan, X), ValueError,
+         r"non-finite value \(NaN\) at row 0, column 77"),
+        (lambda X: np.where(np.arange(X.size).reshape(X.shape) == 5, np.inf, X), ValueError,
+         "non-finite value"),
+        (lambda X: sp.csc_matrix(np.where(X > 2.5, np.nan, X)), ValueError, "sparse X: non-finite"),
+        (lambda X: X.astype(complex), ValueError, "[Cc]omplex"),
+        (lambda X: X[:, :0], ValueError, "feature"),
+        (lambda X: X[:0], ValueError, "sample"),
+    ],
+    ids=["nan", "inf", "sparse-nan", "complex", "no-columns", "no-rows"],
+)
+def test_bad_X_raises(bad, exc, match):
+    X, y = wide_problem(seed=14)
+    Xb = bad(X)
+    yb = y[: Xb.shape[0]]
+    with pytest.raises(exc, match=match):
+        lariat.Lasso(alpha=0.1).fit(Xb, yb)
+
+
+@pytest.mark.parametrize(
+    "est, match",
+    [
+        (lariat.Lasso(alpha=0.0), r"invalid lambda = 0: must be a finite number > 0"),
+        (lariat.Lasso(alpha=-1.0), r"invalid lambda = -1"),
+        (lariat.ElasticNet(l1_ratio=1.5), r"invalid l1-ratio = 1.5: must be in \[0, 1\]"),
+        (lariat.Lasso(tol=0.0), r"invalid tol = 0: must be a positive number"),
+        (lariat.Lasso(max_iter=0), r"invalid max_iter = 0"),
+        (lariat.Lasso(device="tpu"), r"device must be one of"),
+        (lariat.LassoCV(eps=2.0), r"invalid lambda-min-ratio = 2"),
+        (lariat.LassoCV(cv=1), r"n_splits=1|at least 2"),
+    ],
+)
+def test_bad_parameters_raise_lariats_message(est, match):
+    X, y = wide_problem(seed=15)
+    with pytest.raises((ValueError, RuntimeError), match=match):
+        est.fit(X, y)
+
+
+def test_y_problems():
+    X, y = wide_problem(seed=16)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        lariat.Lasso().fit(X, y[:-1])
+    with pytest.raises(ValueError, match="NaN"):
+        lariat.Lasso().fit(X, np.where(np.arange(len(y)) == 3, np.nan, y))
+    with pytest.raises(ValueError, match="constant"):
+        lariat.LassoCV(cv=3).fit(X, np.ones_like(y))
+
+
+def test_cv_folds_must_partition_the_rows():
+    from sklearn.model_selection import ShuffleSplit
+
+    X, y = wide_problem(seed=17)
+    with pytest.raises(ValueError, match="partition"):
+        lariat.LassoCV(cv=ShuffleSplit(3, test_size=0.5, random_state=0)).fit(X, y)
+
+
+def test_malformed_sparse_is_refused_not_a_crash():
+    from lariat import _lariat
+    from lariat._input import options
+
+    opts = options(l1_ratio=1.0, fit_intercept=True, standardize=False, tol=1e-4,
+                   max_iter=100, device="cpu", adapter=None, strong_rule=True,
+                   gap_safe=True, working_sets="auto")
+    y = np.ones((1, 3)) * [[1.0, 2.0, 4.0]]
+    i64 = lambda *v: np.array(v, dtype=np.int64)
+    bad = [
+        ((3, 2, i64(0, 1), i64(0), np.ones(1)), "indptr has 2 entries"),
+        ((3, 2, i64(0, 1, 2), i64(0, 7), np.ones(2)), "row index 7 in column 1"),
+        ((3, 1, i64(0, 2), i64(1, 1), np.ones(2)), "not strictly increasing"),
+        ((3, 2, i64(0, 2, 1), i64(0, 1), np.ones(2)), "indptr"),
+    ]
+    for x, match in bad:
+        with pytest.raises(ValueError, match=match):
+            _lariat.fit_path(x, y, opts, lambdas=[0.1])
+    with pytest.raises(TypeError, match="2-D numpy array of float32 or float64"):
+        _lariat.fit_path(np.ones((3, 2), dtype=np.int32), y, opts, lambdas=[0.1])

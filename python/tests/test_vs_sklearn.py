@@ -1,0 +1,114 @@
+"""lariat against scikit-learn on the same data, the same alphas and the same folds: both
+solved to a tiny tolerance, so the difference is lariat's error (or scikit-learn's)."""
+
+import numpy as np
+import pytest
+import sklearn.linear_model as sk
+from sklearn.model_selection import KFold
+
+import lariat
+from conftest import alpha_max, rel_err, wide_problem
+
+TIGHT = dict(tol=1e-12, max_iter=100_000)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("ratio", [0.5, 0.1])
+def test_lasso_matches_sklearn(fit_intercept, ratio):
+    X, y = wide_problem()
+    alpha = ratio * alpha_max(X, y)
+    ours = lariat.Lasso(alpha=alpha, fit_intercept=fit_intercept, **TIGHT).fit(X, y)
+    ref = sk.Lasso(alpha=alpha, fit_intercept=fit_intercept, **TIGHT).fit(X, y)
+    assert np.count_nonzero(ref.coef_) > 0
+    assert rel_err(ours.coef_, ref.coef_) < 1e-6
+    assert ours.intercept_ == pytest.approx(ref.intercept_, rel=1e-6, abs=1e-9)
+    np.testing.assert_allclose(ours.predict(X), ref.predict(X), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("l1_ratio", [0.2, 0.5, 0.9])
+def test_elastic_net_matches_sklearn(l1_ratio):
+    X, y = wide_problem(seed=1)
+    alpha = 0.1 * alpha_max(X, y, l1_ratio)
+    ours = lariat.ElasticNet(alpha=alpha, l1_ratio=l1_ratio, **TIGHT).fit(X, y)
+    ref = sk.ElasticNet(alpha=alpha, l1_ratio=l1_ratio, **TIGHT).fit(X, y)
+    assert rel_err(ours.coef_, ref.coef_) < 1e-6
+    assert ours.intercept_ == pytest.approx(ref.intercept_, rel=1e-6)
+    # The same units: lariat's gap is certified below tol ||yc||^2 / n.
+    yc = y - y.mean()
+    assert 0 <= ours.dual_gap_ <= 1e-12 * yc @ yc / len(y)
+
+
+@pytest.mark.parametrize("cv", [5, KFold(4), "iterable"])
+def test_lasso_cv_matches_sklearn(cv):
+    X, y = wide_problem(seed=2)
+    if cv == "iterable":
+        cv = list(KFold(3).split(X))
+    ours = lariat.LassoCV(cv=cv, n_alphas=40, **TIGHT).fit(X, y)
+    ref = sk.LassoCV(cv=cv, alphas=40, **TIGHT).fit(X, y)
+    assert ours.alpha_ == pytest.approx(ref.alpha_, rel=1e-12)
+    np.testing.assert_allclose(ours.alphas_, ref.alphas_, rtol=1e-12)
+    assert ours.mse_path_.shape == ref.mse_path_.shape
+    np.testing.assert_allclose(ours.mse_path_, ref.mse_path_, rtol=1e-6)
+    assert rel_err(ours.coef_, ref.coef_) < 1e-6
+    assert ours.intercept_ == pytest.approx(ref.intercept_, rel=1e-6)
+
+
+def test_elastic_net_cv_with_l1_ratios_matches_sklearn():
+    X, y = wide_problem(seed=3)
+    ratios = [0.3, 0.7, 1.0]
+    ours = lariat.ElasticNetCV(l1_ratio=ratios, cv=5, n_alphas=20, **TIGHT).fit(X, y)
+    ref = sk.ElasticNetCV(l1_ratio=ratios, cv=5, alphas=20, **TIGHT).fit(X, y)
+    assert ours.l1_ratio_ == ref.l1_ratio_
+    assert ours.alpha_ == pytest.approx(ref.alpha_, rel=1e-12)
+    assert ours.mse_path_.shape == ref.mse_path_.shape == (3, 20, 5)
+    np.testing.assert_allclose(ours.mse_path_, ref.mse_path_, rtol=1e-6)
+    assert rel_err(ours.coef_, ref.coef_) < 1e-6
+
+
+def test_cv_glmnet_attributes_follow_their_definitions():
+    """cvm_ is the fold-size-weighted mean of mse_path_, cvsd_ its standard error,
+    lambda_min_ the largest alpha at the smallest cvm_, lambda_1se_ the largest alpha
+    within one cvsd_ of it: computed here from mse_path_ and the fold sizes."""
+    X, y = wide_problem(seed=4)
+    m = lariat.LassoCV(cv=5, n_alphas=30).fit(X, y)
+    sizes = np.array([len(t) for _, t in KFold(5).split(X)], float)
+    assert len(set(sizes)) > 1  # unequal folds: weighted and unweighted means differ
+    cvm = m.mse_path_ @ sizes / sizes.sum()
+    var = ((m.mse_path_ - cvm[:, None]) ** 2) @ sizes / sizes.sum()
+    np.testing.assert_allclose(m.cvm_, cvm, rtol=1e-12)
+    np.testing.assert_allclose(m.cvsd_, np.sqrt(var / (len(sizes) - 1)), rtol=1e-10)
+    i = int(np.argmin(cvm))
+    assert m.lambda_min_ == m.alphas_[i]
+    within = np.flatnonzero(cvm <= cvm[i] + m.cvsd_[i])
+    assert m.lambda_1se_ == m.alphas_[within.min()]
+
+
+def test_paths_match_sklearn():
+    X, y = wide_problem(seed=5)
+    for ours_f, ref_f, kw in [
+        (lariat.lasso_path, sk.lasso_path, {}),
+        (lariat.enet_path, sk.enet_path, {"l1_ratio": 0.6}),
+    ]:
+        a, c, g = ours_f(X, y, n_alphas=15, eps=1e-2, **kw, **TIGHT)
+        ra, rc, rg = ref_f(X, y, alphas=15, eps=1e-2, **kw, **TIGHT)
+        np.testing.assert_allclose(a, ra, rtol=1e-12)
+        assert c.shape == rc.shape == (X.shape[1], 15)
+        assert rel_err(c, rc) < 1e-6
+        assert np.all(g <= 1e-12 * (y @ y) / len(y))
+
+
+def test_many_responses_in_one_batch_equal_one_at_a_time():
+    X, y = wide_problem(seed=6)
+    _, y2 = wide_problem(seed=7)
+    Y = np.column_stack([y, y2, -y])
+    both = lariat.Lasso(alpha=0.3, **TIGHT).fit(X, Y)
+    assert both.coef_.shape == (3, X.shape[1]) and both.intercept_.shape == (3,)
+    for k in range(3):
+        one = lariat.Lasso(alpha=0.3, **TIGHT).fit(X, Y[:, k])
+        assert rel_err(both.coef_[k], one.coef_) < 1e-9
+    assert both.predict(X).shape == Y.shape
+    cv = lariat.LassoCV(cv=4, n_alphas=20, **TIGHT).fit(X, Y)
+    assert cv.mse_path_.shape == (3, 20, 4) and cv.alpha_.shape == (3,)
+    ref = sk.LassoCV(cv=4, alphas=20, **TIGHT).fit(X, Y[:, 1])
+    assert cv.alpha_[1] == pytest.approx(ref.alpha_, rel=1e-12)
+    assert rel_err(cv.coef_[1], ref.coef_) < 1e-6
