@@ -7,7 +7,9 @@
 #
 # Without arguments, the GPU test binaries run a second time under the kernel configuration a
 # hardware adapter gets (LARIAT_WG=256 LARIAT_TPC=32; lavapipe reports itself as a CPU and
-# gets 64 / 1), so CI runs what an NVIDIA GPU runs. With arguments, only `cargo test ARGS`.
+# gets 64 / 1), so CI runs what an NVIDIA GPU runs. Then the Python package (python/) is built
+# and installed into target/pyenv (scripts/python_env.sh) and its tests run, the GPU ones on
+# the same adapter. With arguments, only `cargo test ARGS`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -36,3 +38,8 @@ echo "== GPU tests again under the hardware kernel configuration (LARIAT_WG=256 
 LARIAT_WG=256 LARIAT_TPC=32 cargo test --test gpu_kernels --test gpu_backend --test gpu_spectral --test gpu_properties --test gpu_batch \
   --test sklearn
 echo "== test.sh: $((SECONDS - start)) s"
+echo "== Python package: build and install (scripts/python_env.sh), then its tests"
+py_start=$SECONDS
+bash scripts/python_env.sh
+"${LARIAT_PYENV:-target/pyenv}/bin/python" -m pytest -q python/tests
+echo "== test.sh, Python part: $((SECONDS - py_start)) s"

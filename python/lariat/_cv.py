@@ -63,8 +63,7 @@ class ElasticNetCV(_LariatRegressor):
         scikit-learn's: ``None`` is 5 folds, an int is ``KFold`` without shuffling. The test
         sets must partition the rows.
     standardize, device, adapter, strong_rule, gap_safe, working_sets
-        As in :class:`ElasticNet`. Cross-validation runs on the CPU (``device="gpu"`` is
-        refused by lariat for now).
+        As in :class:`ElasticNet` (on the GPU, the folds are one batch there too).
 
     Attributes
     ----------
