@@ -391,6 +391,19 @@ pub struct DeviceResult {
     pub pass: PassTiming,
     pub setup: Option<GpuSetup>,
     pub solves: Vec<SolveResult>,
+    /// The GPU's batch pass (`Xe^T R` for k residuals in one read of X) for each width k.
+    pub block_passes: Vec<BlockPassTiming>,
+}
+
+/// A batch pass of width `k`, against one single-residual pass.
+#[derive(Clone, Debug, Serialize)]
+pub struct BlockPassTiming {
+    pub k: usize,
+    /// Median seconds per pass.
+    pub seconds: f64,
+    /// This pass over one single pass: X is read once, so the goal is near 1, where k single
+    /// passes cost k.
+    pub vs_one_pass: f64,
 }
 
 impl DeviceResult {
@@ -496,6 +509,7 @@ fn bench_cpu(
         pass,
         setup: None,
         solves,
+        block_passes: Vec::new(),
     })
 }
 
@@ -559,13 +573,16 @@ fn speedups(devices: &[DeviceResult]) -> Speedups {
 mod gpu_bench {
     use std::time::Instant;
 
+    use super::BlockPassTiming;
     use super::{median, solver_params, timed_solve, BenchConfig, BenchDevice, DeviceResult};
     use super::{GpuSetup, GpuSolveStats, PassTiming};
     use crate::error::{Error, Result};
     use crate::params::Algorithm;
     use crate::penalty::ElasticNet;
     use crate::problem::Problem;
+    use crate::solver::gpu::block::BlockResident;
     use crate::solver::gpu::context::AdapterChoice;
+    use crate::solver::gpu::kernels::BLOCK_WIDTHS;
     use crate::solver::gpu::resident::{run_and_read, Resident};
     use crate::solver::gpu::{GpuBackend, GpuOptions};
 
@@ -605,6 +622,7 @@ mod gpu_bench {
             n_panels: backend.stats.n_panels,
         };
         let device = report.name.clone();
+        let block_passes = time_block_passes(&backend, problem, cfg.repeats, pass.seconds)?;
         // The problem is resident now, so the solve below does not upload it again.
         let params = solver_params(cfg, Algorithm::Fista)?;
         let mut solve = timed_solve(&mut backend, problem, penalty, &params)?;
@@ -628,7 +646,41 @@ mod gpu_bench {
             pass,
             setup: Some(setup),
             solves: vec![solve],
+            block_passes,
         })
+    }
+
+    /// The batch pass at every compiled width, on k copies of the problem's residual at zero
+    /// (the cost does not depend on the values), against `one_pass` seconds.
+    fn time_block_passes(
+        backend: &GpuBackend,
+        problem: &Problem,
+        repeats: usize,
+        one_pass: f64,
+    ) -> Result<Vec<BlockPassTiming>> {
+        let (ctx, kernels) = (backend.context(), backend.kernels());
+        let mut block = BlockResident::upload(ctx, problem, 1, None)?;
+        let r: Vec<f32> = problem.yc().iter().map(|&v| v as f32).collect();
+        BLOCK_WIDTHS
+            .iter()
+            .map(|&k| {
+                let k = k as usize;
+                let pbs = vec![problem; k];
+                block.load(ctx, kernels, &pbs, &vec![r.clone(); k]);
+                let call = |passes| block.time_passes(ctx, kernels, k, passes);
+                call(1)?;
+                let passes = passes_per_call(&call)?;
+                let mut samples = (0..repeats)
+                    .map(|_| call(passes))
+                    .collect::<Result<Vec<f64>>>()?;
+                let seconds = median(&mut samples) / passes as f64;
+                Ok(BlockPassTiming {
+                    k,
+                    seconds,
+                    vs_one_pass: seconds / one_pass,
+                })
+            })
+            .collect()
     }
 
     /// `g = Xe^T r` on the device: a warm-up call, enough passes per call to reach
@@ -872,6 +924,18 @@ fn gpu_breakdown(d: &DeviceResult) -> Option<String> {
                 g.working_set_rounds
             ));
         }
+    }
+    if !d.block_passes.is_empty() {
+        let cells: Vec<String> = d
+            .block_passes
+            .iter()
+            .map(|b| format!("k={} {}x", b.k, sig3(b.vs_one_pass)))
+            .collect();
+        out.push_str(&format!(
+            "gpu batch pass (X^T R for k residuals in one read of X), time over one pass: {} \
+             (k single passes: k x)\n",
+            cells.join(", ")
+        ));
     }
     Some(out)
 }

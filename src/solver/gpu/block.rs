@@ -175,14 +175,55 @@ impl BlockResident {
         problems: &[&Problem],
         rs: &[Vec<f32>],
     ) -> Result<Vec<Vec<f32>>> {
+        let width = self.load(ctx, kernels, problems, rs);
+        let bytes = (4 * problems.len() * self.p) as u64;
+        let mut read = run_and_read_prefixes(
+            ctx,
+            "block pass",
+            |pass| self.encode(kernels, pass, width),
+            &[(&self.g, bytes)],
+        )?;
+        let g = read.pop().unwrap_or_default();
+        Ok(g.chunks_exact(self.p).map(<[f32]>::to_vec).collect())
+    }
+
+    /// Seconds for `passes` block passes over the batch last loaded, in one submission with
+    /// a read-back of one float (`lariat bench`: the pass itself, not its transfers).
+    pub fn time_passes(
+        &self,
+        ctx: &GpuContext,
+        kernels: &Kernels,
+        k: usize,
+        passes: usize,
+    ) -> Result<f64> {
+        let (_, width) = kernels.block_for(k);
+        let t0 = std::time::Instant::now();
+        run_and_read_prefixes(
+            ctx,
+            "block passes (timed)",
+            |pass| {
+                for _ in 0..passes {
+                    self.encode(kernels, pass, width);
+                }
+            },
+            &[(&self.g, 4)],
+        )?;
+        Ok(t0.elapsed().as_secs_f64())
+    }
+
+    /// Writes the residuals, slots and sizes of a batch and makes its bind groups; returns
+    /// the kernel width that serves it.
+    pub fn load(
+        &mut self,
+        ctx: &GpuContext,
+        kernels: &Kernels,
+        problems: &[&Problem],
+        rs: &[Vec<f32>],
+    ) -> usize {
         let k = problems.len();
         assert!((1..=MAX_BATCH).contains(&k) && rs.len() == k);
         let slots = self.slots_for(ctx, problems);
         let (kernel, width) = kernels.block_for(k);
-        let wi = BLOCK_WIDTHS
-            .iter()
-            .position(|&w| w as usize == width)
-            .unwrap();
         let mut r = vec![0f32; width * self.n];
         for (c, rc) in rs.iter().enumerate() {
             r[c * self.n..(c + 1) * self.n].copy_from_slice(rc);
@@ -204,6 +245,7 @@ impl BlockResident {
             ctx.queue
                 .write_buffer(&panel.uniform, 0, bytemuck::bytes_of(&u));
         }
+        let wi = width_index(width);
         if self.bind_groups[wi].is_none() {
             let groups = self
                 .panels
@@ -227,25 +269,35 @@ impl BlockResident {
                 .collect();
             self.bind_groups[wi] = Some(groups);
         }
-        let groups = self.bind_groups[wi].as_ref().expect("made above");
-        let cols_per_wg = (kernels.config.wg / kernels.config.tpc) as usize;
-        let bytes = (4 * k * self.p) as u64;
-        let mut read = run_and_read_prefixes(
-            ctx,
-            "block pass",
-            |pass| {
-                pass.set_pipeline(kernel.pipeline("xtr"));
-                for (panel, bg) in self.panels.iter().zip(groups) {
-                    let (gx, gy) = kernels
-                        .config
-                        .grid(panel.ncols.div_ceil(cols_per_wg) as u32);
-                    pass.set_bind_group(0, bg, &[]);
-                    pass.dispatch_workgroups(gx, gy, 1);
-                }
-            },
-            &[(&self.g, bytes)],
-        )?;
-        let g = read.pop().unwrap_or_default();
-        Ok(g.chunks_exact(self.p).map(<[f32]>::to_vec).collect())
+        width
     }
+
+    /// One block pass over every panel, for the batch loaded at `width`.
+    fn encode(&self, kernels: &Kernels, pass: &mut wgpu::ComputePass, width: usize) {
+        let (kernel, _) = kernels.block_for(width);
+        let groups = self.bind_groups[width_index(width)]
+            .as_ref()
+            .expect("made by load");
+        let cols_per_wg = (kernels.config.wg / kernels.config.tpc) as usize;
+        pass.set_pipeline(kernel.pipeline("xtr"));
+        for (panel, bg) in self.panels.iter().zip(groups) {
+            let (gx, gy) = kernels
+                .config
+                .grid(panel.ncols.div_ceil(cols_per_wg) as u32);
+            pass.set_bind_group(0, bg, &[]);
+            pass.dispatch_workgroups(gx, gy, 1);
+        }
+    }
+
+    /// Device bytes of X.
+    pub fn x_bytes(&self) -> u64 {
+        self.panels.iter().map(|p| p.x.size()).sum()
+    }
+}
+
+fn width_index(width: usize) -> usize {
+    BLOCK_WIDTHS
+        .iter()
+        .position(|&w| w as usize == width)
+        .expect("a compiled width")
 }
