@@ -107,6 +107,16 @@ def test_gpu_paths_and_many_responses(gpu):
     assert rel_err(c, rc) < 1e-3
 
 
+def test_gpu_cross_validation_matches_cpu(gpu):
+    X, y = wide_problem(seed=26)
+    kw = dict(cv=4, n_alphas=12, eps=0.05, tol=1e-8)
+    cpu = lariat.LassoCV(device="cpu", **kw).fit(X, y)
+    dev = lariat.LassoCV(device="gpu", **kw).fit(X, y)
+    np.testing.assert_allclose(dev.alphas_, cpu.alphas_, rtol=1e-12)
+    np.testing.assert_allclose(dev.mse_path_, cpu.mse_path_, rtol=1e-3)
+    assert dev.alpha_ == cpu.alpha_
+
+
 def test_gpu_loop_reuses_the_device(gpu):
     """Fitting in a loop opens the GPU once: one engine, and memory that stops growing."""
     X, y = wide_problem(seed=25)
