@@ -323,9 +323,16 @@ pub struct DataArgs {
     #[arg(long)]
     pub y: Option<PathBuf>,
     /// CSV: the column of --x that holds y: the column with this header name when there is
-    /// one, else (an integer) the 0-based index.
-    #[arg(long, conflicts_with = "y")]
-    pub target: Option<String>,
+    /// one, else (an integer) the 0-based index. Several (`--target a,b,c`, or the flag
+    /// repeated) fit one model per column, in that order, on the other columns; the JSON then
+    /// holds one result per response. A name that holds a comma is given by its index.
+    #[arg(
+        long,
+        conflicts_with = "y",
+        value_delimiter = ',',
+        value_name = "TARGET"
+    )]
+    pub target: Vec<String>,
 }
 
 impl DataArgs {
@@ -336,7 +343,12 @@ impl DataArgs {
 
     /// Reads X and y as the flags say.
     fn read(&self, input: &InputArgs) -> Result<(Dataset, Vec<f64>)> {
-        read_xy(&self.x, self.y.as_deref(), self.target.as_deref(), input)
+        read_xy(
+            &self.x,
+            self.y.as_deref(),
+            self.target.first().map(String::as_str),
+            input,
+        )
     }
 }
 
@@ -616,8 +628,7 @@ fn run_fit(a: FitArgs) -> Result<()> {
         _ => unreachable!("clap requires one of --lambda, --lambda-ratio"),
     };
     let cfg = a.model.config(lambda);
-    if let Some(r) = responses::detect(&a.data, &a.input)? {
-        let ds = responses::read_x(&a.data, &a.input, &r)?;
+    if let Some((ds, r)) = responses::detect(&a.data, &a.input)? {
         return responses::fit(&ds, &r, &cfg, outs, a.quiet);
     }
     let t0 = Instant::now();
@@ -883,7 +894,7 @@ fn run_path(a: PathArgs) -> Result<()> {
     )?;
     let grid = a.grid.grid()?;
     let cfg = a.model.config(LambdaSpec::Ratio(1.0));
-    if let Some(r) = responses::detect(&a.data, &a.input)? {
+    if let Some((ds, r)) = responses::detect(&a.data, &a.input)? {
         responses::refuse(&[
             ("--csv", a.csv.is_some()),
             ("--plot", a.plot.is_some()),
@@ -891,7 +902,6 @@ fn run_path(a: PathArgs) -> Result<()> {
             ("--holdout", a.holdout.is_some()),
             ("--error-plot", a.error_plot.is_some()),
         ])?;
-        let ds = responses::read_x(&a.data, &a.input, &r)?;
         return responses::path(&ds, &r, &cfg, &grid, outs, a.quiet);
     }
     let (ds, y) = a.data.read(&a.input)?;

@@ -197,6 +197,13 @@ fn cases() -> Vec<Case> {
         c(Input, "path --x cv.csv --target y --error-plot e.svg", 1, "--error-plot needs test data"),
         c(Input, "path --x cv.csv --target y --test-x good.csv --test-y y.csv", 1, "test data have 3 columns, the training data 2"),
         c(Input, "path --x x20.csv --y y20x2.csv --plot p.svg", 1, "--plot takes one response"),
+        c(Input, "fit --x xy2.csv --target u,nosuch --lambda 1 --out m.json", 1, "xy2.csv: no column named 'nosuch'"),
+        c(Input, "path --x xy2.csv --target u,u --out p.json", 1, "xy2.csv: --target u is given twice (column 1, 0-based)"),
+        c(Input, "cv --x xy2.csv --target u --target 1 --out cv.json", 1, "xy2.csv: --target u and --target 1 are the same column (1, 0-based)"),
+        c(Input, "fit --x xy2.csv --target v,u --index-col 1 --lambda 1 --out m.json", 1, "xy2.csv: the target u is column 1 (0-based), which is also the index column"),
+        c(Input, "fit --x xy2.csv --target u,v --format libsvm --lambda 1 --out m.json", 1, "xy2.csv: --target applies to CSV files only"),
+        c(Input, "path --x nan-target.csv --target u,v --out p.json", 1, "nan-target.csv: non-finite value NaN at line 3, column 3"),
+        c(Input, "fit --x xy2.csv --target u,v,a,b --lambda 1 --out m.json", 1, "xy2.csv: no data (20 rows x 0 columns)"),
         // Closed pipes: a quiet exit 0, no panic (101).
         piped(Pipe, "predict --model model.json --x big.csv", Pipes::StdoutClosed),
         piped(Pipe, "fit --x good.csv --target y --lambda 0.1", Pipes::StdoutClosed),
@@ -271,6 +278,11 @@ const FIXTURES: &[(&str, Fx)] = &[
     ("cv-const.csv", Fx::Generated(cv_const_csv)),
     ("x20.csv", Fx::Generated(x20_csv)),
     ("y20x2.csv", Fx::Generated(y20x2_csv)),
+    ("xy2.csv", Fx::Generated(xy2_csv)),
+    (
+        "nan-target.csv",
+        Fx::Text("a,u,v\n1,2,3\n4,5,NaN\n7,8,9\n2,1,4\n"),
+    ),
     ("short-fold.txt", Fx::Text("1\n2\n1\n")),
     (
         "one-fold.txt",
@@ -345,6 +357,15 @@ fn y20x2_csv() -> String {
     let mut s = String::from("u,v\n");
     for i in 0..20 {
         s.push_str(&format!("{},{}\n", i % 4, i % 3));
+    }
+    s
+}
+
+/// `x20.csv` with the two responses of `y20x2.csv` as its columns u (1) and v (3).
+fn xy2_csv() -> String {
+    let mut s = String::from("a,u,b,v\n");
+    for i in 0..20 {
+        s.push_str(&format!("{},{},{},{}\n", i % 7, i % 4, (i * 3) % 5, i % 3));
     }
     s
 }

@@ -110,3 +110,124 @@ fn each_response_equals_its_own_run() {
     assert!(String::from_utf8_lossy(&r.stderr).contains("--plot takes one response"));
     assert!(!plot.exists());
 }
+
+/// Issue 8, part 5: several `--target` columns of one CSV are the responses, in the order
+/// given (here not the file's), on X of the other columns; each equals a run on a file that
+/// holds X and that target alone (the one-target reader and solve).
+#[test]
+fn several_targets_in_one_csv_equal_their_own_runs() {
+    let (x, y) = random_problem(40, 12, 7);
+    let y2: Vec<f64> = (0..40).map(|i| y[i] * -0.3 + (i % 5) as f64).collect();
+    let dir = common::temp_dir("targets");
+    // `cols` are (name, values); X is f0 .. f11 wherever the targets sit.
+    let write = |name: &str, cols: &[(String, Vec<f64>)]| {
+        let path = dir.join(name);
+        let header: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
+        let mut text = header.join(",") + "\n";
+        for i in 0..40 {
+            let row: Vec<String> = cols.iter().map(|(_, v)| format!("{:e}", v[i])).collect();
+            text.push_str(&(row.join(",") + "\n"));
+        }
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let features: Vec<(String, Vec<f64>)> = (0..12)
+        .map(|j| (format!("f{j}"), x.col(j).to_vec()))
+        .collect();
+    let (height, weight) = (("height".to_string(), y), ("weight".to_string(), y2));
+    // Both targets: f0, f1, height, f2 .. f11, weight.
+    let mut cols = features.clone();
+    cols.insert(2, height.clone());
+    cols.push(weight.clone());
+    let data = write("data.csv", &cols);
+    // One target each, first (a file layout of its own).
+    let alone_file = |t: &(String, Vec<f64>)| {
+        let mut cols = vec![t.clone()];
+        cols.extend(features.iter().cloned());
+        write(&format!("{}.csv", t.0), &cols)
+    };
+    let (alone_weight, alone_height) = (alone_file(&weight), alone_file(&height));
+    let run = |file: &std::path::Path, targets: &[&str], cmd: &[&str], name: &str| {
+        let out = dir.join(name);
+        let mut args = vec![cmd[0], "--x", file.to_str().unwrap(), "--tol", "1e-10"];
+        for t in targets {
+            args.extend(["--target", t]);
+        }
+        args.extend(&cmd[1..]);
+        args.extend(["--out", out.to_str().unwrap(), "--quiet"]);
+        let r = lariat(&args);
+        assert!(
+            r.status.success(),
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        json(&out)
+    };
+    let close = |u: &Value, v: &Value| {
+        let (u, v) = (u.as_f64().unwrap(), v.as_f64().unwrap());
+        (u - v).abs() <= 1e-10 * v.abs().max(1e-12)
+    };
+    let all_close = |u: &Value, v: &Value| {
+        let (u, v) = (u.as_array().unwrap(), v.as_array().unwrap());
+        u.len() == v.len() && u.iter().zip(v).all(|(a, b)| close(a, b))
+    };
+    for (cmd, key) in [
+        (vec!["fit", "--lambda-ratio", "0.2"], "models"),
+        (vec!["path", "--n-lambdas", "8"], "paths"),
+        (vec!["cv", "--folds", "4", "--n-lambdas", "8"], "cvs"),
+    ] {
+        // One comma-separated flag and the repeated flag are the same request.
+        let listed = run(&data, &["weight,height"], &cmd, "listed.json");
+        let repeated = run(&data, &["weight", "height"], &cmd, "repeated.json");
+        assert_eq!(untimed(listed.clone()), untimed(repeated), "{cmd:?}");
+        assert_eq!(listed["responses"], serde_json::json!(["weight", "height"]));
+        let all = listed[key].as_array().unwrap();
+        assert_eq!(all.len(), 2, "{cmd:?}");
+        for (k, (target, file)) in [("weight", &alone_weight), ("height", &alone_height)]
+            .into_iter()
+            .enumerate()
+        {
+            let alone = run(file, &[target], &cmd, "one.json");
+            let (many, one) = match key {
+                "models" => (&all[k], &alone),
+                "paths" => (&all[k]["fits"][7], &alone["fits"][7]),
+                _ => (&all[k]["model"], &alone["model"]),
+            };
+            // X is the other 12 columns, the same in both runs, whatever the targets.
+            assert_eq!(many["feature_names"], one["feature_names"], "{cmd:?}");
+            assert_eq!(many["n_features"], serde_json::json!(12), "{cmd:?}");
+            assert!(
+                close(&many["objective"], &one["objective"])
+                    && close(&many["intercept"], &one["intercept"]),
+                "{cmd:?} {target}: {} vs {}",
+                many["objective"],
+                one["objective"]
+            );
+            assert_eq!(many["coef"]["indices"], one["coef"]["indices"], "{cmd:?}");
+            assert!(
+                all_close(&many["coef"]["values"], &one["coef"]["values"]),
+                "{cmd:?}"
+            );
+            if key == "cvs" {
+                for field in ["cvm", "cvsd"] {
+                    assert!(all_close(&all[k][field], &alone[field]), "{target} {field}");
+                }
+                assert_eq!(all[k]["index_min"], alone["index_min"]);
+            }
+        }
+    }
+}
+
+/// The JSON without its wall times (which differ between runs).
+fn untimed(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(k, _)| k != "seconds")
+                .map(|(k, v)| (k, untimed(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(untimed).collect()),
+        other => other,
+    }
+}

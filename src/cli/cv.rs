@@ -68,9 +68,8 @@ pub fn run_cv(a: CvArgs) -> Result<()> {
         Some(path) => read_foldid(path, n),
         None => Ok(Folds::random(n, a.folds, a.seed)?),
     };
-    if let Some(r) = responses::detect(&a.data, &a.input)? {
+    if let Some((ds, r)) = responses::detect(&a.data, &a.input)? {
         responses::refuse(&[("--plot", a.plot.is_some())])?;
-        let ds = responses::read_x(&a.data, &a.input, &r)?;
         let folds = folds_for(ds.x.n_rows())?;
         let job = responses::CvJob {
             cfg: &cfg,

@@ -1,14 +1,15 @@
-//! Several responses in one run: `--y` with k columns (a 2-D .npy, or a CSV of k columns)
-//! fits k models (paths, cross-validations) in one batch; the JSON holds one per response, in
+//! Several responses in one run: `--y` with k columns (a 2-D .npy, or a CSV of k columns), or
+//! k `--target` columns of a CSV `--x`, fits k models (paths, cross-validations) in one batch; the JSON holds one per response, in
 //! order, beside the responses' names.
 
 use anyhow::{bail, Context, Result};
 use lariat::cv::{cross_validate_responses, Folds};
-use lariat::data::{read_dataset, Dataset};
+use lariat::data::csv::read_dataset_targets;
+use lariat::data::{read_dataset, Dataset, Format, Target};
 use lariat::fit::{fit_paths_with_progress, fit_responses, FitConfig, LambdaGrid};
 use lariat::outputs::Outputs;
 
-use super::{print_written, with_progress, DataArgs, InputArgs};
+use super::{print_notices, print_written, with_progress, DataArgs, InputArgs};
 
 /// The k responses of a multi-column `--y`.
 pub struct Responses {
@@ -22,9 +23,44 @@ impl Responses {
     }
 }
 
-/// The responses of `--y` when it has more than one column; `None` for a single one (the
+/// The data and responses of a several-response run: `--target` with several columns of a
+/// CSV `--x`, or a `--y` with more than one column; `None` for a single response (the
 /// one-response commands read it as before).
-pub fn detect(data: &DataArgs, input: &InputArgs) -> Result<Option<Responses>> {
+pub fn detect(data: &DataArgs, input: &InputArgs) -> Result<Option<(Dataset, Responses)>> {
+    if data.target.len() > 1 {
+        return from_targets(data, input).map(Some);
+    }
+    let Some(r) = from_y(data, input)? else {
+        return Ok(None);
+    };
+    let ds = read_x(data, input, &r)?;
+    Ok(Some((ds, r)))
+}
+
+/// The `--target` columns of `--x` (a CSV) as responses, the other columns as X.
+fn from_targets(data: &DataArgs, input: &InputArgs) -> Result<(Dataset, Responses)> {
+    let format = match input.format {
+        Some(f) => f,
+        None => Format::from_path(&data.x)?,
+    };
+    if format != Format::Csv {
+        bail!(
+            "{}: --target applies to CSV files only (several responses of another format \
+             come from --y)",
+            data.x.display()
+        );
+    }
+    let targets: Vec<Target> = data.target.iter().map(|t| Target::parse(t)).collect();
+    let (ds, columns) = read_dataset_targets(&data.x, &input.read_options(None), &targets)?;
+    let responses = Responses {
+        ys: columns.ys,
+        names: columns.names,
+    };
+    Ok((ds, responses))
+}
+
+/// The responses of `--y` when it has more than one column.
+fn from_y(data: &DataArgs, input: &InputArgs) -> Result<Option<Responses>> {
     let Some(path) = &data.y else {
         return Ok(None);
     };
@@ -50,10 +86,13 @@ pub fn detect(data: &DataArgs, input: &InputArgs) -> Result<Option<Responses>> {
     Ok(Some(Responses { ys, names }))
 }
 
-/// Reads X for several responses (a file that carries its own target cannot have more).
-pub fn read_x(data: &DataArgs, input: &InputArgs, r: &Responses) -> Result<Dataset> {
-    if data.target.is_some() {
-        bail!("--target picks one column of --x; several responses come from --y");
+/// Reads X for several responses from `--y` (a file that carries its own target cannot have
+/// more).
+fn read_x(data: &DataArgs, input: &InputArgs, r: &Responses) -> Result<Dataset> {
+    if !data.target.is_empty() {
+        bail!(
+            "--target picks columns of --x; several responses come from --y or --target, not both"
+        );
     }
     let ds = read_dataset(&data.x, &input.read_options(None))?;
     if ds.y.is_some() {
@@ -96,6 +135,7 @@ pub fn fit(
     mut outs: Outputs,
     quiet: bool,
 ) -> Result<()> {
+    print_notices(&ds.notices, quiet);
     let names = ds.feature_names.as_deref();
     let fits = fit_responses(ds.x.as_ref(), &r.slices(), names, cfg)?;
     let models: Vec<_> = fits.iter().map(|f| &f.model).collect();
@@ -143,6 +183,7 @@ pub fn path(
     mut outs: Outputs,
     quiet: bool,
 ) -> Result<()> {
+    print_notices(&ds.notices, quiet);
     let names = ds.feature_names.as_deref();
     let paths = with_progress(!quiet, |progress| {
         fit_paths_with_progress(ds.x.as_ref(), &r.slices(), names, cfg, grid, progress)
@@ -209,6 +250,7 @@ pub fn cv(ds: &Dataset, r: &Responses, job: CvJob, mut outs: Outputs, quiet: boo
         folds,
         select,
     } = job;
+    print_notices(&ds.notices, quiet);
     let names = ds.feature_names.as_deref();
     let cvs = with_progress(!quiet, |progress| {
         cross_validate_responses(

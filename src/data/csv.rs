@@ -25,18 +25,69 @@ pub fn read_dataset(path: &Path, opts: &ReadOptions) -> Result<Dataset> {
 
 /// [`read_dataset`] from any reader; `path` only names the input in messages.
 pub fn read_dataset_from(reader: impl BufRead, path: &Path, opts: &ReadOptions) -> Result<Dataset> {
-    let table = read_table(reader, path, opts, false)?;
+    let targets: Vec<Target> = opts.target.iter().cloned().collect();
+    let (mut ds, mut columns) = read_with_targets(reader, path, opts, &targets)?;
+    ds.y = columns.ys.pop();
+    Ok(ds)
+}
+
+/// Reads a delimited text file whose columns `targets` (each by the rule of
+/// [`Target::Column`], in the order given) are k responses: the dataset of the other columns,
+/// and the responses in that order. `opts.target` must be `None`. A target named twice (by
+/// name or index), or that is the index column, is an error naming the file and the column.
+pub fn read_dataset_targets(
+    path: &Path,
+    opts: &ReadOptions,
+    targets: &[Target],
+) -> Result<(Dataset, TargetColumns)> {
+    debug_assert!(opts.target.is_none(), "the targets are given apart");
+    let reader = BufReader::new(super::open(path)?);
+    let (ds, columns) = read_with_targets(reader, path, opts, targets)?;
+    if ds.x.n_rows() == 0 || ds.x.n_cols() == 0 {
+        return Err(Error::Empty {
+            path: path.to_path_buf(),
+            rows: ds.x.n_rows(),
+            cols: ds.x.n_cols(),
+        });
+    }
+    Ok((ds, columns))
+}
+
+/// The target columns of a file, in the order they were asked for.
+pub struct TargetColumns {
+    pub ys: Vec<Vec<f64>>,
+    /// Their header names; without a header, the targets as given.
+    pub names: Vec<String>,
+}
+
+fn read_with_targets(
+    reader: impl BufRead,
+    path: &Path,
+    opts: &ReadOptions,
+    targets: &[Target],
+) -> Result<(Dataset, TargetColumns)> {
+    let table = read_table(reader, path, opts, targets, false)?;
     let (n, p) = (table.rows, table.x_cols);
     let x = super::npy::row_to_col_major(&table.x, n, p);
-    Ok(Dataset {
+    let ds = Dataset {
         x: Box::new(Dense::from_col_major(n, p, x)),
-        y: table.y,
+        y: None,
         feature_names: table.names,
         source: path.to_path_buf(),
         header: table.header,
         implied_width: false,
         notices: table.notices,
-    })
+    };
+    let names = table
+        .y_names
+        .unwrap_or_else(|| targets.iter().map(target_text).collect());
+    Ok((
+        ds,
+        TargetColumns {
+            ys: table.ys,
+            names,
+        },
+    ))
 }
 
 /// Reads a target vector: a one-column file, or the `opts.target` column of a wider one.
@@ -50,9 +101,10 @@ pub fn read_vector_from(
     path: &Path,
     opts: &ReadOptions,
 ) -> Result<(Vec<f64>, Vec<Notice>)> {
-    let table = read_table(reader, path, opts, true)?;
+    let targets: Vec<Target> = opts.target.iter().cloned().collect();
+    let mut table = read_table(reader, path, opts, &targets, true)?;
     // Without a target, `read_table` has checked that the only column is X's.
-    Ok((table.y.unwrap_or(table.x), table.notices))
+    Ok((table.ys.pop().unwrap_or(table.x), table.notices))
 }
 
 /// The numbers of a file, the target and index columns split off.
@@ -61,7 +113,10 @@ struct Table {
     x_cols: usize,
     /// Row-major `rows x x_cols`.
     x: Vec<f64>,
-    y: Option<Vec<f64>>,
+    /// One column per target, in the order the targets were given.
+    ys: Vec<Vec<f64>>,
+    /// Header names of the target columns.
+    y_names: Option<Vec<String>>,
     /// Header names of the X columns.
     names: Option<Vec<String>>,
     header: Option<HeaderChoice>,
@@ -192,6 +247,7 @@ fn read_table(
     reader: impl BufRead,
     path: &Path,
     opts: &ReadOptions,
+    targets: &[Target],
     single_column: bool,
 ) -> Result<Table> {
     let mut lines = Lines::new(path, reader);
@@ -201,7 +257,8 @@ fn read_table(
             rows: 0,
             x_cols: 0,
             x: Vec::new(),
-            y: None,
+            ys: Vec::new(),
+            y_names: None,
             names: None,
             header: None,
             notices,
@@ -242,68 +299,44 @@ fn read_table(
             (present, reason)
         }
     };
-    // `--target T` where T is a field of a first row read as data: the user may well think of
-    // that row as names (`2019,2020,2021` reads as numbers). Say so, in a warning when T is
-    // also a valid index, in the error when it is not.
-    let target_in_data_row = match (&opts.target, has_header) {
-        // Not when the field sits at the very index T names: both readings agree.
-        (Some(Target::Column(t)), false) => first
-            .iter()
-            .enumerate()
-            .position(|(j, f)| f == t && t.parse() != Ok(j))
-            .map(|j| {
-                format!(
-                    "the first row, read as data, has a field '{t}' (0-based column {j}); pass \
-                 --header if that row is a header"
-                )
-            }),
-        _ => None,
-    };
-    let names = has_header.then_some(first);
+    let names = has_header.then(|| first.clone());
     let index = resolve_index(path, opts.index_col, names.as_deref(), width)?;
-    let target = resolve_target(
-        path,
-        opts.target.as_ref(),
-        names.as_deref(),
-        width,
-        &mut notices,
-    )
-    .map_err(|e| match (e, &target_in_data_row) {
-        (Error::Format { path, msg }, Some(hint)) => Error::Format {
-            path,
-            msg: format!("{msg}; {hint}"),
-        },
-        (e, _) => e,
-    })?;
-    if let (Some(hint), Some(Target::Column(t))) = (&target_in_data_row, &opts.target) {
-        notices.push(Notice {
-            warning: true,
-            text: format!(
-                "{}: --target {t} is taken as the 0-based column index {t}, but {hint}",
-                path.display()
-            ),
-        });
-    }
-    if let (Some(t), Some(i)) = (target, index) {
-        if t == i {
+    let mut cols: Vec<usize> = Vec::with_capacity(targets.len());
+    for t in targets {
+        let j = resolve_one_target(path, t, &first, names.as_deref(), width, &mut notices)?;
+        if let Some(k) = cols.iter().position(|&c| c == j) {
+            let (first, again) = (target_text(&targets[k]), target_text(t));
+            let msg = if first == again {
+                format!("--target {first} is given twice (column {j}, 0-based)")
+            } else {
+                format!("--target {first} and --target {again} are the same column ({j}, 0-based)")
+            };
+            return Err(Error::Format {
+                path: path.to_path_buf(),
+                msg: format!("{msg}: each response is one column"),
+            });
+        }
+        if Some(j) == index {
             return Err(Error::Format {
                 path: path.to_path_buf(),
                 msg: format!(
-                    "the target is column {t} (0-based), which is also the index column \
-                     (pass --index-col none to use it)"
+                    "the target {} is column {j} (0-based), which is also the index column \
+                     (pass --index-col none to use it)",
+                    target_text(t)
                 ),
             });
         }
+        cols.push(j);
     }
-    let x_cols = width - usize::from(target.is_some()) - usize::from(index.is_some());
-    if single_column && target.is_none() && x_cols != 1 {
+    let x_cols = width - cols.len() - usize::from(index.is_some());
+    if single_column && cols.is_empty() && x_cols != 1 {
         return Err(first_ctx.err(
             2,
             format!("expected one column of values, found {x_cols} (select one with --target)"),
         ));
     }
 
-    let mut sink = RowSink::new(width, target, index);
+    let mut sink = RowSink::new(width, &cols, index);
     if !has_header {
         sink.push_line(&first_ctx, &first_line, delim, &mut scratch)
             .map_err(|e| match (e, &guess) {
@@ -349,10 +382,13 @@ fn read_table(
             ),
         });
     }
+    let y_names = names
+        .as_ref()
+        .map(|all| cols.iter().map(|&j| all[j].clone()).collect());
     let names = names.map(|all| {
         all.into_iter()
             .enumerate()
-            .filter(|&(j, _)| Some(j) != target && Some(j) != index)
+            .filter(|&(j, _)| !cols.contains(&j) && Some(j) != index)
             .map(|(_, name)| name)
             .collect()
     });
@@ -360,7 +396,8 @@ fn read_table(
         rows: sink.rows,
         x_cols,
         x: sink.x,
-        y: target.map(|_| sink.y),
+        ys: sink.ys,
+        y_names,
         names,
         header: Some(HeaderChoice {
             present: has_header,
@@ -373,26 +410,31 @@ fn read_table(
 /// Collects the numbers of data rows, checking that every row has the first row's width.
 struct RowSink {
     width: usize,
-    target: Option<usize>,
+    /// `slot[j]`: which target column `j` is, if any.
+    slot: Vec<Option<usize>>,
     /// The index column: not parsed as a number (row labels may be any text).
     index: Option<usize>,
     /// Whether the index column has read 0, 1, 2, ... so far (pandas' default index).
     index_counts: bool,
     rows: usize,
     x: Vec<f64>,
-    y: Vec<f64>,
+    ys: Vec<Vec<f64>>,
 }
 
 impl RowSink {
-    fn new(width: usize, target: Option<usize>, index: Option<usize>) -> Self {
+    fn new(width: usize, targets: &[usize], index: Option<usize>) -> Self {
+        let mut slot = vec![None; width];
+        for (k, &j) in targets.iter().enumerate() {
+            slot[j] = Some(k);
+        }
         RowSink {
             width,
-            target,
+            slot,
             index,
             index_counts: true,
             rows: 0,
             x: Vec::new(),
-            y: Vec::new(),
+            ys: vec![Vec::new(); targets.len()],
         }
     }
 
@@ -405,12 +447,12 @@ impl RowSink {
     ) -> Result<()> {
         let RowSink {
             width,
-            target,
+            slot,
             index,
             index_counts,
             rows,
             x,
-            y,
+            ys,
         } = self;
         // Fields past the expected width are only counted, for the message below.
         let count = for_each_field(ctx, line, delim, scratch, |j, text| {
@@ -418,10 +460,9 @@ impl RowSink {
                 *index_counts &= text.trim().parse::<usize>() == Ok(*rows);
             } else if j < *width {
                 let v = parse_number(ctx, j + 1, text)?;
-                if Some(j) == *target {
-                    y.push(v);
-                } else {
-                    x.push(v);
+                match slot[j] {
+                    Some(k) => ys[k].push(v),
+                    None => x.push(v),
                 }
             }
             Ok(())
@@ -458,13 +499,68 @@ fn resolve_index(
     }
 }
 
-fn resolve_target(
+/// How a target was given, for messages.
+fn target_text(t: &Target) -> String {
+    match t {
+        Target::Name(s) | Target::Column(s) => s.clone(),
+        Target::Index(i) => i.to_string(),
+    }
+}
+
+/// The 0-based column of one target. `first` is the first row (a header when `names` is
+/// given); when it was read as data and holds the target's text elsewhere, the user may well
+/// think of that row as names (`2019,2020,2021` reads as numbers), so say so: in a warning
+/// when the text is also a valid index, in the error when it is not.
+fn resolve_one_target(
     path: &Path,
-    target: Option<&Target>,
+    target: &Target,
+    first: &[String],
     names: Option<&[String]>,
     width: usize,
     notices: &mut Vec<Notice>,
-) -> Result<Option<usize>> {
+) -> Result<usize> {
+    let in_data_row = match (target, names) {
+        // Not when the field sits at the very index T names: both readings agree.
+        (Target::Column(t), None) => first
+            .iter()
+            .enumerate()
+            .position(|(j, f)| f == t && t.parse() != Ok(j))
+            .map(|j| {
+                format!(
+                    "the first row, read as data, has a field '{t}' (0-based column {j}); pass \
+                 --header if that row is a header"
+                )
+            }),
+        _ => None,
+    };
+    let j = resolve_target(path, target, names, width, notices).map_err(|e| {
+        match (e, &in_data_row) {
+            (Error::Format { path, msg }, Some(hint)) => Error::Format {
+                path,
+                msg: format!("{msg}; {hint}"),
+            },
+            (e, _) => e,
+        }
+    })?;
+    if let (Some(hint), Target::Column(t)) = (&in_data_row, target) {
+        notices.push(Notice {
+            warning: true,
+            text: format!(
+                "{}: --target {t} is taken as the 0-based column index {t}, but {hint}",
+                path.display()
+            ),
+        });
+    }
+    Ok(j)
+}
+
+fn resolve_target(
+    path: &Path,
+    target: &Target,
+    names: Option<&[String]>,
+    width: usize,
+    notices: &mut Vec<Notice>,
+) -> Result<usize> {
     let fail = |msg: String| {
         Err(Error::Format {
             path: path.to_path_buf(),
@@ -473,7 +569,7 @@ fn resolve_target(
     };
     let by_index = |i: usize| {
         if i < width {
-            Ok(Some(i))
+            Ok(i)
         } else {
             fail(format!(
                 "target column index {i} is out of range: the file has {width} columns \
@@ -492,7 +588,7 @@ fn resolve_target(
             "target '{name}' is a column name, but the file has no header row \
              (give a 0-based column index instead)"
         )),
-        (Some(_), [j]) => Ok(Some(*j)),
+        (Some(_), [j]) => Ok(*j),
         (Some(n), []) => fail(format!(
             "no column named '{name}'; the columns are {}",
             preview(n)
@@ -504,10 +600,9 @@ fn resolve_target(
         )),
     };
     match target {
-        None => Ok(None),
-        Some(Target::Index(i)) => by_index(*i),
-        Some(Target::Name(name)) => by_name(name, &hits(name)),
-        Some(Target::Column(s)) => {
+        Target::Index(i) => by_index(*i),
+        Target::Name(name) => by_name(name, &hits(name)),
+        Target::Column(s) => {
             let found = hits(s);
             match (s.parse::<usize>(), &found[..]) {
                 (Ok(i), []) => by_index(i),
@@ -522,7 +617,7 @@ fn resolve_target(
                             path.display()
                         ),
                     });
-                    Ok(Some(*j))
+                    Ok(*j)
                 }
                 _ => by_name(s, &found),
             }
@@ -756,6 +851,25 @@ mod tests {
         assert_eq!(ds.feature_names.unwrap(), ["weight, kg", "say \"hi\""]);
         assert_eq!(ds.y.unwrap(), [3.0]);
         assert_eq!(col_major(ds.x.as_ref()), [1.0, 2.0]);
+    }
+
+    #[test]
+    fn several_targets_in_the_order_given() {
+        let t = file("a,u,b,v\n1,10,2,20\n3,30,4,40\n");
+        let targets = [Target::parse("v"), Target::parse("1")];
+        let (ds, cols) = read_dataset_targets(t.path(), &ReadOptions::default(), &targets).unwrap();
+        assert_eq!(col_major(ds.x.as_ref()), [1.0, 3.0, 2.0, 4.0]);
+        assert_eq!(ds.feature_names.unwrap(), ["a", "b"]);
+        assert_eq!(cols.ys, [vec![20.0, 40.0], vec![10.0, 30.0]]);
+        assert_eq!(cols.names, ["v", "u"]);
+        let twice = [Target::parse("u"), Target::parse("1")];
+        let Err(e) = read_dataset_targets(t.path(), &ReadOptions::default(), &twice) else {
+            panic!("a column named twice must be refused");
+        };
+        assert!(
+            format!("{e}").contains("--target u and --target 1 are the same column"),
+            "{e}"
+        );
     }
 
     #[test]
