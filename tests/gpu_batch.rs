@@ -223,7 +223,10 @@ fn folds_and_the_full_data_solve_together_as_they_do_alone_on_the_cpu() {
                 .flatten()
                 .filter(|f| f.w.iter().any(|&v| v != 0.0));
             assert!(solved.clone().count() > 0, "{what}");
-            assert!(solved.clone().all(|f| f.device == "gpu"), "{what}");
+            assert!(
+                solved.clone().all(|f| f.device.starts_with("gpu")),
+                "{what}"
+            );
         }
     }
 }
@@ -264,9 +267,9 @@ fn responses_solve_together_and_a_finished_problem_adds_no_passes() {
     let warms = vec![None; refs.len()];
     let fits = gpu.solve_batch(&refs, &pens, &warms, &prm).unwrap();
     let passes: Vec<usize> = fits.iter().map(|f| f.full_passes).collect();
-    let submissions = gpu.stats.counts.submissions as usize;
-    // One submission per round serves every open problem: no more rounds than the neediest
-    // problem's passes, and far fewer than one per problem per pass.
+    let submissions = gpu.stats.block_passes;
+    // One pass over X per round serves every open problem: no more passes than the
+    // neediest problem's, and fewer than one per problem per pass.
     assert!(
         submissions <= *passes.iter().max().unwrap(),
         "{submissions} submissions for passes {passes:?}"
@@ -275,6 +278,11 @@ fn responses_solve_together_and_a_finished_problem_adds_no_passes() {
         submissions < passes.iter().sum::<usize>(),
         "{submissions} submissions for passes {passes:?}"
     );
+    // The subproblems ran as FISTA on the device, each stopping on its own: the frozen
+    // problems took fewer steps than the others.
+    assert!(gpu.stats.gpu_iterations > 0);
+    let steps: Vec<usize> = fits.iter().map(|f| f.n_iter).collect();
+    assert!(steps.iter().any(|&s| s != steps[0]), "steps {steps:?}");
     let mut cpu = CpuBackend::new(Algorithm::Cd);
     for (i, (pb, fit)) in refs.iter().zip(&fits).enumerate() {
         assert_eq!(fit.status, Status::Converged, "response {i}");
@@ -301,9 +309,11 @@ fn cv_on_the_gpu_chooses_what_the_cpu_chooses() {
         n_lambdas: 20,
         min_ratio: Some(0.01),
     };
+    // The held-out error moves to first order with the coefficients (which a gap of tol
+    // bounds only to sqrt(tol)): a tight tolerance makes both answers the optimum's.
     let cfg = FitConfig {
         solver: SolverParams {
-            tol: 1e-9,
+            tol: 1e-13,
             ..SolverParams::default()
         },
         ..FitConfig::default()

@@ -1,12 +1,14 @@
 //! A batch of problems on one design (the folds of a cross-validation with the full data,
 //! several responses; and any problem fitted on a subset of the rows) solved together on the
-//! device. The device does what only it does well, the full pass: `Xe^T R` for every open
-//! problem in one read of X (block.rs), which filters each problem's f64 certificate. The
-//! policy is the single solve's: Gap Safe and the working-set rule of `working_sets.rs`, the
-//! strong set and the exact correlations a warm start brings (`warm.rs`), each problem with its
-//! own working set, gap and stop. Each working-set subproblem (a few hundred columns) is solved
-//! in f64 by coordinate descent on the host, all problems in parallel, so a batch needs no
-//! f32 polish. A finished problem leaves the batch: its residual is not in the next pass.
+//! device. The full pass, `Xe^T R` for every open problem in one read of X (block.rs), filters
+//! each problem's f64 certificate. The policy is the single solve's: Gap Safe and the
+//! working-set rule of `working_sets.rs`, the strong set and the exact correlations a warm
+//! start brings (`warm.rs`), each problem with its own working set, gap and stop. The
+//! working-set subproblems run together as FISTA on the device (`sub_batch.rs`: per-problem
+//! state, step and penalty in storage buffers, stop masks) while their targets are within f32's
+//! reach; below it, or once f32 stops gaining, a problem's rounds run in f64 by coordinate
+//! descent on the host ("gpu+cpu-polish"). A finished problem leaves the batch: its residual is
+//! not in the next pass.
 
 use std::sync::Arc;
 
@@ -14,16 +16,17 @@ use rayon::prelude::*;
 
 use super::block::{block_device_bytes, BlockResident, MAX_BATCH};
 use super::finish::exact_certificate;
+use super::sub_batch::{self, SubBatch, SubSpec, MAX_PROBLEMS};
 use super::warm::{screen_at_start, Start};
 use super::working_sets::WorkingSets;
-use super::GpuBackend;
+use super::{GpuBackend, F32_GAP_FLOOR};
 use crate::design::Columns;
 use crate::error::{Error, Result};
 use crate::params::ValidParams;
 use crate::penalty::ElasticNet;
 use crate::problem::{sq_norm, Problem};
 use crate::solver::certificate::{certify, Certificate, DeviceCorrelations};
-use crate::solver::{cd, stop_status, Fit, Warm};
+use crate::solver::{cd, fista, stop_status, Fit, Warm};
 
 /// One problem of the batch while it is open.
 struct Open<'a> {
@@ -38,6 +41,21 @@ struct Open<'a> {
     exact: Option<Vec<f64>>,
     n_iter: usize,
     full_passes: usize,
+    /// The gap a working-set round on the device started from, to tell whether f32 still
+    /// makes progress.
+    device_round_from: Option<f64>,
+    /// f32 stopped gaining: the rounds left run in f64 on the host.
+    host_only: bool,
+    /// Some round ran in f64 on the host.
+    polished: bool,
+}
+
+/// A working-set round of one problem: its set and the gap its subproblem is solved to.
+struct Round {
+    ws: Vec<usize>,
+    target: f64,
+    /// The certified gap the round starts from.
+    gap: f64,
 }
 
 impl<'a> Open<'a> {
@@ -58,6 +76,9 @@ impl<'a> Open<'a> {
             exact,
             n_iter: 0,
             full_passes: 0,
+            device_round_from: None,
+            host_only: false,
+            polished: false,
         }
     }
 
@@ -70,16 +91,23 @@ impl<'a> Open<'a> {
             self.gap_tol,
             (self.n_iter, self.full_passes),
             status,
-            "gpu",
+            if self.polished {
+                "gpu+cpu-polish"
+            } else {
+                "gpu"
+            },
             cert.grad.clone(),
         ))
     }
 
-    /// One working-set round from the certificate of `w`: the next set, and its subproblem
-    /// solved in f64 by coordinate descent to a fraction of the global gap.
-    fn solve_working_set(&mut self, cert: &Certificate, params: &ValidParams) -> Result<()> {
+    /// The next working-set round from the certificate of `w`.
+    fn plan(&mut self, cert: &Certificate, params: &ValidParams) -> Round {
         let (pb, pen) = (self.pb, &self.pen);
         let gap = cert.info.gap;
+        if let Some(from) = self.device_round_from.take() {
+            // A device round that did not halve the gap has met f32's precision.
+            self.host_only |= gap > 0.5 * from;
+        }
         let ws = if pen.l1() > 0.0 {
             self.sets
                 .next(pb, pen, &mut self.w, &cert.grad, gap, params)
@@ -89,27 +117,65 @@ impl<'a> Open<'a> {
                 .filter(|&j| pb.col_sq_norms()[j] != 0.0)
                 .collect()
         };
-        let target = self.sets.sub_target(gap, self.gap_tol);
-        let cols = Columns::new(pb.design(), ws.clone());
-        let stats = Arc::new(pb.stats().select_columns(&ws));
-        let sub = Problem::with_stats(&cols, stats, pb.yc())?;
-        let scale = sq_norm(pb.yc()) / pb.n() as f64;
+        Round {
+            ws,
+            target: self.sets.sub_target(gap, self.gap_tol),
+            gap,
+        }
+    }
+
+    /// The subproblem of `round` (its columns, with the problem's statistics on them).
+    fn with_subproblem<T>(&self, round: &Round, f: impl FnOnce(&Problem) -> T) -> Result<T> {
+        let cols = Columns::new(self.pb.design(), round.ws.clone());
+        let stats = Arc::new(self.pb.stats().select_columns(&round.ws));
+        let sub = Problem::with_stats(&cols, stats, self.pb.yc())?;
+        Ok(f(&sub))
+    }
+
+    /// Whether `round` runs on the device: in f32 FISTA the subproblem's gap cannot go far
+    /// below [`F32_GAP_FLOOR`] (relative), and a Ridge set is the whole problem.
+    fn on_device(&self, round: &Round) -> bool {
+        let scale = sq_norm(self.pb.yc()) / self.pb.n() as f64;
+        !self.host_only && self.pen.l1() > 0.0 && round.target >= F32_GAP_FLOOR * scale
+    }
+
+    /// The FISTA step of `round`'s subproblem, from its f64 Lanczos estimate.
+    fn step(&self, round: &Round) -> Result<f64> {
+        let lip = self.with_subproblem(round, |sub| fista::lipschitz(sub, &self.pen))?;
+        Ok(if lip > 0.0 { 1.0 / lip } else { 0.0 })
+    }
+
+    /// `round` in f64 on the host: coordinate descent on its subproblem.
+    fn solve_on_host(&mut self, round: &Round, params: &ValidParams) -> Result<()> {
+        let scale = sq_norm(self.pb.yc()) / self.pb.n() as f64;
         let sub_params = ValidParams {
             tol: if scale > 0.0 {
-                target / scale
+                round.target / scale
             } else {
                 params.tol
             },
-            max_iter: params.max_iter.saturating_sub(self.n_iter).max(1),
+            max_iter: self.iterations_left(params),
             ..*params
         };
-        let w0: Vec<f64> = ws.iter().map(|&j| self.w[j]).collect();
-        let fit = cd::solve(&sub, pen, Some(&Warm::from_w(&w0)), &sub_params);
-        self.n_iter += fit.n_iter.max(1);
-        for (&j, &v) in ws.iter().zip(&fit.w) {
+        let w0: Vec<f64> = round.ws.iter().map(|&j| self.w[j]).collect();
+        let fit = self.with_subproblem(round, |sub| {
+            cd::solve(sub, &self.pen, Some(&Warm::from_w(&w0)), &sub_params)
+        })?;
+        self.polished = true;
+        self.accept(round, &fit.w, fit.n_iter);
+        Ok(())
+    }
+
+    fn iterations_left(&self, params: &ValidParams) -> usize {
+        params.max_iter.saturating_sub(self.n_iter).max(1)
+    }
+
+    /// Takes a subproblem's answer `sub_w` (on `round.ws`) after `iters` iterations.
+    fn accept(&mut self, round: &Round, sub_w: &[f64], iters: usize) {
+        self.n_iter += iters.max(1);
+        for (&j, &v) in round.ws.iter().zip(sub_w) {
             self.w[j] = v;
         }
-        Ok(())
     }
 }
 
@@ -158,17 +224,77 @@ impl GpuBackend {
                 }
             }
             self.stats.working_set_rounds += usize::from(!still.is_empty());
-            still
+            let rounds: Vec<Round> = still
                 .par_iter_mut()
                 .zip(&pending)
-                .map(|(o, cert)| o.solve_working_set(cert, params))
-                .collect::<Result<Vec<()>>>()?;
+                .map(|(o, cert)| o.plan(cert, params))
+                .collect();
+            self.solve_rounds(&mut still, &rounds, params)?;
             open = still;
         }
         Ok(fits
             .into_iter()
             .map(|f| f.expect("every problem finished"))
             .collect())
+    }
+
+    /// Solves every problem's working-set round: on the device together (sub-batches of up
+    /// to 32 problems, `sub_batch.rs`) where f32 can reach its target, the others in f64 on
+    /// the host, in parallel.
+    fn solve_rounds(
+        &mut self,
+        open: &mut [Open],
+        rounds: &[Round],
+        params: &ValidParams,
+    ) -> Result<()> {
+        let n = open.first().map_or(0, |o| o.pb.design().n_rows());
+        let device: Vec<usize> = (0..open.len())
+            .filter(|&i| open[i].on_device(&rounds[i]))
+            .collect();
+        for chunk in device.chunks(MAX_PROBLEMS) {
+            let m = union_len(chunk.iter().map(|&i| &rounds[i]));
+            if !sub_batch::fits(&self.ctx, n, m) {
+                continue; // left to the host below
+            }
+            let specs: Vec<SubSpec> = chunk
+                .par_iter()
+                .map(|&i| {
+                    let (o, round) = (&open[i], &rounds[i]);
+                    Ok(SubSpec {
+                        pb: o.pb,
+                        pen: o.pen,
+                        ws: round.ws.clone(),
+                        w0: round.ws.iter().map(|&j| o.w[j]).collect(),
+                        step: o.step(round)?,
+                        target: round.target,
+                        max_iter: o.iterations_left(params),
+                    })
+                })
+                .collect::<Result<_>>()?;
+            if !self.sub_batch.as_ref().is_some_and(|b| b.holds(n, m)) {
+                self.sub_batch = Some(SubBatch::new(&self.ctx, &self.kernels, n, 2 * m));
+            }
+            let sub = self.sub_batch.as_mut().expect("made above");
+            let t0 = std::time::Instant::now();
+            let results = sub.solve(&self.ctx, &self.kernels, &specs)?;
+            self.stats.iterate_seconds += t0.elapsed().as_secs_f64();
+            for (&i, res) in chunk.iter().zip(results) {
+                self.stats.gpu_iterations += res.n_iter;
+                let o = &mut open[i];
+                o.device_round_from = Some(rounds[i].gap);
+                o.accept(&rounds[i], &res.w, res.n_iter);
+            }
+        }
+        let on_device: Vec<bool> = (0..open.len())
+            .map(|i| open[i].device_round_from.is_some())
+            .collect();
+        open.par_iter_mut()
+            .zip(rounds)
+            .zip(on_device)
+            .filter(|(_, dev)| !dev)
+            .map(|((o, round), _)| o.solve_on_host(round, params))
+            .collect::<Result<Vec<()>>>()?;
+        Ok(())
     }
 
     /// The f64 certificate of every open problem at its `w`: from the exact correlations a
@@ -196,6 +322,7 @@ impl GpuBackend {
             let pbs: Vec<&Problem> = chunk.iter().map(|&i| open[i].pb).collect();
             let block = self.block.as_mut().expect("uploaded by ensure_block");
             let gs = block.pass(&self.ctx, &self.kernels, &pbs, &rs)?;
+            self.stats.block_passes += 1;
             let made: Vec<Result<Certificate>> = chunk
                 .par_iter()
                 .zip(gs)
@@ -245,6 +372,14 @@ impl GpuBackend {
         self.block = Some(block);
         Ok(())
     }
+}
+
+/// Columns in the union of the rounds' working sets.
+fn union_len<'r>(rounds: impl Iterator<Item = &'r Round>) -> usize {
+    let mut all: Vec<usize> = rounds.flat_map(|r| r.ws.iter().copied()).collect();
+    all.sort_unstable();
+    all.dedup();
+    all.len()
 }
 
 /// Host-side f32 tests are bit tests: a NaN or infinity would otherwise vanish in the

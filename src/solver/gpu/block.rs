@@ -295,7 +295,8 @@ impl BlockResident {
     }
 }
 
-fn width_index(width: usize) -> usize {
+/// The index of a compiled width in [`BLOCK_WIDTHS`].
+pub(super) fn width_index(width: usize) -> usize {
     BLOCK_WIDTHS
         .iter()
         .position(|&w| w as usize == width)

@@ -8,7 +8,7 @@ use bytemuck::{Pod, Zeroable};
 
 /// Shader sources, in the order they are validated by the tests.
 pub const COMMON: &str = include_str!("../../../shaders/common.wgsl");
-pub const SHADERS: [(&str, &str); 7] = [
+pub const SHADERS: [(&str, &str); 9] = [
     (
         "compact.wgsl",
         include_str!("../../../shaders/compact.wgsl"),
@@ -28,6 +28,14 @@ pub const SHADERS: [(&str, &str); 7] = [
         include_str!("../../../shaders/lanczos.wgsl"),
     ),
     ("block.wgsl", include_str!("../../../shaders/block.wgsl")),
+    (
+        "batch_residual.wgsl",
+        include_str!("../../../shaders/batch_residual.wgsl"),
+    ),
+    (
+        "batch_fista.wgsl",
+        include_str!("../../../shaders/batch_fista.wgsl"),
+    ),
 ];
 
 /// The full source of one kernel file: `common.wgsl` + the file.
@@ -228,6 +236,18 @@ pub struct Kernels {
     pub lanczos: Kernel,
     /// block.wgsl, one per batch width in [`BLOCK_WIDTHS`] (the width is a pipeline constant).
     pub block: Vec<Kernel>,
+    pub batch_residual: Kernel,
+    pub batch_fista: Kernel,
+}
+
+/// Keep in sync with `struct Sub` in shaders/batch_residual.wgsl and batch_fista.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct SubUniform {
+    pub n: u32,
+    pub m: u32,
+    pub k: u32,
+    pub pad: u32,
 }
 
 /// The batch widths block.wgsl is compiled for: a batch of k problems runs on the smallest
@@ -335,6 +355,22 @@ impl Kernels {
                     )
                 })
                 .collect(),
+            batch_residual: Kernel::new(
+                device,
+                "batch_residual.wgsl",
+                &[Uniform, Read, Read, Read, Read, Read, Read, Read, ReadWrite],
+                &["residual_batch"],
+                &wg,
+            ),
+            batch_fista: Kernel::new(
+                device,
+                "batch_fista.wgsl",
+                &[
+                    Uniform, Read, ReadWrite, ReadWrite, ReadWrite, Read, Read, ReadWrite,
+                ],
+                &["fista_batch", "gap_batch"],
+                &wg,
+            ),
         }
     }
 }
@@ -375,6 +411,7 @@ mod tests {
         assert_eq!(std::mem::size_of::<Params>(), 48);
         assert_eq!(std::mem::size_of::<Panel>(), 16);
         assert_eq!(std::mem::size_of::<BlockUniform>(), 32);
+        assert_eq!(std::mem::size_of::<SubUniform>(), 16);
         assert!(COMMON.contains("struct Params {") && COMMON.contains("struct Panel {"));
         let fields = |s: &str| {
             let start = COMMON.find(s).unwrap();

@@ -16,6 +16,7 @@ pub mod context;
 mod finish;
 pub mod kernels;
 pub mod resident;
+mod sub_batch;
 mod warm;
 mod working_sets;
 
@@ -84,6 +85,9 @@ pub struct GpuStats {
     pub counts: Counts,
     /// Working-set subproblems the last solve ran (0 without working sets).
     pub working_set_rounds: usize,
+    /// Passes over all of X the last batch made on the device (each one for every problem
+    /// still open).
+    pub block_passes: usize,
     /// Lanczos steps of the last step size (of the last working set, with working sets).
     pub lanczos_steps: usize,
 }
@@ -98,6 +102,7 @@ impl GpuStats {
         self.gap_checks = 0;
         self.polish_features = 0;
         self.working_set_rounds = 0;
+        self.block_passes = 0;
     }
 }
 
@@ -140,6 +145,8 @@ pub struct GpuBackend {
     sub_resident: Option<Resident>,
     /// The design of the last batch, for block passes (`batch.rs`).
     block: Option<block::BlockResident>,
+    /// The buffers of a batch's device subproblems (`sub_batch.rs`).
+    sub_batch: Option<sub_batch::SubBatch>,
     /// Why the last solve ran on the CPU ([`GpuOptions::cpu_fallback`]), for `device()`.
     fell_back: Option<String>,
     pub stats: GpuStats,
@@ -200,6 +207,7 @@ impl GpuBackend {
             resident: None,
             sub_resident: None,
             block: None,
+            sub_batch: None,
             fell_back: None,
             stats: GpuStats::default(),
         })

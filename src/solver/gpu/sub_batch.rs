@@ -1,0 +1,385 @@
+//! The working-set subproblems of a batch, solved together by FISTA on the device: each
+//! problem with its own working set, statistics, rows, penalty, step and FISTA state in
+//! storage buffers (batch_fista.wgsl), over the columns of the union of the working sets,
+//! gathered once per round. A step of the whole batch is three dispatches (residuals,
+//! batch_residual.wgsl; correlations, block.wgsl; the FISTA update), a gap check three more
+//! and one read-back of 8 floats per problem. A problem that meets its target, stalls at f32
+//! precision or runs out of iterations is frozen (its stop mask): the kernels skip it.
+
+use super::block::width_index;
+use super::context::GpuContext;
+use super::kernels::{BlockUniform, Kernels, SubUniform, BLOCK_WIDTHS};
+use super::resident::{run_and_read_prefixes, storage, uniform_init};
+use super::{next_check_interval, stalled, FIRST_CHECK_EVERY};
+use crate::error::{Error, Result};
+use crate::penalty::ElasticNet;
+use crate::problem::{GapScalars, Problem};
+
+/// Problems per sub-batch: the block kernel's widest width.
+pub const MAX_PROBLEMS: usize = 32;
+/// Floats of state per problem (batch_fista.wgsl).
+const STATE: usize = 8;
+
+/// One problem's subproblem: its working set `ws` (sorted) of `pb`'s columns, from `w0` (on
+/// `ws`), with FISTA step `step`, solved until its gap is at most `target`.
+pub(super) struct SubSpec<'a> {
+    pub pb: &'a Problem<'a>,
+    pub pen: ElasticNet,
+    pub ws: Vec<usize>,
+    pub w0: Vec<f64>,
+    pub step: f64,
+    pub target: f64,
+    pub max_iter: usize,
+}
+
+/// A subproblem's answer on its working set, with the FISTA steps it took.
+pub(super) struct SubResult {
+    pub w: Vec<f64>,
+    pub n_iter: usize,
+}
+
+/// Device buffers for sub-batches of up to [`MAX_PROBLEMS`] problems over at most
+/// `m_cap` columns, kept across rounds (refilled in place while they fit).
+pub(super) struct SubBatch {
+    n: usize,
+    m_cap: usize,
+    x: wgpu::Buffer,
+    z: wgpu::Buffer,
+    w: wgpu::Buffer,
+    mean: wgpu::Buffer,
+    inv: wgpu::Buffer,
+    y: wgpu::Buffer,
+    rows: wgpu::Buffer,
+    state: wgpu::Buffer,
+    r: wgpu::Buffer,
+    g: wgpu::Buffer,
+    out: wgpu::Buffer,
+    slot: wgpu::Buffer,
+    sub_uniform: wgpu::Buffer,
+    block_uniform: wgpu::Buffer,
+    residual_z: wgpu::BindGroup,
+    residual_w: wgpu::BindGroup,
+    fista: wgpu::BindGroup,
+    /// For each width of [`BLOCK_WIDTHS`], made on first use.
+    block: Vec<Option<wgpu::BindGroup>>,
+}
+
+/// Whether sub-batches over `m` columns of `n` rows fit the device's bindings.
+pub(super) fn fits(ctx: &GpuContext, n: usize, m: usize) -> bool {
+    4 * (n.max(1) * 2 * m.max(1)) as u64 <= ctx.max_binding()
+        && 4 * (MAX_PROBLEMS * 2 * m.max(n)) as u64 <= ctx.max_binding()
+}
+
+impl SubBatch {
+    /// Buffers for `n` rows and up to `m_cap` columns.
+    pub(super) fn new(ctx: &GpuContext, kernels: &Kernels, n: usize, m_cap: usize) -> Self {
+        let m_cap = m_cap.max(1);
+        let per_problem = |label, len| storage(ctx, label, 4 * MAX_PROBLEMS * len);
+        let x = storage(ctx, "sub-batch X", 4 * n * m_cap);
+        let (z, w, mean, inv, g) = (
+            per_problem("sub-batch z", m_cap),
+            per_problem("sub-batch w", m_cap),
+            per_problem("sub-batch means", m_cap),
+            per_problem("sub-batch inverse scales", m_cap),
+            per_problem("sub-batch correlations", m_cap),
+        );
+        let (y, rows, r) = (
+            per_problem("sub-batch y", n),
+            per_problem("sub-batch rows", n),
+            per_problem("sub-batch residuals", n),
+        );
+        let state = per_problem("sub-batch state", STATE);
+        let out = per_problem("sub-batch gap sums", STATE);
+        let slot = storage(ctx, "sub-batch slots", 4 * MAX_PROBLEMS);
+        let identity: Vec<u32> = (0..MAX_PROBLEMS as u32).collect();
+        ctx.queue
+            .write_buffer(&slot, 0, bytemuck::cast_slice(&identity));
+        let sub_uniform =
+            uniform_init(ctx, "sub-batch", bytemuck::bytes_of(&SubUniform::default()));
+        let block_uniform = uniform_init(
+            ctx,
+            "sub-batch block",
+            bytemuck::bytes_of(&BlockUniform::default()),
+        );
+        let dev = &ctx.device;
+        let residual = |label, v: &wgpu::Buffer| {
+            ctx.counts.bind_group();
+            kernels.batch_residual.bind(
+                dev,
+                label,
+                &[&sub_uniform, &x, v, &mean, &inv, &y, &rows, &state, &r],
+            )
+        };
+        let residual_z = residual("sub-batch residual(z)", &z);
+        let residual_w = residual("sub-batch residual(w)", &w);
+        ctx.counts.bind_group();
+        let fista = kernels.batch_fista.bind(
+            dev,
+            "sub-batch fista",
+            &[&sub_uniform, &g, &z, &w, &state, &r, &y, &out],
+        );
+        SubBatch {
+            n,
+            m_cap,
+            x,
+            z,
+            w,
+            mean,
+            inv,
+            y,
+            rows,
+            state,
+            r,
+            g,
+            out,
+            slot,
+            sub_uniform,
+            block_uniform,
+            residual_z,
+            residual_w,
+            fista,
+            block: BLOCK_WIDTHS.iter().map(|_| None).collect(),
+        }
+    }
+
+    /// Whether a sub-batch of `n` rows over `m` columns fits these buffers.
+    pub(super) fn holds(&self, n: usize, m: usize) -> bool {
+        self.n == n && m <= self.m_cap
+    }
+
+    /// Solves `specs` (at most [`MAX_PROBLEMS`], all on one design with `n` rows).
+    pub(super) fn solve(
+        &mut self,
+        ctx: &GpuContext,
+        kernels: &Kernels,
+        specs: &[SubSpec],
+    ) -> Result<Vec<SubResult>> {
+        let k = specs.len();
+        let union = self.load(ctx, specs);
+        let m = union.len();
+        let width = kernels.block_for(k).1;
+        self.block_bind_group(ctx, kernels, width);
+        let mut n_iter = vec![0usize; k];
+        let mut active = vec![true; k];
+        let mut history: Vec<Vec<f64>> = vec![Vec::new(); k];
+        let mut every = FIRST_CHECK_EVERY;
+        let mut first = true;
+        loop {
+            let steps = if first { 0 } else { every };
+            first = false;
+            let sums = self.steps_and_check(ctx, kernels, (k, m, width), steps)?;
+            for c in 0..k {
+                if !active[c] {
+                    continue;
+                }
+                n_iter[c] += steps;
+                let spec = &specs[c];
+                let s = &sums[STATE * c..STATE * (c + 1)];
+                if s[6] > 0.0 || s[..6].iter().any(|v| !v.is_finite()) {
+                    return Err(Error::Gpu(format!(
+                        "the device produced non-finite values (NaN or infinity) in a batch's \
+                         subproblem after {} FISTA steps",
+                        n_iter[c]
+                    )));
+                }
+                let scalars = GapScalars {
+                    w_l1: s[0] as f64,
+                    w_sq: s[1] as f64,
+                    g_inf: s[2] as f64,
+                    g_sq: s[3] as f64,
+                    r_sq: s[4] as f64,
+                    r_yc: s[5] as f64,
+                };
+                let gap = spec.pb.gap_from_scalars(&scalars, &spec.pen).gap;
+                history[c].push(gap);
+                if gap <= spec.target
+                    || n_iter[c] >= spec.max_iter
+                    || stalled(&history[c])
+                    || spec.step == 0.0
+                {
+                    active[c] = false;
+                    let at = (4 * (STATE * c + 5)) as u64;
+                    ctx.queue
+                        .write_buffer(&self.state, at, bytemuck::bytes_of(&0.0f32));
+                }
+            }
+            if !active.iter().any(|&a| a) {
+                break;
+            }
+            every = (0..k)
+                .filter(|&c| active[c])
+                .map(|c| next_check_interval(&history[c], every, specs[c].target))
+                .min()
+                .unwrap_or(FIRST_CHECK_EVERY)
+                .min(
+                    (0..k)
+                        .filter(|&c| active[c])
+                        .map(|c| specs[c].max_iter - n_iter[c])
+                        .min()
+                        .unwrap_or(1)
+                        .max(1),
+                );
+        }
+        let mut read =
+            run_and_read_prefixes(ctx, "sub-batch w", |_| {}, &[(&self.w, (4 * k * m) as u64)])?;
+        let w = read.pop().unwrap_or_default();
+        Ok(specs
+            .iter()
+            .enumerate()
+            .map(|(c, spec)| SubResult {
+                w: spec
+                    .ws
+                    .iter()
+                    .map(|j| w[c * m + union.binary_search(j).expect("in the union")] as f64)
+                    .collect(),
+                n_iter: n_iter[c],
+            })
+            .collect())
+    }
+
+    /// One submission: `steps` FISTA steps of every active problem, then the gap sums at w;
+    /// returns the sums (8 floats per problem).
+    fn steps_and_check(
+        &self,
+        ctx: &GpuContext,
+        kernels: &Kernels,
+        (k, m, width): (usize, usize, usize),
+        steps: usize,
+    ) -> Result<Vec<f32>> {
+        let block = self.block[width_index(width)]
+            .as_ref()
+            .expect("made before the loop");
+        let (block_kernel, _) = kernels.block_for(width);
+        let row_groups = self.n.div_ceil(kernels.config.wg as usize) as u32;
+        let cols_per_wg = (kernels.config.wg / kernels.config.tpc) as usize;
+        let (gx, gy) = kernels.config.grid(m.div_ceil(cols_per_wg) as u32);
+        let encode = |pass: &mut wgpu::ComputePass, residual: &wgpu::BindGroup| {
+            pass.set_pipeline(kernels.batch_residual.pipeline("residual_batch"));
+            pass.set_bind_group(0, residual, &[]);
+            pass.dispatch_workgroups(row_groups, k as u32, 1);
+            pass.set_pipeline(block_kernel.pipeline("xtr"));
+            pass.set_bind_group(0, block, &[]);
+            pass.dispatch_workgroups(gx, gy, 1);
+        };
+        let mut read = run_and_read_prefixes(
+            ctx,
+            "sub-batch FISTA",
+            |pass| {
+                for _ in 0..steps {
+                    encode(pass, &self.residual_z);
+                    pass.set_pipeline(kernels.batch_fista.pipeline("fista_batch"));
+                    pass.set_bind_group(0, &self.fista, &[]);
+                    pass.dispatch_workgroups(k as u32, 1, 1);
+                }
+                encode(pass, &self.residual_w);
+                pass.set_pipeline(kernels.batch_fista.pipeline("gap_batch"));
+                pass.set_bind_group(0, &self.fista, &[]);
+                pass.dispatch_workgroups(k as u32, 1, 1);
+            },
+            &[(&self.out, (4 * STATE * k) as u64)],
+        )?;
+        Ok(read.pop().unwrap_or_default())
+    }
+
+    /// Writes the batch: the union of the working sets (returned, sorted) gathered from X,
+    /// each problem's statistics on it (inverse scale 0 outside its own set), response, rows,
+    /// warm start and state.
+    fn load(&mut self, ctx: &GpuContext, specs: &[SubSpec]) -> Vec<usize> {
+        let (n, k) = (self.n, specs.len());
+        let mut union: Vec<usize> = specs.iter().flat_map(|s| s.ws.iter().copied()).collect();
+        union.sort_unstable();
+        union.dedup();
+        let m = union.len();
+        debug_assert!(self.holds(n, m) && k <= MAX_PROBLEMS);
+        let x = specs[0].pb.design();
+        let mut host = vec![0f32; n * m];
+        for (j, chunk) in host.chunks_exact_mut(n).enumerate() {
+            x.write_col_f32(union[j], chunk);
+        }
+        ctx.queue
+            .write_buffer(&self.x, 0, bytemuck::cast_slice(&host));
+        let mut mean = vec![0f32; k * m];
+        let mut inv = vec![0f32; k * m];
+        let mut w = vec![0f32; k * m];
+        let mut y = vec![0f32; k * n];
+        let mut rows = vec![0f32; k * n];
+        let mut state = vec![0f32; STATE * k];
+        for (c, spec) in specs.iter().enumerate() {
+            let pb = spec.pb;
+            for (j, &col) in union.iter().enumerate() {
+                mean[c * m + j] = pb.x_mean()[col] as f32;
+            }
+            for (&col, &w0) in spec.ws.iter().zip(&spec.w0) {
+                let j = union.binary_search(&col).expect("in the union");
+                if pb.col_sq_norms()[col] != 0.0 {
+                    inv[c * m + j] = (1.0 / pb.x_scale()[col]) as f32;
+                    w[c * m + j] = w0 as f32;
+                }
+            }
+            for i in 0..n {
+                y[c * n + i] = pb.yc()[i] as f32;
+                rows[c * n + i] = f32::from(u8::from(pb.rows().contains(i)));
+            }
+            state[STATE * c..STATE * (c + 1)].copy_from_slice(&[
+                spec.step as f32,
+                spec.pen.l1() as f32,
+                spec.pen.l2() as f32,
+                (1.0 / pb.n() as f64) as f32,
+                1.0,
+                1.0,
+                0.0,
+                0.0,
+            ]);
+        }
+        let write = |buf: &wgpu::Buffer, data: &[f32]| {
+            ctx.queue.write_buffer(buf, 0, bytemuck::cast_slice(data));
+        };
+        write(&self.mean, &mean);
+        write(&self.inv, &inv);
+        write(&self.w, &w);
+        write(&self.z, &w);
+        write(&self.y, &y);
+        write(&self.rows, &rows);
+        write(&self.state, &state);
+        let sub = SubUniform {
+            n: n as u32,
+            m: m as u32,
+            k: k as u32,
+            pad: 0,
+        };
+        ctx.queue
+            .write_buffer(&self.sub_uniform, 0, bytemuck::bytes_of(&sub));
+        let block = BlockUniform {
+            n: n as u32,
+            p: m as u32,
+            k: k as u32,
+            col_start: 0,
+            ncols: m as u32,
+            pad: [0; 3],
+        };
+        ctx.queue
+            .write_buffer(&self.block_uniform, 0, bytemuck::bytes_of(&block));
+        union
+    }
+
+    fn block_bind_group(&mut self, ctx: &GpuContext, kernels: &Kernels, width: usize) {
+        let wi = width_index(width);
+        if self.block[wi].is_none() {
+            ctx.counts.bind_group();
+            let (kernel, _) = kernels.block_for(width);
+            self.block[wi] = Some(kernel.bind(
+                &ctx.device,
+                "sub-batch block",
+                &[
+                    &self.block_uniform,
+                    &self.x,
+                    &self.r,
+                    &self.mean,
+                    &self.inv,
+                    &self.slot,
+                    &self.g,
+                ],
+            ));
+        }
+    }
+}
