@@ -58,7 +58,12 @@ pub struct CdSolve<'p> {
     params: ValidParams,
     phase: Phase,
     alive: Vec<bool>,
+    /// How many of `alive` are true.
+    n_alive: usize,
     w: Vec<f64>,
+    /// The indices where `w` is non-zero, ascending: kept up to date so that nothing between
+    /// two full passes costs O(p) (on small n, scans over p cost as much as the sweeps).
+    support: Vec<usize>,
     r: Vec<f64>,
     /// The strong set, when the previous lambda's correlations are known.
     strong: Option<Vec<usize>>,
@@ -88,7 +93,8 @@ impl<'p> CdSolve<'p> {
             }
         }
         let gap_tol = pb.gap_tolerance(params.tol);
-        let ws_size = MIN_WORKING_SET.max(2 * w.iter().filter(|&&v| v != 0.0).count());
+        let support = support_of(&w);
+        let ws_size = MIN_WORKING_SET.max(2 * support.len());
         let strong = match warm {
             Some(Warm {
                 lambda: Some(prev_lambda),
@@ -99,7 +105,7 @@ impl<'p> CdSolve<'p> {
             }
             _ => None,
         };
-        let r = pb.residual(&w);
+        let r = pb.residual_on(&w, &support);
         // The features to sweep: the working set (chosen after a first pass); or the strong
         // set (with the KKT violators added so far); or, without either, all features on a
         // cold start (as glmnet) and none on a warm start, whose support is settled first and
@@ -108,7 +114,7 @@ impl<'p> CdSolve<'p> {
             (Phase::FirstPass, Vec::new())
         } else if let Some(s) = &strong {
             (Phase::Sweeping, s.clone())
-        } else if w.iter().any(|&v| v != 0.0) {
+        } else if !support.is_empty() {
             (Phase::Sweeping, Vec::new())
         } else {
             (Phase::Sweeping, all_alive(&alive))
@@ -118,8 +124,10 @@ impl<'p> CdSolve<'p> {
             pen: *pen,
             params: *params,
             phase,
+            n_alive: alive.iter().filter(|&&a| a).count(),
             alive,
             w,
+            support,
             r,
             strong,
             features,
@@ -136,7 +144,7 @@ impl<'p> CdSolve<'p> {
         if self.phase == Phase::Sweeping {
             self.sweep_to_candidate();
             // The global check is exact: a fresh residual, not the accumulated one.
-            self.r = self.pb.residual(&self.w);
+            self.r = self.pb.residual_on(&self.w, &self.support);
         }
     }
 
@@ -177,19 +185,22 @@ impl<'p> CdSolve<'p> {
         }
         let screen = self.params.screening;
         if screen.gap_safe {
-            for j in gap_safe_screen(pb, pen, &self.w, g, info.gap, &mut self.alive) {
+            let screened = gap_safe_screen(pb, pen, &self.w, g, info.gap, &mut self.alive);
+            self.n_alive -= screened.len();
+            for j in screened {
                 if self.w[j] != 0.0 {
                     pb.col_axpy(j, self.w[j], &mut self.r);
                     self.w[j] = 0.0;
                 }
             }
+            let w = &self.w;
+            self.support.retain(|&j| w[j] != 0.0);
             if let Some(s) = &mut self.strong {
                 s.retain(|&j| self.alive[j]);
             }
         }
         self.features = if screen.cpu_working_sets() {
-            let nnz = self.w.iter().filter(|&&v| v != 0.0).count();
-            self.ws_size = self.ws_size.max(2 * nnz);
+            self.ws_size = self.ws_size.max(2 * self.support.len());
             let ws = working_set(pb, pen, &self.w, g, &self.alive, self.ws_size);
             self.ws_size = self.ws_size.saturating_mul(2);
             ws
@@ -218,22 +229,23 @@ impl<'p> CdSolve<'p> {
                 if self.features.len() == p {
                     self.full_passes += 1;
                 }
+                self.support = merged_support(&self.support, &self.features, &self.w);
             }
             settle_active(
                 pb,
                 pen,
                 (&mut self.w, &mut self.r),
+                &mut self.support,
                 self.inner_tol,
                 &mut self.n_iter,
                 &self.params,
             );
-            let n_alive = self.alive.iter().filter(|&&a| a).count();
-            let restricted = !self.features.is_empty() && self.features.len() < n_alive;
+            let restricted = !self.features.is_empty() && self.features.len() < self.n_alive;
             if !(restricted && self.n_iter < self.params.max_iter) || crate::interrupt::requested()
             {
                 return;
             }
-            let gap_s = restricted_gap(pb, pen, &self.features, &self.w, &self.r);
+            let gap_s = restricted_gap(pb, pen, &self.features, &self.support, &self.w, &self.r);
             if gap_s <= self.gap_tol {
                 return;
             }
@@ -247,13 +259,51 @@ fn all_alive(alive: &[bool]) -> Vec<usize> {
     (0..alive.len()).filter(|&j| alive[j]).collect()
 }
 
+/// The indices where `w` is non-zero, ascending.
+fn support_of(w: &[f64]) -> Vec<usize> {
+    (0..w.len()).filter(|&j| w[j] != 0.0).collect()
+}
+
+/// The support after a sweep over `features`: the indices of either ascending list (the old
+/// support, the features) where `w` is now non-zero. Nothing outside both can have moved.
+fn merged_support(support: &[usize], features: &[usize], w: &[f64]) -> Vec<usize> {
+    let mut out = Vec::with_capacity(support.len().max(features.len()));
+    let (mut a, mut b) = (support.iter().peekable(), features.iter().peekable());
+    loop {
+        let j = match (a.peek(), b.peek()) {
+            (Some(&&x), Some(&&y)) if x == y => {
+                b.next();
+                a.next()
+            }
+            (Some(&&x), Some(&&y)) if x < y => a.next(),
+            (Some(_), Some(_)) | (None, Some(_)) => b.next(),
+            (Some(_), None) => a.next(),
+            (None, None) => break,
+        };
+        let j = *j.expect("peeked");
+        if w[j] != 0.0 {
+            out.push(j);
+        }
+    }
+    out
+}
+
 /// The duality gap of the Elastic Net restricted to the columns `set` (plus whatever is
-/// non-zero): what a working set or strong set solve can certify without a pass over X.
-fn restricted_gap(pb: &Problem, pen: &ElasticNet, set: &[usize], w: &[f64], r: &[f64]) -> f64 {
+/// non-zero, `support`): what a working set or strong set solve can certify without a pass
+/// over X.
+fn restricted_gap(
+    pb: &Problem,
+    pen: &ElasticNet,
+    set: &[usize],
+    support: &[usize],
+    w: &[f64],
+    r: &[f64],
+) -> f64 {
     let n = pb.n() as f64;
-    let (w_l1, w_sq) = w
+    // Over the support in ascending order: the sums over all of w, term for term.
+    let (w_l1, w_sq) = support
         .iter()
-        .fold((0.0, 0.0), |(a, b), &x| (a + x.abs(), b + x * x));
+        .fold((0.0, 0.0), |(a, b), &j| (a + w[j].abs(), b + w[j] * w[j]));
     let mut g_inf = 0.0f64;
     let mut g_sq = 0.0;
     let mut visit = |j: usize| {
@@ -263,8 +313,10 @@ fn restricted_gap(pb: &Problem, pen: &ElasticNet, set: &[usize], w: &[f64], r: &
     };
     set.iter().for_each(|&j| visit(j));
     // Non-zeros outside the set (a warm start's support) count too.
-    (0..w.len())
-        .filter(|&j| w[j] != 0.0 && set.binary_search(&j).is_err())
+    support
+        .iter()
+        .copied()
+        .filter(|j| set.binary_search(j).is_err())
         .for_each(&mut visit);
     let scalars = GapScalars {
         r_sq: sq_norm(r),
@@ -277,25 +329,26 @@ fn restricted_gap(pb: &Problem, pen: &ElasticNet, set: &[usize], w: &[f64], r: &
     pb.gap_from_scalars(&scalars, pen).gap
 }
 
-/// Sweeps over the non-zero coefficients until they move the objective by less than `tol`,
-/// with Anderson extrapolation every [`ANDERSON_DEPTH`] sweeps while the active set holds.
+/// Sweeps over the non-zero coefficients (`support`, kept up to date) until they move the
+/// objective by less than `tol`, with Anderson extrapolation every [`ANDERSON_DEPTH`] sweeps
+/// while the active set holds.
 fn settle_active(
     pb: &Problem,
     pen: &ElasticNet,
     (w, r): (&mut [f64], &mut [f64]),
+    support: &mut Vec<usize>,
     tol: f64,
     n_iter: &mut usize,
     params: &ValidParams,
 ) {
-    // Sweeps over the active set never make a zero coefficient non-zero: the set only shrinks,
-    // so it is scanned for once (p can be millions) and then filtered.
-    let mut active: Vec<usize> = (0..w.len()).filter(|&j| w[j] != 0.0).collect();
+    // Sweeps over the active set never make a zero coefficient non-zero: the set only shrinks.
+    let mut active = std::mem::take(support);
     let mut anderson = Anderson::default();
     while *n_iter < params.max_iter && !crate::interrupt::requested() {
         let before = active.len();
         active.retain(|&j| w[j] != 0.0);
         if active.is_empty() {
-            return;
+            break;
         }
         if active.len() != before {
             anderson.clear();
@@ -303,7 +356,7 @@ fn settle_active(
         let change = sweep(pb, pen, &active, w, r);
         *n_iter += 1;
         if change <= tol {
-            return;
+            break;
         }
         if params.extrapolation && anderson.push(&active, w) {
             // Costs about a sweep (the residual of the candidate): count it as one.
@@ -311,6 +364,8 @@ fn settle_active(
             *n_iter += 1;
         }
     }
+    active.retain(|&j| w[j] != 0.0);
+    *support = active;
 }
 
 /// Anderson extrapolation of coordinate descent (Bertrand and Massias, "Anderson acceleration
