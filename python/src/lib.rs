@@ -192,8 +192,29 @@ fn to_py(e: lariat::Error) -> PyErr {
     match e {
         lariat::Error::Interrupted => PyKeyboardInterrupt::new_err("lariat: fit interrupted"),
         lariat::Error::Gpu(_) | lariat::Error::Io { .. } => PyRuntimeError::new_err(e.to_string()),
+        lariat::Error::InvalidParam {
+            name,
+            value,
+            expected,
+        } => PyValueError::new_err(format!(
+            "invalid {} = {value}: {expected}",
+            python_name(name)
+        )),
         _ => PyValueError::new_err(e.to_string()),
     }
+}
+
+/// A parameter as the Python user wrote it: lariat's errors name the command line's flags.
+fn python_name(lariat_name: &str) -> String {
+    let python = match lariat_name {
+        "lambda" => "alpha",
+        "lambda-min-ratio" => "eps",
+        "n-lambdas" => "n_alphas",
+        "lambdas" => "alphas",
+        "folds" => "cv",
+        other => return other.replace('-', "_"),
+    };
+    format!("{python} (lariat's {lariat_name})")
 }
 
 /// The models of a path as arrays: what the Python layer turns into `coef_`, `alphas_`, ...

@@ -49,6 +49,9 @@ impl<'a, T: Element> NumpyView<'a, T> {
     /// the sequential sum over rows that [`Design::col_dot`] computes for a strided column.
     fn rmatmat_by_rows(&self, vs: &[&[f64]], outs: &mut [&mut [f64]]) {
         const BLOCK: usize = 512;
+        if vs.is_empty() {
+            return;
+        }
         let p = self.x.ncols();
         let mut blocks: Vec<Vec<&mut [f64]>> = (0..p.div_ceil(BLOCK)).map(|_| Vec::new()).collect();
         for out in outs.iter_mut() {

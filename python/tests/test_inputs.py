@@ -141,13 +141,13 @@ def test_bad_X_raises(bad, exc, match):
 @pytest.mark.parametrize(
     "est, match",
     [
-        (lariat.Lasso(alpha=0.0), r"invalid lambda = 0: must be a finite number > 0"),
-        (lariat.Lasso(alpha=-1.0), r"invalid lambda = -1"),
-        (lariat.ElasticNet(l1_ratio=1.5), r"invalid l1-ratio = 1.5: must be in \[0, 1\]"),
+        (lariat.Lasso(alpha=0.0), r"invalid alpha \(lariat's lambda\) = 0: must be a finite number > 0"),
+        (lariat.Lasso(alpha=-1.0), r"invalid alpha \(lariat's lambda\) = -1"),
+        (lariat.ElasticNet(l1_ratio=1.5), r"invalid l1_ratio = 1.5: must be in \[0, 1\]"),
         (lariat.Lasso(tol=0.0), r"invalid tol = 0: must be a positive number"),
         (lariat.Lasso(max_iter=0), r"invalid max_iter = 0"),
         (lariat.Lasso(device="tpu"), r"device must be one of"),
-        (lariat.LassoCV(eps=2.0), r"invalid lambda-min-ratio = 2"),
+        (lariat.LassoCV(eps=2.0), r"invalid eps \(lariat's lambda-min-ratio\) = 2"),
         (lariat.LassoCV(cv=1), r"n_splits=1|at least 2"),
     ],
 )
