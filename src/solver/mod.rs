@@ -10,6 +10,7 @@ use crate::params::{Algorithm, ValidParams};
 use crate::penalty::ElasticNet;
 use crate::problem::Problem;
 
+pub mod batch;
 pub mod cd;
 pub mod certificate;
 pub mod fista;
@@ -18,6 +19,7 @@ pub mod gpu;
 pub mod screening;
 pub mod spectral;
 pub mod subgradient;
+pub mod working_sets;
 
 /// How a solve ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

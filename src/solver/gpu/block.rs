@@ -289,6 +289,25 @@ impl BlockResident {
         }
     }
 
+    /// Overwrites column `j` of the device's X with `values` (fault injection: a test that a
+    /// corrupted device copy is an error, never an answer).
+    pub fn overwrite_column(&self, ctx: &GpuContext, j: usize, values: &[f32]) {
+        assert_eq!(values.len(), self.n);
+        let panel = self
+            .panels
+            .iter()
+            .find(|pn| (pn.col_start..pn.col_start + pn.ncols).contains(&j))
+            .expect("a column of X");
+        let at = (4 * (j - panel.col_start) * self.n) as u64;
+        ctx.queue
+            .write_buffer(&panel.x, at, bytemuck::cast_slice(values));
+    }
+
+    /// Column panels X was split into.
+    pub fn n_panels(&self) -> usize {
+        self.panels.len()
+    }
+
     /// Device bytes of X.
     pub fn x_bytes(&self) -> u64 {
         self.panels.iter().map(|p| p.x.size()).sum()

@@ -25,28 +25,6 @@ pub(super) struct Solved {
     pub certified: Certified,
 }
 
-/// The certificate of `w` from its exact f64 correlations (a warm start's).
-pub(super) fn exact_certificate(
-    pb: &Problem,
-    pen: &ElasticNet,
-    w: &[f64],
-    grad: Vec<f64>,
-) -> Certified {
-    let r = pb.residual(w);
-    let info = pb.duality_gap_from(w, &r, &grad, pen);
-    // Exact values rounded to f32 are well within the bound: a filter for a polish.
-    let dev = DeviceCorrelations {
-        g: grad.iter().map(|&v| v as f32).collect(),
-        r: r.iter().map(|&v| v as f32).collect(),
-    };
-    let cert = Certificate {
-        info,
-        grad,
-        exact_columns: 0,
-    };
-    Certified { cert, dev }
-}
-
 impl GpuBackend {
     /// The certificate of `w`, filtered by the device's correlations and residual at `w`: from
     /// a gap pass at `w` run here first (`pass_first`; no column may be masked), or left in

@@ -17,8 +17,6 @@ mod finish;
 pub mod kernels;
 pub mod resident;
 mod sub_batch;
-mod warm;
-mod working_sets;
 
 use std::time::Instant;
 
@@ -26,8 +24,8 @@ use self::context::{AdapterChoice, Counts, GpuContext};
 use self::finish::{polish_candidates, Certified, Solved};
 use self::kernels::{KernelConfig, Kernels};
 use self::resident::{device_bytes, run_and_read, run_and_read_all, Resident, Vector};
-use self::warm::screen_at_start;
 use super::spectral::{lanczos_host, max_steps, start_vector, Lanczos};
+use super::working_sets::screen_at_start;
 use super::{cd, fista, stop_status, Backend, Fit, Warm};
 use crate::error::{Error, Result};
 use crate::params::ValidParams;
@@ -141,8 +139,6 @@ pub struct GpuBackend {
     opts: GpuOptions,
     /// The problem on the device, with `sigma_max(Xe)^2` once a solve has needed it.
     resident: Option<(ProblemKey, Resident, Option<f64>)>,
-    /// The working-set subproblem's buffers, refilled every round (`working_sets.rs`).
-    sub_resident: Option<Resident>,
     /// The design of the last batch, for block passes (`batch.rs`).
     block: Option<block::BlockResident>,
     /// The buffers of a batch's device subproblems (`sub_batch.rs`).
@@ -205,7 +201,6 @@ impl GpuBackend {
             kernels,
             opts,
             resident: None,
-            sub_resident: None,
             block: None,
             sub_batch: None,
             fell_back: None,
@@ -305,6 +300,11 @@ impl GpuBackend {
         };
         self.resident = Some((key, res, out.as_ref().ok().copied()));
         out
+    }
+
+    /// The design of the last batch on the device.
+    pub fn block_resident(&self) -> Option<&block::BlockResident> {
+        self.block.as_ref()
     }
 
     /// The problem currently on the device.
@@ -453,8 +453,7 @@ impl Backend for GpuBackend {
         warm: Option<&Warm>,
         params: &ValidParams,
     ) -> Result<Fit> {
-        if pb.rows() != &crate::problem::Rows::All {
-            // A row subset is a batch of one: the single solve's kernels work on all rows.
+        if batched(pb, pen, params) {
             let warms = [warm.copied()];
             return Ok(self
                 .solve_batch(&[pb], std::slice::from_ref(pen), &warms, params)?
@@ -466,8 +465,9 @@ impl Backend for GpuBackend {
         out
     }
 
-    /// One problem on all rows takes the single solve (device FISTA on working sets); any
-    /// other batch takes block passes over all its problems at once (`batch.rs`).
+    /// Working-set solves, of one problem or many, take the batch driver (`batch.rs`: block
+    /// passes over all open problems at once, their subproblems together on the device); only
+    /// plain FISTA over all of X (Ridge, or working sets turned off) takes its own device loop.
     fn solve_batch(
         &mut self,
         problems: &[&Problem],
@@ -476,7 +476,7 @@ impl Backend for GpuBackend {
         params: &ValidParams,
     ) -> Result<Vec<Fit>> {
         if let [pb] = problems {
-            if pb.rows() == &crate::problem::Rows::All {
+            if !batched(pb, &penalties[0], params) {
                 return Ok(vec![self.solve(
                     pb,
                     &penalties[0],
@@ -507,14 +507,22 @@ impl Backend for GpuBackend {
             return cpu.solve_batch(problems, penalties, warms, params);
         }
         let before = self.ctx.counts.snapshot();
-        let out = self.solve_batch_on_device(problems, penalties, warms, params);
+        let out = super::batch::solve(self, problems, penalties, warms, params);
         self.stats.counts = self.ctx.counts.snapshot() - before;
         out
     }
 }
 
+/// Whether `pb` at `pen` is solved by the batch driver: on working sets (they need an L1 term
+/// to choose by) or on a subset of the rows (the plain loop's kernels work on all rows).
+fn batched(pb: &Problem, pen: &ElasticNet, params: &ValidParams) -> bool {
+    pb.rows() != &crate::problem::Rows::All
+        || (params.screening.gpu_working_sets() && pen.l1() > 0.0)
+}
+
 impl GpuBackend {
-    /// [`Backend::solve`], whose device requests `solve` counts.
+    /// Plain FISTA over all of X on the device ([`Backend::solve`] of a problem that is not
+    /// [`batched`]), whose device requests `solve` counts.
     fn solve_counted(
         &mut self,
         pb: &Problem,
@@ -544,48 +552,35 @@ impl GpuBackend {
         let target = gap_tol.max(F32_GAP_FLOOR * yc_scale);
         self.stats.begin_solve();
         let start = screen_at_start(pb, pen, warm, params);
-        // Working sets need an L1 term to choose by (Ridge: every feature is in the model).
-        let working_sets = params.screening.gpu_working_sets() && pen.l1() > 0.0;
-        // Gap Safe masks columns out of the device passes of plain FISTA (hundreds per lambda).
-        // With working sets every device pass is a check that may be the last, whose
-        // correlations the certificate needs unmasked: there it narrows the working sets.
-        let masked = !working_sets
-            && start
-                .keep
-                .iter()
-                .zip(pb.col_sq_norms())
-                .any(|(&k, &s)| !k && s != 0.0);
-        let (key, res, sigma) = if working_sets {
-            self.take_resident(pb)?
-        } else {
-            self.sigma_max_sq(pb)?;
-            self.take_resident(pb)?
-        };
-        let out = if working_sets {
-            self.iterate_working_sets(pb, pen, start, params, &res, target)
-        } else {
-            // Plain FISTA over all of X (Gap Safe still skips what it proves zero).
-            let sigma_sq = sigma.expect("computed above");
-            let lip = fista::LIPSCHITZ_MARGIN * sigma_sq / pb.n() as f64 + pen.l2();
-            let step = if lip > 0.0 { 1.0 / lip } else { 0.0 };
-            res.set_screened(&self.ctx, masked.then_some(start.keep.as_slice()));
-            self.iterate(pb, pen, (Some(&start.w), params), &res, step, target)
-                .and_then(|(w, n_iter, mut full_passes)| {
-                    // Masked columns have no correlation on the device yet: one more pass.
-                    if masked {
-                        res.set_screened(&self.ctx, None);
-                        full_passes += 1;
-                    }
-                    let certified = self.device_certificate(pb, pen, &w, &res, masked)?;
-                    full_passes += usize::from(certified.cert.exact_columns == p);
-                    Ok(Solved {
-                        w,
-                        n_iter,
-                        full_passes,
-                        certified,
-                    })
+        // Gap Safe masks columns out of the device passes (hundreds per lambda).
+        let masked = start
+            .keep
+            .iter()
+            .zip(pb.col_sq_norms())
+            .any(|(&k, &s)| !k && s != 0.0);
+        self.sigma_max_sq(pb)?;
+        let (key, res, sigma) = self.take_resident(pb)?;
+        let sigma_sq = sigma.expect("computed above");
+        let lip = fista::LIPSCHITZ_MARGIN * sigma_sq / pb.n() as f64 + pen.l2();
+        let step = if lip > 0.0 { 1.0 / lip } else { 0.0 };
+        res.set_screened(&self.ctx, masked.then_some(start.keep.as_slice()));
+        let out = self
+            .iterate(pb, pen, (Some(&start.w), params), &res, step, target)
+            .and_then(|(w, n_iter, mut full_passes)| {
+                // Masked columns have no correlation on the device yet: one more pass.
+                if masked {
+                    res.set_screened(&self.ctx, None);
+                    full_passes += 1;
+                }
+                let certified = self.device_certificate(pb, pen, &w, &res, masked)?;
+                full_passes += usize::from(certified.cert.exact_columns == p);
+                Ok(Solved {
+                    w,
+                    n_iter,
+                    full_passes,
+                    certified,
                 })
-        };
+            });
         self.resident = Some((key, res, sigma));
         let Solved {
             w,

@@ -334,25 +334,10 @@ impl Resident {
         Ok(res)
     }
 
-    /// Loads `pb` into the buffers already on the device when it fits them (as many rows, at
-    /// most [`Resident::capacity`] columns); false (and nothing written) when it does not.
-    pub fn refill(&mut self, ctx: &GpuContext, pb: &Problem) -> Result<bool> {
-        if pb.n() != self.n || pb.p() > self.capacity {
-            return Ok(false);
-        }
-        self.fill(ctx, pb)?;
-        Ok(true)
-    }
-
     /// Writes the centred response of `pb`, which shares the resident X (same data id).
     pub fn write_response(&self, ctx: &GpuContext, pb: &Problem) {
         let yc: Vec<f32> = pb.yc().iter().map(|&v| v as f32).collect();
         self.write_f32(ctx, &self.y, &yc);
-    }
-
-    /// Columns the buffers hold.
-    pub fn capacity(&self) -> usize {
-        self.capacity
     }
 
     /// The power of two nearest `1 / trace(A)`: the device Lanczos runs on this times `A`

@@ -12,31 +12,13 @@ use super::kernels::{BlockUniform, Kernels, SubUniform, BLOCK_WIDTHS};
 use super::resident::{run_and_read_prefixes, storage, uniform_init};
 use super::{next_check_interval, stalled, FIRST_CHECK_EVERY};
 use crate::error::{Error, Result};
-use crate::penalty::ElasticNet;
-use crate::problem::{GapScalars, Problem};
+use crate::problem::GapScalars;
+use crate::solver::batch::{SubResult, SubSpec};
 
 /// Problems per sub-batch: the block kernel's widest width.
 pub const MAX_PROBLEMS: usize = 32;
 /// Floats of state per problem (batch_fista.wgsl).
 const STATE: usize = 8;
-
-/// One problem's subproblem: its working set `ws` (sorted) of `pb`'s columns, from `w0` (on
-/// `ws`), with FISTA step `step`, solved until its gap is at most `target`.
-pub(super) struct SubSpec<'a> {
-    pub pb: &'a Problem<'a>,
-    pub pen: ElasticNet,
-    pub ws: Vec<usize>,
-    pub w0: Vec<f64>,
-    pub step: f64,
-    pub target: f64,
-    pub max_iter: usize,
-}
-
-/// A subproblem's answer on its working set, with the FISTA steps it took.
-pub(super) struct SubResult {
-    pub w: Vec<f64>,
-    pub n_iter: usize,
-}
 
 /// Device buffers for sub-batches of up to [`MAX_PROBLEMS`] problems over at most
 /// `m_cap` columns, kept across rounds (refilled in place while they fit).
