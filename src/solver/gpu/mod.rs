@@ -1,13 +1,15 @@
 //! The GPU backend: FISTA in f32 on the device (wgpu / WGSL), mirroring
 //! [`crate::solver::fista`] step for step, judged by the same duality gap.
 //!
-//! The host uploads the problem once ([`resident::Resident`]), encodes many iterations per
-//! submission, and reads back only the gap's partial sums every `k` iterations (`k` adapts to
-//! the observed convergence rate). By default FISTA runs on working sets (`working_sets.rs`);
-//! along a path, a warm start brings the previous lambda's certified correlations (`warm.rs`).
+//! Working-set solves (the default for Lasso and the Elastic Net; one problem or a batch of
+//! folds and responses) are driven by [`crate::solver::batch`], which owns the policy; this
+//! backend is its engine (`batch.rs`): the block pass over X for every open problem
+//! (`block.rs`) and their subproblems together as FISTA on the device (`sub_batch.rs`).
+//! Plain FISTA over all of X (Ridge, or working sets turned off) keeps its own device loop
+//! here: the problem uploaded once ([`resident::Resident`]), many iterations per submission,
+//! the gap's partial sums read back every `k` iterations (`k` adapts to the observed rate).
 //! Every answer is certified by the f64 gap, with the device's correlations as a filter, and
-//! polished in f64 on the CPU where f32 could not reach the tolerance (`finish.rs`,
-//! "gpu+cpu-polish").
+//! polished in f64 on the CPU where f32 could not reach the tolerance ("gpu+cpu-polish").
 
 mod batch;
 pub mod block;
