@@ -6,17 +6,31 @@
 //! one contiguous) so that a pass reads X in memory order.
 
 use lariat::design::{Design, Element};
-use ndarray::{ArrayView1, ArrayView2, Axis};
+use ndarray::{ArrayView2, Axis};
 use rayon::prelude::*;
 
 /// An `n x p` numpy array held by reference while a fit runs.
 pub struct NumpyView<'a, T: Element> {
     x: ArrayView2<'a, T>,
+    /// All of X, column after column, when it is in Fortran order: column `j` is then a
+    /// plain sub-slice, with no view to build in the solvers' innermost calls.
+    fortran: Option<&'a [T]>,
 }
 
 impl<'a, T: Element> NumpyView<'a, T> {
     pub fn new(x: ArrayView2<'a, T>) -> Self {
-        NumpyView { x }
+        let fortran = x.reversed_axes().to_slice();
+        NumpyView { x, fortran }
+    }
+
+    /// Column `j` as a slice when it is contiguous.
+    #[inline]
+    fn col_slice(&self, j: usize) -> Option<&[T]> {
+        let n = self.x.nrows();
+        match self.fortran {
+            Some(all) => Some(&all[j * n..(j + 1) * n]),
+            None => self.x.column(j).to_slice(),
+        }
     }
 
     /// The first non-finite entry as (row, column, value): lariat refuses NaN and infinity
@@ -38,10 +52,6 @@ impl<'a, T: Element> NumpyView<'a, T> {
     /// Whether each row is contiguous (C order) and a column is not.
     fn row_major(&self) -> bool {
         self.x.ncols() > 1 && self.x.strides()[1] == 1 && self.x.nrows() > 1
-    }
-
-    fn col(&self, j: usize) -> ArrayView1<'_, T> {
-        self.x.column(j)
     }
 
     /// `X^T v` for each `v` walking the rows of a C-ordered X, a block of columns per task
@@ -78,6 +88,25 @@ impl<'a, T: Element> NumpyView<'a, T> {
     }
 }
 
+/// Runs `$body` with `$c` an iterator over column `$j`: a slice iterator when the column is
+/// contiguous (so the loop vectorises, as over lariat's own dense storage), else ndarray's
+/// strided one. The body is compiled once for each.
+macro_rules! over_col {
+    ($self:ident, $j:expr, |$c:ident| $body:expr) => {{
+        match $self.col_slice($j) {
+            Some(s) => {
+                let $c = s.iter();
+                $body
+            }
+            None => {
+                let col = $self.x.column($j);
+                let $c = col.iter();
+                $body
+            }
+        }
+    }};
+}
+
 /// Dot product with four accumulators (vectorised, fixed order), as lariat's dense storage.
 #[inline]
 fn dot_contiguous<T: Element>(x: &[T], v: &[f64], m: f64) -> f64 {
@@ -94,15 +123,6 @@ fn dot_contiguous<T: Element>(x: &[T], v: &[f64], m: f64) -> f64 {
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
-/// `(x - m)^T v`: centred before multiplying, so a large mean does not cancel digits.
-#[inline]
-fn dot_centred<T: Element>(x: ArrayView1<'_, T>, v: &[f64], m: f64) -> f64 {
-    match x.as_slice() {
-        Some(s) => dot_contiguous(s, v, m),
-        None => x.iter().zip(v).map(|(a, b)| (a.to_f64() - m) * b).sum(),
-    }
-}
-
 impl<T: Element> Design for NumpyView<'_, T> {
     fn n_rows(&self) -> usize {
         self.x.nrows()
@@ -111,39 +131,49 @@ impl<T: Element> Design for NumpyView<'_, T> {
         self.x.ncols()
     }
     fn col_dot(&self, j: usize, v: &[f64]) -> f64 {
-        dot_centred(self.col(j), v, 0.0)
+        self.col_dot_centered(j, v, 0.0, 0.0)
     }
     fn col_axpy(&self, j: usize, a: f64, v: &mut [f64]) {
-        for (vi, x) in v.iter_mut().zip(self.col(j)) {
+        over_col!(self, j, |c| for (vi, x) in v.iter_mut().zip(c) {
             *vi += a * x.to_f64();
-        }
+        })
     }
+    /// `(x_j - m)^T v`: centred before multiplying, so a large mean does not cancel digits.
     fn col_dot_centered(&self, j: usize, v: &[f64], m: f64, _vsum: f64) -> f64 {
-        dot_centred(self.col(j), v, m)
+        match self.col_slice(j) {
+            Some(s) => dot_contiguous(s, v, m),
+            None => {
+                let col = self.x.column(j);
+                col.iter().zip(v).map(|(a, b)| (a.to_f64() - m) * b).sum()
+            }
+        }
     }
     fn col_axpy_centered(&self, j: usize, a: f64, m: f64, v: &mut [f64]) {
-        for (vi, x) in v.iter_mut().zip(self.col(j)) {
+        over_col!(self, j, |c| for (vi, x) in v.iter_mut().zip(c) {
             *vi += a * (x.to_f64() - m);
-        }
+        })
     }
     fn col_axpy_centered_rows(&self, j: usize, a: f64, m: f64, rows: &[f64], v: &mut [f64]) {
-        for ((vi, x), r) in v.iter_mut().zip(self.col(j)).zip(rows) {
-            *vi += a * (x.to_f64() - m) * r;
-        }
+        over_col!(
+            self,
+            j,
+            |c| for ((vi, x), r) in v.iter_mut().zip(c).zip(rows) {
+                *vi += a * (x.to_f64() - m) * r;
+            }
+        )
     }
     fn col_sum(&self, j: usize) -> f64 {
-        self.col(j).iter().map(|x| x.to_f64()).sum()
+        over_col!(self, j, |c| c.map(|x| x.to_f64()).sum())
     }
     fn col_centered_sq_norm(&self, j: usize, m: f64) -> f64 {
-        self.col(j)
-            .iter()
+        over_col!(self, j, |c| c
             .map(|x| (x.to_f64() - m) * (x.to_f64() - m))
-            .sum()
+            .sum())
     }
     fn write_col_f32(&self, j: usize, out: &mut [f32]) {
-        for (o, x) in out.iter_mut().zip(self.col(j)) {
+        over_col!(self, j, |c| for (o, x) in out.iter_mut().zip(c) {
             *o = x.to_f64() as f32;
-        }
+        })
     }
     fn rmatvec(&self, v: &[f64], out: &mut [f64]) {
         if self.row_major() {
@@ -169,7 +199,7 @@ impl<T: Element> Design for NumpyView<'_, T> {
     fn describe(&self) -> String {
         let order = if self.row_major() {
             "C order"
-        } else if self.x.column(0).as_slice().is_some() {
+        } else if self.fortran.is_some() {
             "Fortran order"
         } else {
             "strided"
