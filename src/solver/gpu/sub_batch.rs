@@ -10,7 +10,7 @@ use super::block::width_index;
 use super::context::GpuContext;
 use super::kernels::{BlockUniform, Kernels, SubUniform, BLOCK_WIDTHS};
 use super::resident::{run_and_read_prefixes, storage, uniform_init};
-use super::{next_check_interval, stalled, FIRST_CHECK_EVERY};
+use super::{next_check_interval, stalled, FIRST_CHECK_EVERY, WITH_W_MAX_P};
 use crate::error::{Error, Result};
 use crate::problem::GapScalars;
 use crate::solver::batch::{SubResult, SubSpec};
@@ -144,12 +144,19 @@ impl SubBatch {
         let mut n_iter = vec![0usize; k];
         let mut active = vec![true; k];
         let mut history: Vec<Vec<f64>> = vec![Vec::new(); k];
-        let mut every = FIRST_CHECK_EVERY;
-        let mut first = true;
+        // No check before the first steps: a warm start at its target costs a few steps, not a
+        // read-back in every round.
+        let mut every = FIRST_CHECK_EVERY
+            .min(specs.iter().map(|s| s.max_iter).min().unwrap_or(1))
+            .max(1);
+        // A small batch brings its iterate back with every check, so the last check needs no
+        // read-back of its own; a wide one downloads it once at the end.
+        let with_w = k * m <= WITH_W_MAX_P;
+        let mut last_w: Option<Vec<f32>>;
         loop {
-            let steps = if first { 0 } else { every };
-            first = false;
-            let sums = self.steps_and_check(ctx, kernels, (k, m, width), steps)?;
+            let steps = every;
+            let (sums, w) = self.steps_and_check(ctx, kernels, (k, m, width), steps, with_w)?;
+            last_w = w;
             for c in 0..k {
                 if !active[c] {
                     continue;
@@ -202,9 +209,14 @@ impl SubBatch {
                         .max(1),
                 );
         }
-        let mut read =
-            run_and_read_prefixes(ctx, "sub-batch w", |_| {}, &[(&self.w, (4 * k * m) as u64)])?;
-        let w = read.pop().unwrap_or_default();
+        let w = match last_w {
+            Some(w) => w,
+            None => {
+                run_and_read_prefixes(ctx, "sub-batch w", |_| {}, &[(&self.w, (4 * k * m) as u64)])?
+                    .pop()
+                    .unwrap_or_default()
+            }
+        };
         Ok(specs
             .iter()
             .enumerate()
@@ -220,14 +232,15 @@ impl SubBatch {
     }
 
     /// One submission: `steps` FISTA steps of every active problem, then the gap sums at w;
-    /// returns the sums (8 floats per problem).
+    /// returns the sums (8 floats per problem) and, `with_w`, the iterates.
     fn steps_and_check(
         &self,
         ctx: &GpuContext,
         kernels: &Kernels,
         (k, m, width): (usize, usize, usize),
         steps: usize,
-    ) -> Result<Vec<f32>> {
+        with_w: bool,
+    ) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
         let block = self.block[width_index(width)]
             .as_ref()
             .expect("made before the loop");
@@ -243,6 +256,10 @@ impl SubBatch {
             pass.set_bind_group(0, block, &[]);
             pass.dispatch_workgroups(gx, gy, 1);
         };
+        let mut reads = vec![(&self.out, (4 * STATE * k) as u64)];
+        if with_w {
+            reads.push((&self.w, (4 * k * m) as u64));
+        }
         let mut read = run_and_read_prefixes(
             ctx,
             "sub-batch FISTA",
@@ -258,9 +275,10 @@ impl SubBatch {
                 pass.set_bind_group(0, &self.fista, &[]);
                 pass.dispatch_workgroups(k as u32, 1, 1);
             },
-            &[(&self.out, (4 * STATE * k) as u64)],
+            &reads,
         )?;
-        Ok(read.pop().unwrap_or_default())
+        let w = if with_w { read.pop() } else { None };
+        Ok((read.pop().unwrap_or_default(), w))
     }
 
     /// Writes the batch: the union of the working sets (returned, sorted) gathered from X,
