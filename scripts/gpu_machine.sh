@@ -17,9 +17,11 @@
 # a device call is limited to 600 s), prints its output as it comes and keeps it in
 # $OUT/<step>.txt (or ./gpu-results); a failed step is reported and the next one runs. The
 # steps: glibc check, loader, ICD, `lariat info`, nvidia-smi, the device-to-device copy ceiling,
-# the X^T r pass at 1000 x 1000000 (GPU only: a CPU FISTA there takes minutes), one solve on
-# both devices at 1000 x 200000, and the 100-lambda path at 1000 x 200000 on the GPU and on the
-# CPU (benches/path_screening.py). The summary table comes last, with the pass as a fraction
+# the X^T r pass at 1000 x 1000000 with the batch pass at every width k (GPU only: a CPU FISTA
+# there takes minutes), one solve on both devices at 1000 x 200000, the 100-lambda path at
+# 1000 x 200000 on the GPU and on the CPU (benches/path_screening.py), and the batch on the GPU
+# at 1000 x 100000 (benches/gpu_batch.py: 10-fold CV and 32 responses against one path). The
+# summary table comes last, with the pass as a fraction
 # of the copy ceiling.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -111,15 +113,17 @@ measure() {
     summary+=("$(printf '%-12s %-22s' "$1" "skipped: $2")")
   }
 
-  local vendor icd_pattern copy_mib wide small path_args
+  local vendor icd_pattern copy_mib wide small path_args batch_args
   if [ $dry = 1 ]; then
     vendor=llvmpipe icd_pattern='lvp_icd*.json' copy_mib=64
     wide=(--n 200 --p 20000) small=(--n 100 --p 4000)
     path_args=(--n 100 --p 2000 --n-lambdas 20)
+    batch_args=(--n 100 --p 2000 --k 4 --n-lambdas 20)
   else
     vendor=NVIDIA icd_pattern='nvidia_icd*.json' copy_mib=2048
     wide=(--n 1000 --p 1000000) small=(--n 1000 --p 200000)
     path_args=(--n 1000 --p 200000)
+    batch_args=(--n 1000 --p 100000 --k 32)
   fi
   say "gpu_machine.sh measure$([ $dry = 1 ] && echo ' --dry-run') on $(hostname) at $(date -u +%FT%TZ)," \
     "budget ${budget} s, results in $out"
@@ -241,6 +245,13 @@ measure() {
     fi
   done
 
+  # 10. The batch on the GPU: 10-fold CV against one path, k responses against k paths.
+  if [ $gpu_ok = 1 ] && python3 -c 'import numpy' 2>/dev/null; then
+    step batch-gpu 200 python3 -u benches/gpu_batch.py --binary "$bin" --device gpu "${batch_args[@]}"
+  else
+    skip batch-gpu "no $vendor Vulkan adapter, or no numpy"
+  fi
+
   # Summary: every step's status, then the figures.
   say ""
   say "== summary ($((SECONDS - t_start)) s)"
@@ -259,6 +270,7 @@ print(next(d["pass"]["gb_per_s"] for d in r["devices"] if d["kind"] == "gpu"))' 
   for device in "${devices[@]}"; do
     [ -f "$out/path-$device.txt" ] && say "   path $device: $(tail -n 1 "$out/path-$device.txt")"
   done
+  [ -f "$out/batch-gpu.txt" ] && grep -E "^  " "$out/batch-gpu.txt" | sed 's/^/   batch/' | tee -a "$log"
   return $failed
 }
 
