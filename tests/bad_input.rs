@@ -187,7 +187,6 @@ fn cases() -> Vec<Case> {
         c(Input, "cv --x cv.csv --target y --foldid one-fold.txt", 1, "one-fold.txt: a single fold label"),
         c(Input, "cv --x cv.csv --target y --foldid frac-fold.txt", 1, "frac-fold.txt: row 2: fold label 1.5 is not an integer"),
         c(Input, "cv --x cv-const.csv --target y --foldid cv-const-fold.txt", 1, "y is constant (1) on the training rows of fold 2"),
-        c(Input, "cv --x cv.csv --target y --device gpu", 1, "on the CPU for now"),
         c(Collision, "cv --x cv.csv --target y --out cv.csv", 2, "refusing to overwrite an input"),
         c(Collision, "cv --x cv.csv --target y --foldid fold.txt --out fold.txt", 2, "refusing to overwrite an input"),
         c(Usage, "path --x cv.csv --target y --holdout 1.5", 2, "holdout"),
