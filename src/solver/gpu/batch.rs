@@ -67,8 +67,9 @@ impl BatchEngine for GpuBackend {
                 self.sub_batch = Some(SubBatch::new(&self.ctx, &self.kernels, n, 2 * m));
             }
             let sub = self.sub_batch.as_mut().expect("made above");
+            let source = self.block.as_ref().expect("uploaded by begin");
             let t0 = std::time::Instant::now();
-            let results = sub.solve(&self.ctx, &self.kernels, chunk)?;
+            let results = sub.solve(&self.ctx, &self.kernels, chunk, source)?;
             self.stats.iterate_seconds += t0.elapsed().as_secs_f64();
             self.stats.gpu_iterations += results.iter().map(|r| r.n_iter).sum::<usize>();
             out.extend(results.into_iter().map(Some));

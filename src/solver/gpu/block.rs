@@ -293,14 +293,20 @@ impl BlockResident {
     /// corrupted device copy is an error, never an answer).
     pub fn overwrite_column(&self, ctx: &GpuContext, j: usize, values: &[f32]) {
         assert_eq!(values.len(), self.n);
+        let (buf, at) = self.column(j);
+        ctx.queue
+            .write_buffer(buf, at, bytemuck::cast_slice(values));
+    }
+
+    /// Where column `j` of X lies on the device: its panel's buffer and the byte offset (a
+    /// column is `4 n` contiguous bytes).
+    pub fn column(&self, j: usize) -> (&wgpu::Buffer, u64) {
         let panel = self
             .panels
             .iter()
             .find(|pn| (pn.col_start..pn.col_start + pn.ncols).contains(&j))
             .expect("a column of X");
-        let at = (4 * (j - panel.col_start) * self.n) as u64;
-        ctx.queue
-            .write_buffer(&panel.x, at, bytemuck::cast_slice(values));
+        (&panel.x, (4 * (j - panel.col_start) * self.n) as u64)
     }
 
     /// Column panels X was split into.

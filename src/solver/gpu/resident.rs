@@ -644,11 +644,29 @@ pub fn run_and_read_prefixes(
     f: impl FnOnce(&mut wgpu::ComputePass),
     srcs: &[(&wgpu::Buffer, u64)],
 ) -> Result<Vec<Vec<f32>>> {
+    run_and_read_after_copies(ctx, label, &[], f, srcs)
+}
+
+/// A device-to-device copy: `bytes` from `(source, offset)` to `(target, offset)`.
+pub type Copy<'a> = (&'a wgpu::Buffer, u64, &'a wgpu::Buffer, u64, u64);
+
+/// [`run_and_read_prefixes`] after `copies`, in the same submission (a gather of columns
+/// already on the device, with no trip through the host).
+pub fn run_and_read_after_copies(
+    ctx: &GpuContext,
+    label: &str,
+    copies: &[Copy],
+    f: impl FnOnce(&mut wgpu::ComputePass),
+    srcs: &[(&wgpu::Buffer, u64)],
+) -> Result<Vec<Vec<f32>>> {
     let size: u64 = srcs.iter().map(|(_, bytes)| bytes).sum();
     let staging = ctx.take_staging(size);
     let mut enc = ctx
         .device
         .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
+    for &(src, from, dst, to, bytes) in copies {
+        enc.copy_buffer_to_buffer(src, from, dst, to, bytes);
+    }
     {
         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some(label),

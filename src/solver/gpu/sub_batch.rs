@@ -7,9 +7,12 @@
 //! precision or runs out of iterations is frozen (its stop mask): the kernels skip it.
 
 use super::block::width_index;
+use super::block::BlockResident;
 use super::context::GpuContext;
 use super::kernels::{BlockUniform, Kernels, SubUniform, BLOCK_WIDTHS};
-use super::resident::{run_and_read_prefixes, storage, uniform_init};
+use super::resident::{
+    run_and_read_after_copies, run_and_read_prefixes, storage, uniform_init, Copy,
+};
 use super::{next_check_interval, stalled, FIRST_CHECK_EVERY, WITH_W_MAX_P};
 use crate::error::{Error, Result};
 use crate::problem::GapScalars;
@@ -130,11 +133,13 @@ impl SubBatch {
     }
 
     /// Solves `specs` (at most [`MAX_PROBLEMS`], all on one design with `n` rows).
+    /// Solves `specs` (at most [`MAX_PROBLEMS`], all on the design held by `source`).
     pub(super) fn solve(
         &mut self,
         ctx: &GpuContext,
         kernels: &Kernels,
         specs: &[SubSpec],
+        source: &BlockResident,
     ) -> Result<Vec<SubResult>> {
         let k = specs.len();
         let union = self.load(ctx, specs);
@@ -153,9 +158,12 @@ impl SubBatch {
         // read-back of its own; a wide one downloads it once at the end.
         let with_w = k * m <= WITH_W_MAX_P;
         let mut last_w: Option<Vec<f32>>;
+        let mut copies = self.gather(source, &union);
         loop {
             let steps = every;
-            let (sums, w) = self.steps_and_check(ctx, kernels, (k, m, width), steps, with_w)?;
+            let (sums, w) =
+                self.steps_and_check(ctx, kernels, (k, m, width), (steps, with_w), &copies)?;
+            copies.clear();
             last_w = w;
             for c in 0..k {
                 if !active[c] {
@@ -238,8 +246,8 @@ impl SubBatch {
         ctx: &GpuContext,
         kernels: &Kernels,
         (k, m, width): (usize, usize, usize),
-        steps: usize,
-        with_w: bool,
+        (steps, with_w): (usize, bool),
+        copies: &[Copy],
     ) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
         let block = self.block[width_index(width)]
             .as_ref()
@@ -260,9 +268,10 @@ impl SubBatch {
         if with_w {
             reads.push((&self.w, (4 * k * m) as u64));
         }
-        let mut read = run_and_read_prefixes(
+        let mut read = run_and_read_after_copies(
             ctx,
             "sub-batch FISTA",
+            copies,
             |pass| {
                 for _ in 0..steps {
                     encode(pass, &self.residual_z);
@@ -281,8 +290,8 @@ impl SubBatch {
         Ok((read.pop().unwrap_or_default(), w))
     }
 
-    /// Writes the batch: the union of the working sets (returned, sorted) gathered from X,
-    /// each problem's statistics on it (inverse scale 0 outside its own set), response, rows,
+    /// Writes the batch: the union of the working sets (returned, sorted; its columns are
+    /// gathered on the device by [`SubBatch::gather`]), each problem's statistics on it (inverse scale 0 outside its own set), response, rows,
     /// warm start and state.
     fn load(&mut self, ctx: &GpuContext, specs: &[SubSpec]) -> Vec<usize> {
         let (n, k) = (self.n, specs.len());
@@ -291,13 +300,6 @@ impl SubBatch {
         union.dedup();
         let m = union.len();
         debug_assert!(self.holds(n, m) && k <= MAX_PROBLEMS);
-        let x = specs[0].pb.design();
-        let mut host = vec![0f32; n * m];
-        for (j, chunk) in host.chunks_exact_mut(n).enumerate() {
-            x.write_col_f32(union[j], chunk);
-        }
-        ctx.queue
-            .write_buffer(&self.x, 0, bytemuck::cast_slice(&host));
         let mut mean = vec![0f32; k * m];
         let mut inv = vec![0f32; k * m];
         let mut w = vec![0f32; k * m];
@@ -360,6 +362,27 @@ impl SubBatch {
         ctx.queue
             .write_buffer(&self.block_uniform, 0, bytemuck::bytes_of(&block));
         union
+    }
+
+    /// The copies that gather the columns `union` of X from the batch's copy of X into this
+    /// sub-batch's (a column is contiguous; neighbours in one panel go as one copy).
+    fn gather<'b>(&'b self, source: &'b BlockResident, union: &[usize]) -> Vec<Copy<'b>> {
+        let col = 4 * self.n as u64;
+        let mut copies: Vec<Copy> = Vec::new();
+        for (j, &c) in union.iter().enumerate() {
+            let (buf, at) = source.column(c);
+            match copies.last_mut() {
+                Some((b, from, _, to, bytes))
+                    if std::ptr::eq(*b, buf)
+                        && *from + *bytes == at
+                        && *to + *bytes == j as u64 * col =>
+                {
+                    *bytes += col;
+                }
+                _ => copies.push((buf, at, &self.x, j as u64 * col, col)),
+            }
+        }
+        copies
     }
 
     fn block_bind_group(&mut self, ctx: &GpuContext, kernels: &Kernels, width: usize) {
