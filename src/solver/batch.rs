@@ -67,6 +67,9 @@ pub trait BatchEngine {
     fn label(&self) -> &'static str;
     /// Told how many columns each certificate from its pass recomputed in f64 (for reports).
     fn certified(&mut self, _exact_columns: usize) {}
+    /// Told the seconds and working-set columns of the rounds the host solved in f64 beside
+    /// it (for reports).
+    fn polished(&mut self, _seconds: f64, _columns: usize) {}
 }
 
 /// Solves each problem (all on one design) at its penalty from its warm start, each to its
@@ -200,12 +203,22 @@ fn solve_rounds(
             }
         }
     }
+    let t0 = std::time::Instant::now();
+    let columns: usize = rounds
+        .iter()
+        .zip(&solved)
+        .filter(|(_, done)| !**done)
+        .map(|(r, _)| r.ws.len())
+        .sum();
     open.par_iter_mut()
         .zip(rounds)
         .zip(solved)
         .filter(|(_, done)| !done)
         .map(|((o, round), _)| o.solve_on_host(round, params, floor.is_finite()))
         .collect::<Result<Vec<()>>>()?;
+    if columns > 0 {
+        engine.polished(t0.elapsed().as_secs_f64(), columns);
+    }
     Ok(())
 }
 

@@ -69,7 +69,8 @@ impl BatchEngine for GpuBackend {
             let sub = self.sub_batch.as_mut().expect("made above");
             let source = self.block.as_ref().expect("uploaded by begin");
             let t0 = std::time::Instant::now();
-            let results = sub.solve(&self.ctx, &self.kernels, chunk, source)?;
+            let (results, checks) = sub.solve(&self.ctx, &self.kernels, chunk, source)?;
+            self.stats.gap_checks += checks;
             self.stats.iterate_seconds += t0.elapsed().as_secs_f64();
             self.stats.gpu_iterations += results.iter().map(|r| r.n_iter).sum::<usize>();
             out.extend(results.into_iter().map(Some));
@@ -83,6 +84,11 @@ impl BatchEngine for GpuBackend {
 
     fn certified(&mut self, exact_columns: usize) {
         self.stats.certify_exact_columns = exact_columns;
+    }
+
+    fn polished(&mut self, seconds: f64, columns: usize) {
+        self.stats.polish_seconds += seconds;
+        self.stats.polish_features = columns;
     }
 }
 

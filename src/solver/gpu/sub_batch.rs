@@ -133,14 +133,15 @@ impl SubBatch {
     }
 
     /// Solves `specs` (at most [`MAX_PROBLEMS`], all on one design with `n` rows).
-    /// Solves `specs` (at most [`MAX_PROBLEMS`], all on the design held by `source`).
+    /// Solves `specs` (at most [`MAX_PROBLEMS`], all on the design held by `source`); returns
+    /// their answers and the gap checks it took.
     pub(super) fn solve(
         &mut self,
         ctx: &GpuContext,
         kernels: &Kernels,
         specs: &[SubSpec],
         source: &BlockResident,
-    ) -> Result<Vec<SubResult>> {
+    ) -> Result<(Vec<SubResult>, usize)> {
         let k = specs.len();
         let union = self.load(ctx, specs);
         let m = union.len();
@@ -159,7 +160,9 @@ impl SubBatch {
         let with_w = k * m <= WITH_W_MAX_P;
         let mut last_w: Option<Vec<f32>>;
         let mut copies = self.gather(source, &union);
+        let mut checks = 0;
         loop {
+            checks += 1;
             let steps = every;
             let (sums, w) =
                 self.steps_and_check(ctx, kernels, (k, m, width), (steps, with_w), &copies)?;
@@ -225,7 +228,7 @@ impl SubBatch {
                     .unwrap_or_default()
             }
         };
-        Ok(specs
+        let results = specs
             .iter()
             .enumerate()
             .map(|(c, spec)| SubResult {
@@ -236,7 +239,8 @@ impl SubBatch {
                     .collect(),
                 n_iter: n_iter[c],
             })
-            .collect())
+            .collect();
+        Ok((results, checks))
     }
 
     /// One submission: `steps` FISTA steps of every active problem, then the gap sums at w;
