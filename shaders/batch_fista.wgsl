@@ -43,14 +43,6 @@ var<workgroup> s4: array<f32, WG>;
 var<workgroup> s5: array<f32, WG>;
 var<workgroup> bad: array<u32, WG>;
 
-fn soft_threshold(a: f32, k: f32) -> f32 {
-    return sign(a) * max(abs(a) - k, 0.0);
-}
-
-fn non_finite(x: f32) -> u32 {
-    return select(0u, 1u, (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u);
-}
-
 @compute @workgroup_size(WG)
 fn fista_batch(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let c = wid.x;

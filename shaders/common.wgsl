@@ -34,3 +34,13 @@ struct Panel {
 fn wg_linear(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return wid.x + wid.y * nwg.x;
 }
+
+// S(a, k) = sign(a) max(|a| - k, 0), the proximal operator of k |.| (fista.wgsl, batch_fista.wgsl).
+fn soft_threshold(a: f32, k: f32) -> f32 {
+    return sign(a) * max(abs(a) - k, 0.0);
+}
+
+// 1 when x is NaN or +-inf (all exponent bits set), by its bits (reduce.wgsl explains why).
+fn non_finite(x: f32) -> u32 {
+    return select(0u, 1u, (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u);
+}

@@ -24,10 +24,6 @@ override WG: u32 = 64u;
 
 var<workgroup> sh: array<f32, WG>;
 
-fn soft_threshold(a: f32, k: f32) -> f32 {
-    return sign(a) * max(abs(a) - k, 0.0);
-}
-
 @compute @workgroup_size(WG)
 fn prox(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {

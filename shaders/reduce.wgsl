@@ -26,11 +26,6 @@ var<workgroup> s2: array<f32, WG>;
 var<workgroup> s3: array<f32, WG>;
 var<workgroup> bad: array<u32, WG>;
 
-// 1 when x is NaN or +-inf (all exponent bits set), by its bits.
-fn non_finite(x: f32) -> u32 {
-    return select(0u, 1u, (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u);
-}
-
 @compute @workgroup_size(WG)
 fn reduce_p(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let b = wid.x;

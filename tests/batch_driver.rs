@@ -8,23 +8,14 @@ mod common;
 use std::sync::Arc;
 
 use common::random_problem;
-use lariat::params::{Algorithm, SolverParams, ValidParams};
+use lariat::params::{Algorithm, ValidParams};
 use lariat::path::{geometric_grid, solve_paths};
 use lariat::penalty::ElasticNet;
 use lariat::problem::{ColumnStats, Preprocess, Problem};
 use lariat::solver::batch::{solve, CpuEngine};
 use lariat::solver::{Backend, CpuBackend, Fit, Status, Warm};
 
-fn params(tol: f64) -> ValidParams {
-    SolverParams {
-        tol,
-        max_iter: Some(1_000_000),
-        algorithm: Algorithm::Cd,
-        ..SolverParams::default()
-    }
-    .check()
-    .unwrap()
-}
+use common::cd_params as params;
 
 /// A backend whose batches go through the driver on the CPU engine.
 struct Driven;

@@ -18,16 +18,7 @@ use lariat::solver::gpu::block::BlockResident;
 use lariat::solver::gpu::GpuOptions;
 use lariat::solver::{Backend, CpuBackend, Fit, Status};
 
-fn params(tol: f64) -> ValidParams {
-    SolverParams {
-        tol,
-        max_iter: Some(1_000_000),
-        algorithm: Algorithm::Cd,
-        ..SolverParams::default()
-    }
-    .check()
-    .unwrap()
-}
+use common::cd_params as params;
 
 fn fold_labels(n: usize, k: usize) -> Vec<usize> {
     (0..n).map(|i| (i * 7 + i / 3) % k).collect()

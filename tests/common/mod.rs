@@ -136,3 +136,15 @@ pub fn assert_grad_not_understated(
         }
     }
 }
+
+/// Coordinate-descent parameters at `tol` with a cap no test reaches.
+pub fn cd_params(tol: f64) -> lariat::params::ValidParams {
+    lariat::params::SolverParams {
+        tol,
+        max_iter: Some(1_000_000),
+        algorithm: lariat::params::Algorithm::Cd,
+        ..lariat::params::SolverParams::default()
+    }
+    .check()
+    .unwrap()
+}

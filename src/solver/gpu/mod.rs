@@ -488,17 +488,7 @@ impl Backend for GpuBackend {
             }
         }
         for (pb, warm) in problems.iter().zip(warms) {
-            if let Some(h) = warm {
-                if h.w.len() != pb.p() {
-                    return Err(Error::Shape {
-                        what: format!(
-                            "warm start has {} coefficients, problem has {}",
-                            h.w.len(),
-                            pb.p()
-                        ),
-                    });
-                }
-            }
+            super::check_warm(pb, warm.as_ref())?;
         }
         self.fell_back = problems.iter().find_map(|pb| single_precision_limit(pb));
         if let Some(why) = &self.fell_back {
@@ -533,13 +523,7 @@ impl GpuBackend {
         params: &ValidParams,
     ) -> Result<Fit> {
         let p = pb.p();
-        if let Some(h) = warm {
-            if h.w.len() != p {
-                return Err(Error::Shape {
-                    what: format!("warm start has {} coefficients, problem has {p}", h.w.len()),
-                });
-            }
-        }
+        super::check_warm(pb, warm)?;
         self.fell_back = single_precision_limit(pb);
         if let Some(why) = &self.fell_back {
             if !self.opts.cpu_fallback {
