@@ -41,5 +41,6 @@ echo "== test.sh: $((SECONDS - start)) s"
 echo "== Python package: build and install (scripts/python_env.sh), then its tests"
 py_start=$SECONDS
 bash scripts/python_env.sh
-"${LARIAT_PYENV:-target/pyenv}/bin/python" -m pytest -q python/tests
+# The tests, and the examples of the docstrings (of the installed package).
+"${LARIAT_PYENV:-target/pyenv}/bin/python" -m pytest -q --doctest-modules --pyargs lariat python/tests
 echo "== test.sh, Python part: $((SECONDS - py_start)) s"
