@@ -42,10 +42,12 @@ pub struct BlockResident {
     bind_groups: Vec<Option<Vec<wgpu::BindGroup>>>,
 }
 
-/// Device bytes of a block upload of an `n x p` design with `slots` statistics slots.
+/// Device bytes of a block upload of an `n x p` design with `slots` statistics slots, with
+/// the fixed allowance of [`super::resident::device_bytes`] (uniforms, staging, small buffers).
 pub fn block_device_bytes(n: usize, p: usize, slots: usize) -> u64 {
     4 * (n as u64 * p as u64 + (2 * slots as u64 + MAX_BATCH as u64) * p as u64)
         + 4 * (MAX_BATCH * n) as u64
+        + 64 * 1024
 }
 
 impl BlockResident {
