@@ -7,22 +7,9 @@ use lariat::engine::Engine;
 use lariat::params::Algorithm;
 use lariat::solver::{BackendKind, AUTO_GPU_MIN_ENTRIES};
 
-/// An engine that may move to the thread that runs a fit.
-///
-/// `lariat::solver::Backend` has no `Send` bound, so `Box<dyn Backend>` is not `Send`; the
-/// backends an engine makes are the CPU one and the wgpu one, which are (asserted below), and
-/// the mutex around each engine lets one thread at a time use it.
+/// An engine of the process (every backend is `Send`, so it may move to the thread that runs
+/// a fit; the mutex around each lets one thread at a time use it).
 pub struct SendEngine(pub Engine);
-
-// SAFETY: an Engine holds a CpuBackend and at most one backend from `make_backend` (CpuBackend
-// or GpuBackend), both `Send` as the assertion below checks; the mutex serialises all use.
-unsafe impl Send for SendEngine {}
-
-const _: () = {
-    const fn send<T: Send>() {}
-    send::<lariat::solver::CpuBackend>();
-    send::<lariat::solver::gpu::GpuBackend>();
-};
 
 /// Which engine serves a fit.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -119,8 +119,9 @@ impl<'a> Warm<'a> {
     }
 }
 
-/// A solver backend: CPU now, GPU next, each behind this one trait.
-pub trait Backend {
+/// A solver backend, CPU or GPU, behind this one trait. `Send`, so that an engine can move to
+/// the thread that runs a fit (a language binding's worker, with its interpreter's lock released).
+pub trait Backend: Send {
     /// Name for reports: "cpu", "gpu", ...
     fn device(&self) -> String;
     /// Solver name for reports: "cd", "fista".
