@@ -9,7 +9,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::model::{Model, SparseCoef};
 use crate::params::{check_l1_ratio, check_penalty, SolverParams};
-use crate::path::{geometric_grid, solve_paths};
+use crate::path::{geometric_grid, solve_paths_from};
 use crate::penalty::ElasticNet;
 use crate::problem::{ColumnStats, Preprocess, Problem};
 use crate::solver::{BackendKind, Fit, Status};
@@ -215,6 +215,7 @@ pub fn fit_responses(
         ys,
         feature_names,
         rows: None,
+        starts: &[],
     };
     let paths = fit_path_inner(
         &mut cfg.engine(),
@@ -297,6 +298,60 @@ pub fn fit_paths_in(
         ys,
         feature_names,
         rows: None,
+        starts: &[],
+    };
+    fit_path_inner(engine, data, cfg, grid, progress, &mut |_, _| {})
+}
+
+/// [`fit_paths_in`] with the first lambda of response `i` warm-started from `starts[i]`, its
+/// coefficients on the scale of X (a model's `coef`, as scikit-learn's `warm_start` and
+/// `coef_init` pass them): one per response, each with one entry per column.
+#[allow(clippy::too_many_arguments)]
+pub fn fit_paths_from(
+    engine: &mut Engine,
+    x: &dyn Design,
+    ys: &[&[f64]],
+    starts: &[Vec<f64>],
+    feature_names: Option<&[String]>,
+    cfg: &FitConfig,
+    grid: &LambdaGrid,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Vec<PathOutcome>> {
+    if starts.len() != ys.len() {
+        return Err(Error::Shape {
+            what: format!(
+                "{} initial coefficient vectors for {} responses",
+                starts.len(),
+                ys.len()
+            ),
+        });
+    }
+    if let Some(bad) = starts.iter().find(|w| w.len() != x.n_cols()) {
+        return Err(Error::Shape {
+            what: format!(
+                "initial coefficients of length {}, X has {} columns",
+                bad.len(),
+                x.n_cols()
+            ),
+        });
+    }
+    if let Some((i, j)) = starts
+        .iter()
+        .enumerate()
+        .find_map(|(i, w)| w.iter().position(|v| !v.is_finite()).map(|j| (i, j)))
+    {
+        return Err(Error::invalid(
+            "initial coefficients",
+            format!("{} (response {i}, column {j})", starts[i][j]),
+            "finite numbers",
+        ));
+    }
+    let data = PathData {
+        x,
+        ys,
+        feature_names,
+        rows: None,
+        starts,
     };
     fit_path_inner(engine, data, cfg, grid, progress, &mut |_, _| {})
 }
@@ -323,6 +378,7 @@ pub fn fit_path_on_rows(
         ys: &[y],
         feature_names,
         rows: Some(rows),
+        starts: &[],
     };
     Ok(
         fit_path_inner(&mut cfg.engine(), data, cfg, grid, progress, &mut |_, _| {})?
@@ -338,6 +394,8 @@ struct PathData<'a> {
     ys: &'a [&'a [f64]],
     feature_names: Option<&'a [String]>,
     rows: Option<&'a [bool]>,
+    /// Initial coefficients on X's scale, one per response, or none.
+    starts: &'a [Vec<f64>],
 }
 
 /// The path, handing the last fit (in problem units) to `last`.
@@ -354,6 +412,7 @@ fn fit_path_inner(
         ys,
         feature_names,
         rows,
+        starts,
     } = data;
     let l1_ratio = check_l1_ratio(cfg.l1_ratio)?;
     let params = cfg.solver.check()?;
@@ -391,9 +450,23 @@ fn fit_path_inner(
     let mut models: Vec<Vec<Model>> = problems.iter().map(|_| Vec::with_capacity(steps)).collect();
     let refs: Vec<&Problem> = problems.iter().collect();
     let grid_refs: Vec<&[ElasticNet]> = grids.iter().map(Vec::as_slice).collect();
-    solve_paths(
+    // A model's coefficient is w_j / s_j: the solver's units are w_j = coef_j s_j, and a
+    // column that is zero once centred keeps w_j = 0.
+    let starts: Vec<Vec<f64>> = starts
+        .iter()
+        .zip(&problems)
+        .map(|(coef, pb)| {
+            coef.iter()
+                .zip(pb.x_scale().iter().zip(pb.col_sq_norms()))
+                .map(|(&c, (&s, &sq))| if sq == 0.0 { 0.0 } else { c * s })
+                .collect()
+        })
+        .collect();
+    let start_refs: Vec<Option<&[f64]>> = starts.iter().map(|w| Some(w.as_slice())).collect();
+    solve_paths_from(
         &refs,
         &grid_refs,
+        &start_refs,
         backend,
         &params,
         progress,

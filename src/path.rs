@@ -45,6 +45,25 @@ pub fn solve_paths(
     progress: &mut dyn FnMut(usize, usize),
     sink: &mut dyn FnMut(usize, usize, &Fit),
 ) -> Result<()> {
+    solve_paths_from(problems, grids, &[], backend, params, progress, sink)
+}
+
+/// [`solve_paths`] with the first lambda of problem `i` warm-started from `starts[i]` (its
+/// coefficients in problem units; `starts` empty or one per problem, `None` for zeros): a
+/// caller's previous answer (scikit-learn's `warm_start`).
+pub fn solve_paths_from(
+    problems: &[&Problem],
+    grids: &[&[ElasticNet]],
+    starts: &[Option<&[f64]>],
+    backend: &mut dyn Backend,
+    params: &ValidParams,
+    progress: &mut dyn FnMut(usize, usize),
+    sink: &mut dyn FnMut(usize, usize, &Fit),
+) -> Result<()> {
+    assert!(
+        starts.is_empty() || starts.len() == problems.len(),
+        "one start per problem"
+    );
     assert_eq!(grids.len(), problems.len(), "one grid per problem");
     let steps = grids.first().map_or(0, |g| g.len());
     assert!(
@@ -76,12 +95,13 @@ pub fn solve_paths(
         if !open.is_empty() {
             let warms: Vec<Option<Warm>> = open
                 .iter()
-                .map(|&i| {
-                    last[i].as_ref().map(|f| Warm {
+                .map(|&i| match &last[i] {
+                    Some(f) => Some(Warm {
                         w: &f.w,
                         lambda: Some(grids[i][k - 1].lambda),
                         grad: (!f.grad.is_empty()).then_some(f.grad.as_slice()),
-                    })
+                    }),
+                    None => starts.get(i).copied().flatten().map(Warm::from_w),
                 })
                 .collect();
             let pbs: Vec<&Problem> = open.iter().map(|&i| problems[i]).collect();
