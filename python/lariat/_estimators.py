@@ -117,8 +117,8 @@ class ElasticNet(_LariatRegressor):
     max_iter : int, default=1000
         Most coordinate-descent sweeps (gradient steps on the GPU).
     warm_start : bool, default=False
-        Accepted for scikit-learn compatibility; every fit starts from zero (lariat's
-        screening makes that cheap), which gives the same model within ``tol``.
+        When True, a new ``fit`` starts from the previous ``coef_`` (if its shape fits the
+        data), as scikit-learn does; otherwise from zero.
     standardize : bool, default=False
         glmnet's ``standardize=TRUE``: penalise the coefficients of columns scaled to unit
         variance; ``coef_`` is on the original scale.
@@ -204,13 +204,14 @@ class ElasticNet(_LariatRegressor):
             The fitted estimator.
         """
         X, y = _input.check_fit_data(self, X, y)
+        p = X.shape[1]
         paths = _lariat.fit_path(
             _input.lariat_X(X),
             _input.responses(y),
             self._options(self.l1_ratio),
             lambdas=[float(self.alpha)],
+            coef_init=self._coef_init(y, p),
         )
-        p = X.shape[1]
         for path in paths:
             _warn_unconverged(path, type(self).__name__)
         multi = y.ndim == 2 and y.shape[1] > 1
@@ -221,6 +222,19 @@ class ElasticNet(_LariatRegressor):
         self.dual_gap_ = _squeeze([float(q["gap"][0]) for q in paths], multi)
         self.device_ = paths[0]["device"]
         return self
+
+
+    def _coef_init(self, y: np.ndarray, p: int) -> Optional[np.ndarray]:
+        """The previous ``coef_`` as one row per response, when ``warm_start`` asks for it and
+        its shape fits this fit's data; else None (start from zero)."""
+        prev = getattr(self, "coef_", None) if self.warm_start else None
+        if prev is None:
+            return None
+        rows = np.atleast_2d(np.asarray(prev, dtype=np.float64))
+        targets = y.shape[1] if y.ndim == 2 else 1
+        if rows.shape != (targets, p):
+            return None
+        return np.ascontiguousarray(rows)
 
 
 class Lasso(ElasticNet):

@@ -15,6 +15,7 @@ def fit_path(
     lambdas: Optional[Sequence[float]] = None,
     n_lambdas: int = 100,
     min_ratio: Optional[float] = None,
+    coef_init: Optional[np.ndarray] = None,
 ) -> List[Dict[str, Any]]: ...
 def cross_validate(
     x: LariatX,

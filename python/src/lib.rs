@@ -13,7 +13,7 @@ mod view;
 
 use lariat::cv::{cross_validate_in, CvOutcome, Folds};
 use lariat::design::{Csc, Design};
-use lariat::fit::{fit_paths_in, FitConfig, LambdaGrid, PathOutcome};
+use lariat::fit::{fit_paths_from, fit_paths_in, FitConfig, LambdaGrid, PathOutcome};
 use lariat::params::{Algorithm, Screening, SolverParams};
 use lariat::problem::Preprocess;
 use lariat::solver::BackendKind;
@@ -272,8 +272,12 @@ fn cv_dict<'py>(py: Python<'py>, cv: &CvOutcome) -> PyResult<Bound<'py, PyDict>>
 ///
 /// `lambdas` (solved in the order given) or lariat's geometric grid of `n_lambdas` values
 /// from each response's `lambda_max` down to `min_ratio` times it.
+///
+/// `coef_init` (one row of coefficients per response, on X's scale) warm-starts the first
+/// lambda: scikit-learn's `warm_start`.
 #[pyfunction]
-#[pyo3(signature = (x, y, options, lambdas=None, n_lambdas=100, min_ratio=None))]
+#[pyo3(signature = (x, y, options, lambdas=None, n_lambdas=100, min_ratio=None, coef_init=None))]
+#[allow(clippy::too_many_arguments)]
 fn fit_path<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
@@ -282,9 +286,17 @@ fn fit_path<'py>(
     lambdas: Option<Vec<f64>>,
     n_lambdas: usize,
     min_ratio: Option<f64>,
+    coef_init: Option<PyReadonlyArray2<'py, f64>>,
 ) -> PyResult<Vec<Bound<'py, PyDict>>> {
     let cfg = options.config()?;
     let grid = grid(lambdas, n_lambdas, min_ratio);
+    let starts: Option<Vec<Vec<f64>>> = coef_init.map(|c| {
+        c.as_array()
+            .rows()
+            .into_iter()
+            .map(|row| row.to_vec())
+            .collect()
+    });
     let input = Input::extract(x)?;
     let paths = input.with_design(|design| {
         let ys = responses(&y, design.n_rows())?;
@@ -292,15 +304,19 @@ fn fit_path<'py>(
         let engine = engines::engine_for(cfg.device, cfg.adapter.clone(), entries);
         run::run_released(py, || {
             let mut engine = engines::lock_engine(&engine);
-            fit_paths_in(
-                &mut engine.0,
-                design,
-                &ys,
-                None,
-                &cfg,
-                &grid,
-                &mut |_, _| {},
-            )
+            match &starts {
+                Some(starts) => fit_paths_from(
+                    &mut engine.0,
+                    design,
+                    &ys,
+                    starts,
+                    None,
+                    &cfg,
+                    &grid,
+                    &mut |_, _| {},
+                ),
+                None => fit_paths_in(&mut engine.0, design, &ys, None, &cfg, &grid, &mut |_, _| {}),
+            }
             .map_err(to_py)
         })
     })?;

@@ -112,3 +112,25 @@ def test_many_responses_in_one_batch_equal_one_at_a_time():
     ref = sk.LassoCV(cv=4, alphas=20, **TIGHT).fit(X, Y[:, 1])
     assert cv.alpha_[1] == pytest.approx(ref.alpha_, rel=1e-12)
     assert rel_err(cv.coef_[1], ref.coef_) < 1e-6
+
+
+@pytest.mark.parametrize("standardize", [False, True])
+def test_warm_start_starts_from_the_previous_coef(standardize):
+    # scikit-learn's warm_start: the second fit starts from coef_. Started at its own answer
+    # (coef_ on X's scale, converted under standardize) it needs a sweep or two, where a cold
+    # fit needs many; at a new alpha it lands where a cold fit does.
+    X, y = wide_problem(seed=3)
+    alpha = 0.1 * alpha_max(X, y)
+    cold = lariat.Lasso(alpha=alpha, standardize=standardize, **TIGHT).fit(X, y)
+    warm = lariat.Lasso(alpha=alpha, standardize=standardize, warm_start=True, **TIGHT)
+    warm.fit(X, y)
+    assert warm.n_iter_ == cold.n_iter_
+    warm.fit(X, y)
+    assert warm.n_iter_ <= 2 < cold.n_iter_
+    assert rel_err(warm.coef_, cold.coef_) < 1e-6
+    warm.set_params(alpha=0.8 * alpha).fit(X, y)
+    other = lariat.Lasso(alpha=0.8 * alpha, standardize=standardize, **TIGHT).fit(X, y)
+    assert rel_err(warm.coef_, other.coef_) < 1e-6
+    # Without warm_start a refit starts from zero again.
+    again = lariat.Lasso(alpha=alpha, standardize=standardize, **TIGHT).fit(X, y).fit(X, y)
+    assert again.n_iter_ == cold.n_iter_
