@@ -315,7 +315,15 @@ fn fit_path<'py>(
                     &grid,
                     &mut |_, _| {},
                 ),
-                None => fit_paths_in(&mut engine.0, design, &ys, None, &cfg, &grid, &mut |_, _| {}),
+                None => fit_paths_in(
+                    &mut engine.0,
+                    design,
+                    &ys,
+                    None,
+                    &cfg,
+                    &grid,
+                    &mut |_, _| {},
+                ),
             }
             .map_err(to_py)
         })
