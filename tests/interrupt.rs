@@ -45,6 +45,23 @@ fn a_request_stops_a_solve_in_flight_and_clear_lets_the_next_one_run() {
         );
     }
 
+    // The GPU's batch driver and its device loop stop too.
+    #[cfg(feature = "gpu")]
+    if common::gpu_or_skip(lariat::solver::gpu::GpuOptions::default()).is_some() {
+        lariat::interrupt::clear();
+        let stopper = std::thread::spawn(|| {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            lariat::interrupt::request();
+        });
+        let gpu = FitConfig {
+            device: BackendKind::Gpu,
+            ..unreachable_tol(Algorithm::Fista)
+        };
+        let stopped = fit(&x, &y, None, &gpu);
+        stopper.join().unwrap();
+        assert!(matches!(stopped, Err(Error::Interrupted)), "gpu: {stopped:?}");
+    }
+
     lariat::interrupt::clear();
     let after = fit(&x, &y, None, &FitConfig::default()).expect("runs once cleared");
     assert!(after.model.converged);

@@ -664,7 +664,12 @@ impl GpuBackend {
                 )));
             }
             history.push(gap);
-            if gap <= target || n_iter >= params.max_iter || stalled(&history) || step == 0.0 {
+            if gap <= target
+                || n_iter >= params.max_iter
+                || stalled(&history)
+                || step == 0.0
+                || crate::interrupt::requested()
+            {
                 break;
             }
             every = next_check_interval(&history, every, target);

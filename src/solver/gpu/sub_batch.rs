@@ -196,6 +196,7 @@ impl SubBatch {
                     || n_iter[c] >= spec.max_iter
                     || stalled(&history[c])
                     || spec.step == 0.0
+                    || crate::interrupt::requested()
                 {
                     active[c] = false;
                     let at = (4 * (STATE * c + 5)) as u64;
