@@ -59,7 +59,10 @@ fn a_request_stops_a_solve_in_flight_and_clear_lets_the_next_one_run() {
         };
         let stopped = fit(&x, &y, None, &gpu);
         stopper.join().unwrap();
-        assert!(matches!(stopped, Err(Error::Interrupted)), "gpu: {stopped:?}");
+        assert!(
+            matches!(stopped, Err(Error::Interrupted)),
+            "gpu: {stopped:?}"
+        );
     }
 
     lariat::interrupt::clear();
