@@ -275,12 +275,7 @@ pub fn cross_validate_in(
         grids.push(penalties_of(&resolve_grid(full, grid, l1_ratio)?, l1_ratio));
     }
     let backend = engine.backend(x.n_rows() * x.n_cols())?;
-    let report = ModelReport {
-        feature_names,
-        cfg,
-        tol: params.tol,
-        solver: backend.solver(),
-    };
+    let report = ModelReport::new(feature_names, cfg, params.tol, backend);
     let (k, l) = (folds.k(), grids[0].len());
     let mut models: Vec<Vec<Model>> = ys.iter().map(|_| Vec::with_capacity(l)).collect();
     let mut cvraw = vec![vec![vec![0.0; l]; k]; ys.len()];

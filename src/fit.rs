@@ -12,7 +12,7 @@ use crate::params::{check_l1_ratio, check_penalty, SolverParams};
 use crate::path::{geometric_grid, solve_paths_from};
 use crate::penalty::ElasticNet;
 use crate::problem::{ColumnStats, Preprocess, Problem};
-use crate::solver::{BackendKind, Fit, Status};
+use crate::solver::{Backend, BackendKind, Fit, Status};
 
 /// How lambda is given.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -440,12 +440,7 @@ fn fit_path_inner(
         grids.push(penalties_of(&resolve_grid(pb, grid, l1_ratio)?, l1_ratio));
     }
     let backend = engine.backend(x.n_rows() * x.n_cols())?;
-    let report = ModelReport {
-        feature_names,
-        cfg,
-        tol: params.tol,
-        solver: backend.solver(),
-    };
+    let report = ModelReport::new(feature_names, cfg, params.tol, backend);
     let steps = grids[0].len();
     let mut models: Vec<Vec<Model>> = problems.iter().map(|_| Vec::with_capacity(steps)).collect();
     let refs: Vec<&Problem> = problems.iter().collect();
@@ -534,7 +529,22 @@ pub struct ModelReport<'a> {
     pub solver: String,
 }
 
-impl ModelReport<'_> {
+impl<'a> ModelReport<'a> {
+    /// The report of the models `backend` solves under `cfg` at tolerance `tol`.
+    pub fn new(
+        feature_names: Option<&'a [String]>,
+        cfg: &'a FitConfig,
+        tol: f64,
+        backend: &dyn Backend,
+    ) -> Self {
+        ModelReport {
+            feature_names,
+            cfg,
+            tol,
+            solver: backend.solver(),
+        }
+    }
+
     /// The model of `fit` (only its non-zeros are kept).
     pub fn model(&self, problem: &Problem, fit: &Fit, pen: &ElasticNet) -> Model {
         let (coef, intercept) = problem.unscale(&fit.w);

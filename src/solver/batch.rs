@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::certificate::{certify, Certificate, DeviceCorrelations};
+use super::certificate::{certify_at, Certificate, DeviceCorrelations};
 use super::working_sets::{screen_at_start, Start, WorkingSetRule};
 use super::{cd, fista, stop_status, Fit, Warm};
 use crate::design::Columns;
@@ -145,11 +145,12 @@ fn certify_open(engine: &mut dyn BatchEngine, open: &mut [Open]) -> Result<Vec<C
     let made: Vec<Certificate> = need
         .par_iter()
         .zip(gs)
-        .map(|(&i, g)| {
+        .zip(&rs)
+        .map(|((&i, g), r)| {
             let o = &open[i];
             match g {
-                Correlations::Exact(grad) => exact_certificate(o.pb, &o.pen, &o.w, grad),
-                Correlations::Rounded(dev) => certify(o.pb, &o.pen, &o.w, Some(&dev)),
+                Correlations::Exact(grad) => certificate_at(o.pb, &o.pen, &o.w, r, grad),
+                Correlations::Rounded(dev) => certify_at(o.pb, &o.pen, &o.w, r, Some(&dev)),
             }
         })
         .collect();
@@ -167,8 +168,18 @@ fn certify_open(engine: &mut dyn BatchEngine, open: &mut [Open]) -> Result<Vec<C
 
 /// The certificate of `w` from its exact f64 correlations.
 fn exact_certificate(pb: &Problem, pen: &ElasticNet, w: &[f64], grad: Vec<f64>) -> Certificate {
-    let r = pb.residual(w);
-    let info = pb.duality_gap_from(w, &r, &grad, pen);
+    certificate_at(pb, pen, w, &pb.residual(w), grad)
+}
+
+/// The certificate of `w`, whose residual is `r`, from its exact f64 correlations.
+fn certificate_at(
+    pb: &Problem,
+    pen: &ElasticNet,
+    w: &[f64],
+    r: &[f64],
+    grad: Vec<f64>,
+) -> Certificate {
+    let info = pb.duality_gap_from(w, r, &grad, pen);
     Certificate {
         info,
         grad,

@@ -61,7 +61,18 @@ pub fn certify(
     w: &[f64],
     dev: Option<&DeviceCorrelations>,
 ) -> Certificate {
-    let r = pb.residual(w);
+    certify_at(pb, pen, w, &pb.residual(w), dev)
+}
+
+/// [`certify`] with the f64 residual `r = yc - Xe w` already formed (a batch forms it for the
+/// device's pass).
+pub fn certify_at(
+    pb: &Problem,
+    pen: &ElasticNet,
+    w: &[f64],
+    r: &[f64],
+    dev: Option<&DeviceCorrelations>,
+) -> Certificate {
     let usable = dev.filter(|d| {
         pen.l1() > 0.0
             && d.g.len() == pb.p()
@@ -69,9 +80,9 @@ pub fn certify(
             && d.g.iter().chain(&d.r).all(|v| v.is_finite())
     });
     let Some(dev) = usable else {
-        return full_pass(pb, pen, w, &r);
+        return full_pass(pb, pen, w, r);
     };
-    let bounds = correlation_bounds(pb, pen, w, &r, dev);
+    let bounds = correlation_bounds(pb, pen, w, r, dev);
     let floor = bounds.par_iter().map(|b| b.lo).reduce(|| 0.0, f64::max);
     // Non-zeros are always recomputed: then every inexact entry has w_j = 0, and its bound
     // holds whatever l2 the next lambda brings (the Elastic Net's c_j depends on l2 w_j).
@@ -80,12 +91,12 @@ pub fn certify(
         .filter(|&j| bounds[j].hi >= floor || w[j] != 0.0)
         .collect();
     if candidates.len() as f64 > MAX_EXACT_SHARE * pb.p() as f64 {
-        return full_pass(pb, pen, w, &r);
+        return full_pass(pb, pen, w, r);
     }
     let rsum: f64 = r.iter().sum();
     let exact: Vec<f64> = candidates
         .par_iter()
-        .map(|&j| pb.col_dot(j, &r, rsum))
+        .map(|&j| pb.col_dot(j, r, rsum))
         .collect();
     let n = pb.n() as f64;
     let mut grad: Vec<f64> = bounds
@@ -100,7 +111,7 @@ pub fn certify(
         .iter()
         .map(|&j| (grad[j] - n * pen.l2() * w[j]).abs())
         .fold(0.0, f64::max);
-    let info = pb.gap_from_scalars(&scalars(pb, w, &r, g_inf, sq_norm(&grad)), pen);
+    let info = pb.gap_from_scalars(&scalars(pb, w, r, g_inf, sq_norm(&grad)), pen);
     Certificate {
         info,
         grad,
