@@ -39,6 +39,16 @@ pub trait Design: Send + Sync {
         self.col_axpy_centered(j, a, m, v);
         v.iter_mut().zip(rows).for_each(|(x, &r)| *x *= r);
     }
+    /// `out[c] = (x_j - m 1)^T v_c` for the k = `out.len()` vectors of `vs` (`vsums[c] =
+    /// 1^T v_c`): the k products of [`Design::col_dot_centered`] with column j read once for
+    /// all of them, the pass over X that k problems sharing X (CV folds, responses) pay once.
+    fn col_dot_block(&self, j: usize, vs: &RowBlock, m: f64, vsums: &[f64], out: &mut [f64]) {
+        let mut v = vec![0.0; self.n_rows()];
+        for (c, o) in out.iter_mut().enumerate() {
+            v.iter_mut().zip(vs.column(c)).for_each(|(x, y)| *x = y);
+            *o = self.col_dot_centered(j, &v, m, vsums[c]);
+        }
+    }
     /// `sum_i x_ij`.
     fn col_sum(&self, j: usize) -> f64;
     /// `sum_i (x_ij - m)^2`, computed without cancellation (two-pass style).
@@ -83,7 +93,11 @@ pub trait Design: Send + Sync {
     /// (the column stays in cache while the k dot products run): the pass over X that k
     /// problems sharing X (CV folds, responses) pay once instead of k times.
     fn rmatmat(&self, vs: &[&[f64]], outs: &mut [&mut [f64]]) {
-        for_each_column_block(self.n_cols(), outs, |j, c| self.col_dot(j, vs[c]));
+        let block = RowBlock::new(vs);
+        let zeros = vec![0.0; vs.len()];
+        for_each_column_block(self.n_cols(), outs, |j, vals| {
+            self.col_dot_block(j, &block, 0.0, &zeros, vals)
+        });
     }
 
     /// `outs[c] = X ws[c]` for k coefficient vectors, reading each column once for all the
@@ -108,13 +122,13 @@ pub trait Design: Send + Sync {
     }
 }
 
-/// Fills `outs[c][j] = value(j, c)` for every column `j` and output `c`, in parallel over
-/// blocks of columns with the k outputs of a column computed together (so whatever `value`
-/// reads of column j is read once for all k). Deterministic: each entry is computed alone.
+/// Fills `outs[c][j]` for every column `j` and output `c`, in parallel over blocks of
+/// columns: `fill(j, vals)` writes the k values of column j together (so whatever it reads of
+/// column j is read once for all k). Deterministic: each column is computed alone.
 pub fn for_each_column_block(
     p: usize,
     outs: &mut [&mut [f64]],
-    value: impl Fn(usize, usize) -> f64 + Sync,
+    fill: impl Fn(usize, &mut [f64]) + Sync,
 ) {
     const CHUNK: usize = 256;
     debug_assert!(outs.iter().all(|o| o.len() == p));
@@ -126,13 +140,148 @@ pub fn for_each_column_block(
         }
     }
     blocks.par_iter_mut().enumerate().for_each(|(b, chunks)| {
+        let mut vals = vec![0.0; chunks.len()];
         for i in 0..chunks.first().map_or(0, |c| c.len()) {
-            let j = b * CHUNK + i;
-            for (c, chunk) in chunks.iter_mut().enumerate() {
-                chunk[i] = value(j, c);
+            fill(b * CHUNK + i, &mut vals);
+            for (chunk, &v) in chunks.iter_mut().zip(&vals) {
+                chunk[i] = v;
             }
         }
     });
+}
+
+/// k vectors of length n stored row by row (`rows[i * stride + c]` is entry i of vector c,
+/// zero for `k <= c < stride`): the layout of [`Design::col_dot_block`], where one entry of a
+/// column meets all k at once. The padding to `stride` lets every product run in full-width
+/// register groups.
+pub struct RowBlock {
+    k: usize,
+    stride: usize,
+    rows: Vec<f64>,
+}
+
+impl RowBlock {
+    pub fn new(vs: &[&[f64]]) -> Self {
+        let k = vs.len();
+        let n = vs.first().map_or(0, |v| v.len());
+        let stride = match k {
+            0..=4 => 4,
+            5..=8 => 8,
+            _ => k.div_ceil(16) * 16,
+        };
+        let mut rows = vec![0.0; n * stride];
+        for (c, v) in vs.iter().enumerate() {
+            assert_eq!(v.len(), n, "vectors of one length");
+            for (i, &x) in v.iter().enumerate() {
+                rows[i * stride + c] = x;
+            }
+        }
+        RowBlock { k, stride, rows }
+    }
+    /// How many vectors.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+    /// Row i: the k entries `v_c[i]`, then the padding.
+    pub fn row(&self, i: usize) -> &[f64] {
+        &self.rows[i * self.stride..(i + 1) * self.stride]
+    }
+    /// Vector c, entry by entry.
+    pub fn column(&self, c: usize) -> impl Iterator<Item = f64> + '_ {
+        self.rows.iter().skip(c).step_by(self.stride).copied()
+    }
+}
+
+/// `out[c] = sum_i (x_i - m) v_c[i]` for the k = `out.len()` vectors of `block`: the k dot
+/// products of one column (in L1 while they run). Each is summed in a fixed order, in
+/// register groups of outputs across which the column streams once per group.
+pub fn dot_block<T: Element>(x: &[T], block: &RowBlock, m: f64, out: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has just been found to support AVX2.
+        return unsafe { dot_block_avx2(x, block, m, out) };
+    }
+    dot_block_portable(x, block, m, out)
+}
+
+/// [`dot_block`] compiled for AVX2: twice the lanes of the x86-64 baseline (SSE2) that the
+/// binary targets. The same operations in the same order (no fused multiply-add), so the
+/// same numbers on every CPU.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dot_block_avx2<T: Element>(x: &[T], block: &RowBlock, m: f64, out: &mut [f64]) {
+    dot_block_portable(x, block, m, out)
+}
+
+#[inline(always)]
+fn dot_block_portable<T: Element>(x: &[T], block: &RowBlock, m: f64, out: &mut [f64]) {
+    debug_assert_eq!(out.len(), block.k);
+    debug_assert_eq!(block.rows.len(), x.len() * block.stride);
+    let mut c0 = 0;
+    while c0 < block.k {
+        let n_out = (block.k - c0).min(16);
+        let rows = (block.rows.as_slice(), block.stride, c0);
+        match block.stride {
+            4 => dot_group2::<T, 4>(x, rows, m, &mut out[c0..c0 + n_out]),
+            8 => dot_group2::<T, 8>(x, rows, m, &mut out[c0..c0 + n_out]),
+            _ => dot_group::<T, 16>(x, rows, m, &mut out[c0..c0 + n_out]),
+        }
+        c0 += 16;
+    }
+}
+
+/// Outputs `c0 .. c0 + W` of [`dot_block`] (those of them in `out`), one accumulator each:
+/// W = 16 fills the vector registers.
+#[inline(always)]
+fn dot_group<T: Element, const W: usize>(
+    x: &[T],
+    (rows, stride, c0): (&[f64], usize, usize),
+    m: f64,
+    out: &mut [f64],
+) {
+    let mut acc = [0.0f64; W];
+    for (xi, row) in x.iter().zip(rows.chunks_exact(stride)) {
+        let xi = xi.to_f64() - m;
+        let row: &[f64; W] = row[c0..c0 + W].try_into().expect("W outputs");
+        for t in 0..W {
+            acc[t] += xi * row[t];
+        }
+    }
+    out.copy_from_slice(&acc[..out.len()]);
+}
+
+/// [`dot_group`] for narrow groups, with two accumulators per output (even and odd rows) so
+/// that additions do not wait on each other.
+#[inline(always)]
+fn dot_group2<T: Element, const W: usize>(
+    x: &[T],
+    (rows, stride, c0): (&[f64], usize, usize),
+    m: f64,
+    out: &mut [f64],
+) {
+    let (mut even, mut odd) = ([0.0f64; W], [0.0f64; W]);
+    let mut pairs = x.chunks_exact(2).zip(rows.chunks_exact(2 * stride));
+    for (xs, rs) in &mut pairs {
+        let (x0, x1) = (xs[0].to_f64() - m, xs[1].to_f64() - m);
+        let r0: &[f64; W] = rs[c0..c0 + W].try_into().expect("W outputs");
+        let r1: &[f64; W] = rs[stride + c0..stride + c0 + W]
+            .try_into()
+            .expect("W outputs");
+        for t in 0..W {
+            even[t] += x0 * r0[t];
+            odd[t] += x1 * r1[t];
+        }
+    }
+    if x.len() % 2 == 1 {
+        let i = x.len() - 1;
+        let xi = x[i].to_f64() - m;
+        for t in 0..W {
+            even[t] += xi * rows[i * stride + c0 + t];
+        }
+    }
+    for (o, (e, d)) in out.iter_mut().zip(even.iter().zip(&odd)) {
+        *o = e + d;
+    }
 }
 
 /// An element type the dense storage may hold. The GPU works in f32; the CPU promotes to f64.
@@ -313,6 +462,9 @@ impl<T: Element> Design for Dense<T> {
             *vi += a * (x.to_f64() - m) * r;
         }
     }
+    fn col_dot_block(&self, j: usize, vs: &RowBlock, m: f64, _vsums: &[f64], out: &mut [f64]) {
+        dot_block(self.col(j), vs, m, out)
+    }
     fn col_sum(&self, j: usize) -> f64 {
         self.col(j).iter().map(|x| x.to_f64()).sum()
     }
@@ -422,6 +574,16 @@ impl Design for Csc {
             v[i as usize] += a * x;
         }
     }
+    fn col_dot_block(&self, j: usize, vs: &RowBlock, m: f64, vsums: &[f64], out: &mut [f64]) {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        let (idx, val) = self.col(j);
+        for (&i, &x) in idx.iter().zip(val) {
+            let row = vs.row(i as usize);
+            out.iter_mut().zip(row).for_each(|(o, v)| *o += x * v);
+        }
+        // The implicit zeros, centred, contribute `-m 1^T v`.
+        out.iter_mut().zip(vsums).for_each(|(o, s)| *o -= m * s);
+    }
     fn col_sum(&self, j: usize) -> f64 {
         self.col(j).1.iter().sum()
     }
@@ -480,6 +642,9 @@ impl Design for Columns<'_> {
     fn col_axpy_centered_rows(&self, j: usize, a: f64, m: f64, rows: &[f64], v: &mut [f64]) {
         self.inner
             .col_axpy_centered_rows(self.cols[j], a, m, rows, v)
+    }
+    fn col_dot_block(&self, j: usize, vs: &RowBlock, m: f64, vsums: &[f64], out: &mut [f64]) {
+        self.inner.col_dot_block(self.cols[j], vs, m, vsums, out)
     }
     fn col_sum(&self, j: usize) -> f64 {
         self.inner.col_sum(self.cols[j])

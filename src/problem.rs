@@ -638,8 +638,33 @@ pub fn rmatmat(problems: &[&Problem], rs: &[&[f64]], outs: &mut [&mut [f64]]) {
         return;
     };
     let vsums: Vec<f64> = rs.iter().map(|r| r.iter().sum()).collect();
-    crate::design::for_each_column_block(first.p(), outs, |j, c| {
-        problems[c].col_dot(j, rs[c], vsums[c])
+    let shared = problems
+        .iter()
+        .all(|pb| std::ptr::addr_eq(pb.x, first.x) && pb.design_id() == first.design_id());
+    if problems.len() < 2 || !shared {
+        crate::design::for_each_column_block(first.p(), outs, |j, vals| {
+            for (c, v) in vals.iter_mut().enumerate() {
+                *v = problems[c].col_dot(j, rs[c], vsums[c]);
+            }
+        });
+        return;
+    }
+    let rows = crate::design::RowBlock::new(rs);
+    crate::design::for_each_column_block(first.p(), outs, |j, vals| {
+        // Centred on the first problem's mean inside the product (no cancellation against a
+        // large mean); each problem's own mean differs from it by a fold's sampling error.
+        let m0 = first.stats.x_mean[j];
+        first.x.col_dot_block(j, &rows, m0, &vsums, vals);
+        for (c, (v, pb)) in vals.iter_mut().zip(problems).enumerate() {
+            let s = &pb.stats;
+            let centred = *v - (s.x_mean[j] - m0) * vsums[c];
+            // A division costs as much as the rest of this loop; unscaled columns skip it.
+            *v = match (s.col_sq_norms[j], s.x_scale[j]) {
+                (0.0, _) => 0.0,
+                (_, 1.0) => centred,
+                (_, scale) => centred / scale,
+            };
+        }
     });
 }
 

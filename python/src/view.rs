@@ -148,6 +148,26 @@ impl<T: Element> Design for NumpyView<'_, T> {
             }
         }
     }
+    fn col_dot_block(
+        &self,
+        j: usize,
+        vs: &lariat::design::RowBlock,
+        m: f64,
+        _vsums: &[f64],
+        out: &mut [f64],
+    ) {
+        match self.col_slice(j) {
+            Some(s) => lariat::design::dot_block(s, vs, m, out),
+            None => {
+                out.iter_mut().for_each(|o| *o = 0.0);
+                for (i, x) in self.x.column(j).iter().enumerate() {
+                    let row = vs.row(i);
+                    let x = x.to_f64() - m;
+                    out.iter_mut().zip(row).for_each(|(o, v)| *o += x * v);
+                }
+            }
+        }
+    }
     fn col_axpy_centered(&self, j: usize, a: f64, m: f64, v: &mut [f64]) {
         over_col!(self, j, |c| for (vi, x) in v.iter_mut().zip(c) {
             *vi += a * (x.to_f64() - m);
@@ -179,8 +199,8 @@ impl<T: Element> Design for NumpyView<'_, T> {
         if self.row_major() {
             self.rmatmat_by_rows(&[v], &mut [out]);
         } else {
-            lariat::design::for_each_column_block(self.n_cols(), &mut [out], |j, _| {
-                self.col_dot(j, v)
+            lariat::design::for_each_column_block(self.n_cols(), &mut [out], |j, vals| {
+                vals[0] = self.col_dot(j, v)
             });
         }
     }
@@ -188,8 +208,10 @@ impl<T: Element> Design for NumpyView<'_, T> {
         if self.row_major() {
             self.rmatmat_by_rows(vs, outs);
         } else {
-            lariat::design::for_each_column_block(self.n_cols(), outs, |j, c| {
-                self.col_dot(j, vs[c])
+            let rows = lariat::design::RowBlock::new(vs);
+            let zeros = vec![0.0; vs.len()];
+            lariat::design::for_each_column_block(self.n_cols(), outs, |j, vals| {
+                self.col_dot_block(j, &rows, 0.0, &zeros, vals)
             });
         }
     }
