@@ -130,24 +130,36 @@ pub fn for_each_column_block(
     outs: &mut [&mut [f64]],
     fill: impl Fn(usize, &mut [f64]) + Sync,
 ) {
+    for_each_column_chunk(p, outs, |j0, chunks| {
+        let mut vals = vec![0.0; chunks.len()];
+        for i in 0..chunks.first().map_or(0, |c| c.len()) {
+            fill(j0 + i, &mut vals);
+            for (chunk, &v) in chunks.iter_mut().zip(&vals) {
+                chunk[i] = v;
+            }
+        }
+    });
+}
+
+/// The outputs cut into the same blocks of consecutive columns, handed out in parallel:
+/// `fill(j0, chunks)` gets `chunks[c] = outs[c][j0 .. j0 + len]`.
+pub fn for_each_column_chunk(
+    p: usize,
+    outs: &mut [&mut [f64]],
+    fill: impl Fn(usize, &mut [&mut [f64]]) + Sync,
+) {
     const CHUNK: usize = 256;
     debug_assert!(outs.iter().all(|o| o.len() == p));
-    // The outputs cut into the same column blocks, regrouped block by block.
     let mut blocks: Vec<Vec<&mut [f64]>> = (0..p.div_ceil(CHUNK)).map(|_| Vec::new()).collect();
     for out in outs.iter_mut() {
         for (b, chunk) in out.chunks_mut(CHUNK).enumerate() {
             blocks[b].push(chunk);
         }
     }
-    blocks.par_iter_mut().enumerate().for_each(|(b, chunks)| {
-        let mut vals = vec![0.0; chunks.len()];
-        for i in 0..chunks.first().map_or(0, |c| c.len()) {
-            fill(b * CHUNK + i, &mut vals);
-            for (chunk, &v) in chunks.iter_mut().zip(&vals) {
-                chunk[i] = v;
-            }
-        }
-    });
+    blocks
+        .par_iter_mut()
+        .enumerate()
+        .for_each(|(b, chunks)| fill(b * CHUNK, chunks));
 }
 
 /// k vectors of length n stored row by row (`rows[i * stride + c]` is entry i of vector c,

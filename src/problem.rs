@@ -650,20 +650,35 @@ pub fn rmatmat(problems: &[&Problem], rs: &[&[f64]], outs: &mut [&mut [f64]]) {
         return;
     }
     let rows = crate::design::RowBlock::new(rs);
-    crate::design::for_each_column_block(first.p(), outs, |j, vals| {
-        // Centred on the first problem's mean inside the product (no cancellation against a
-        // large mean); each problem's own mean differs from it by a fold's sampling error.
-        let m0 = first.stats.x_mean[j];
-        first.x.col_dot_block(j, &rows, m0, &vsums, vals);
-        for (c, (v, pb)) in vals.iter_mut().zip(problems).enumerate() {
+    crate::design::for_each_column_chunk(first.p(), outs, |j0, chunks| {
+        let len = chunks[0].len();
+        let m0 = &first.stats.x_mean[j0..j0 + len];
+        let mut vals = vec![0.0; problems.len()];
+        for (i, &m) in m0.iter().enumerate() {
+            // Centred on the first problem's mean inside the product (no cancellation against
+            // a large mean); each problem's own mean differs from it by a fold's sampling error.
+            first.x.col_dot_block(j0 + i, &rows, m, &vsums, &mut vals);
+            for (chunk, &v) in chunks.iter_mut().zip(&vals) {
+                chunk[i] = v;
+            }
+        }
+        // Each problem's centring and scaling, over its statistics in order.
+        for ((chunk, pb), &vsum) in chunks.iter_mut().zip(problems).zip(&vsums) {
             let s = &pb.stats;
-            let centred = *v - (s.x_mean[j] - m0) * vsums[c];
-            // A division costs as much as the rest of this loop; unscaled columns skip it.
-            *v = match (s.col_sq_norms[j], s.x_scale[j]) {
-                (0.0, _) => 0.0,
-                (_, 1.0) => centred,
-                (_, scale) => centred / scale,
-            };
+            let cols = j0..j0 + len;
+            let stats = s.col_sq_norms[cols.clone()]
+                .iter()
+                .zip(&s.x_mean[cols.clone()])
+                .zip(&s.x_scale[cols]);
+            for ((v, ((&sq, &mean), &scale)), &m) in chunk.iter_mut().zip(stats).zip(m0) {
+                let centred = *v - (mean - m) * vsum;
+                // A division costs as much as the rest of this loop; unscaled columns skip it.
+                *v = match (sq, scale) {
+                    (0.0, _) => 0.0,
+                    (_, 1.0) => centred,
+                    (_, scale) => centred / scale,
+                };
+            }
         }
     });
 }
