@@ -107,22 +107,6 @@ macro_rules! over_col {
     }};
 }
 
-/// Dot product with four accumulators (vectorised, fixed order), as lariat's dense storage.
-#[inline]
-fn dot_contiguous<T: Element>(x: &[T], v: &[f64], m: f64) -> f64 {
-    let mut acc = [0.0f64; 4];
-    let (xc, vc) = (x.chunks_exact(4), v.chunks_exact(4));
-    let (xr, vr) = (xc.remainder(), vc.remainder());
-    for (a, b) in xc.zip(vc) {
-        acc[0] += (a[0].to_f64() - m) * b[0];
-        acc[1] += (a[1].to_f64() - m) * b[1];
-        acc[2] += (a[2].to_f64() - m) * b[2];
-        acc[3] += (a[3].to_f64() - m) * b[3];
-    }
-    let tail: f64 = xr.iter().zip(vr).map(|(a, b)| (a.to_f64() - m) * b).sum();
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
-}
-
 impl<T: Element> Design for NumpyView<'_, T> {
     fn n_rows(&self) -> usize {
         self.x.nrows()
@@ -141,7 +125,7 @@ impl<T: Element> Design for NumpyView<'_, T> {
     /// `(x_j - m)^T v`: centred before multiplying, so a large mean does not cancel digits.
     fn col_dot_centered(&self, j: usize, v: &[f64], m: f64, _vsum: f64) -> f64 {
         match self.col_slice(j) {
-            Some(s) => dot_contiguous(s, v, m),
+            Some(s) => lariat::design::dot_centered(s, v, m),
             None => {
                 let col = self.x.column(j);
                 col.iter().zip(v).map(|(a, b)| (a.to_f64() - m) * b).sum()

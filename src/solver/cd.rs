@@ -85,7 +85,14 @@ impl<'p> CdSolve<'p> {
         let p = pb.p();
         let screen = params.screening;
         let alive: Vec<bool> = pb.col_sq_norms().iter().map(|&s| s != 0.0).collect();
-        let mut w = warm.map_or_else(|| vec![0.0; p], |h| h.w.to_vec());
+        // Where zero is the answer (lambda at or above lambda_max, up to its rounding), it is
+        // the start, and nothing is swept: a sweep's soft threshold at the boundary could
+        // leave a coefficient a rounding error away from zero.
+        let zero = pen.l1() > 0.0 && pb.zero_is_optimal(pen);
+        let mut w = match warm {
+            Some(h) if !zero => h.w.to_vec(),
+            _ => vec![0.0; p],
+        };
         // Dead columns can never be non-zero; a warm start must not say otherwise.
         for j in 0..p {
             if !alive[j] {
@@ -110,7 +117,9 @@ impl<'p> CdSolve<'p> {
         // set (with the KKT violators added so far); or, without either, all features on a
         // cold start (as glmnet) and none on a warm start, whose support is settled first and
         // checked by the gap.
-        let (phase, features) = if screen.cpu_working_sets() {
+        let (phase, features) = if zero {
+            (Phase::Sweeping, Vec::new())
+        } else if screen.cpu_working_sets() {
             (Phase::FirstPass, Vec::new())
         } else if let Some(s) = &strong {
             (Phase::Sweeping, s.clone())
