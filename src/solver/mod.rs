@@ -183,6 +183,9 @@ fn check_warm(problem: &Problem, warm: Option<&Warm>) -> Result<()> {
 /// The f64 CPU backend: coordinate descent or FISTA.
 pub struct CpuBackend {
     algorithm: Algorithm,
+    /// The correlation buffers of the last batch, kept for the next: a path asks for k of
+    /// them (p each) at every lambda, and fresh ones cost page faults.
+    correlations: Vec<Vec<f64>>,
 }
 
 impl CpuBackend {
@@ -191,7 +194,10 @@ impl CpuBackend {
             Algorithm::Auto => Algorithm::Cd,
             a => a,
         };
-        CpuBackend { algorithm }
+        CpuBackend {
+            algorithm,
+            correlations: Vec::new(),
+        }
     }
 }
 
@@ -237,8 +243,9 @@ impl Backend for CpuBackend {
         if matches!(self.algorithm, Algorithm::Fista | Algorithm::Subgradient) {
             return solve_one_by_one(self, problems, penalties, warms, params);
         }
+        // Set-up costs O(p) a problem (screening, the warm start): in parallel too.
         let mut open: Vec<(usize, cd::CdSolve)> = problems
-            .iter()
+            .par_iter()
             .zip(penalties)
             .zip(warms)
             .map(|((pb, pen), warm)| cd::CdSolve::new(pb, pen, warm.as_ref(), params))
@@ -246,8 +253,11 @@ impl Backend for CpuBackend {
             .collect();
         let mut done: Vec<Option<Fit>> = (0..problems.len()).map(|_| None).collect();
         let p = problems.first().map_or(0, |pb| pb.p());
-        // One correlation buffer per problem, reused by every round's block pass.
-        let mut gs: Vec<Vec<f64>> = vec![vec![0.0; p]; problems.len()];
+        // One correlation buffer per problem, reused by every round's block pass (every entry
+        // is written before it is read).
+        let mut gs = std::mem::take(&mut self.correlations);
+        gs.resize_with(problems.len(), Vec::new);
+        gs.iter_mut().for_each(|g| g.resize(p, 0.0));
         while !open.is_empty() {
             open.par_iter_mut().for_each(|(_, s)| s.advance());
             let gs = &mut gs[..open.len()];
@@ -271,6 +281,7 @@ impl Backend for CpuBackend {
             }
             open = still;
         }
+        self.correlations = gs;
         Ok(done
             .into_iter()
             .map(|f| f.expect("every problem finished"))
