@@ -111,6 +111,7 @@ mod tests {
             fit_intercept: true,
             standardize: false,
             n_samples: 4,
+            gpu: None,
         }
     }
 

@@ -568,6 +568,7 @@ impl<'a> ModelReport<'a> {
             fit_intercept: self.cfg.preprocess.fit_intercept,
             standardize: self.cfg.preprocess.standardize,
             n_samples: problem.n(),
+            gpu: fit.device_work,
         }
     }
 }

@@ -70,6 +70,9 @@ pub struct Model {
     pub standardize: bool,
     #[serde(default)]
     pub n_samples: usize,
+    /// What the solve asked of the GPU: round trips, allocations, rounds (GPU fits only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<crate::solver::DeviceWork>,
 }
 
 impl Model {

@@ -96,6 +96,7 @@ mod tests {
             device: "cpu".into(),
             grad: Vec::new(),
             seconds: 0.0,
+            device_work: None,
         }
     }
 

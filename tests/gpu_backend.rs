@@ -712,12 +712,19 @@ fn device_requests_are_counted_per_solve() {
             prm.screening.working_sets = ws;
             let mut runs = Vec::new();
             for _ in 0..2 {
-                gpu.solve(&pb, &pen, None, &prm).unwrap();
-                runs.push((
-                    gpu.stats.counts,
-                    gpu.stats.working_set_rounds,
-                    gpu.stats.gap_checks,
-                ));
+                let fit = gpu.solve(&pb, &pen, None, &prm).unwrap();
+                let c = gpu.stats.counts;
+                // The fit carries the same figures to the model's JSON.
+                let work = fit.device_work.expect("a GPU fit reports its device work");
+                assert_eq!(
+                    (work.submissions, work.read_backs, work.buffers_created),
+                    (c.submissions, c.read_backs, c.buffers)
+                );
+                assert_eq!(work.bind_groups_created, c.bind_groups);
+                assert_eq!(work.working_set_rounds, gpu.stats.working_set_rounds);
+                assert_eq!(work.gap_checks, gpu.stats.gap_checks);
+                assert_eq!(work.batch_problems, 1);
+                runs.push((c, gpu.stats.working_set_rounds, gpu.stats.gap_checks));
             }
             let rounds = runs[1].1.max(1) as u64;
             let c = runs[1].0;
@@ -742,5 +749,80 @@ fn device_requests_are_counted_per_solve() {
             // the buffers of the first solve: nothing to create.
             assert_eq!((c.buffers, c.bind_groups), (0, 0), "{c:?}");
         }
+    }
+}
+
+/// Issue 10, part 3: the model JSON of a GPU path reports each lambda's device work; after
+/// the first lambda (X uploaded, buffers made) no lambda creates a buffer, and every lambda
+/// that ran working-set rounds reports them with at least one read-back each. A CPU path
+/// reports none.
+#[test]
+fn path_json_reports_the_device_work_of_each_lambda() {
+    if gpu_or_skip(GpuOptions::default()).is_none() {
+        return;
+    }
+    let dir = common::temp_dir("gpu-work-json");
+    let (x, y) = random_problem(40, 400, 61);
+    let xp = dir.join("x.npy");
+    let yp = dir.join("y.npy");
+    lariat::data::npy::write_npy_f64(&xp, 40, 400, x.as_col_major()).unwrap();
+    lariat::data::npy::write_npy_vec(&yp, &y).unwrap();
+    for device in ["gpu", "cpu"] {
+        let out = dir.join(format!("path-{device}.json"));
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_lariat"))
+            .args([
+                "path",
+                "--x",
+                xp.to_str().unwrap(),
+                "--y",
+                yp.to_str().unwrap(),
+            ])
+            .args([
+                "--n-lambdas",
+                "12",
+                "--device",
+                device,
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        let fits = json["fits"].as_array().unwrap();
+        assert_eq!(fits.len(), 12);
+        if device == "cpu" {
+            assert!(fits.iter().all(|f| f.get("gpu").is_none()), "{device}");
+            continue;
+        }
+        // The first lambda is lambda_max: exactly zero, no device work.
+        let worked: Vec<&serde_json::Value> = fits.iter().filter_map(|f| f.get("gpu")).collect();
+        assert!(
+            worked.len() >= 10,
+            "{} of 12 lambdas report device work",
+            worked.len()
+        );
+        let mut creating = 0;
+        for (i, w) in worked.iter().enumerate() {
+            let get = |k: &str| w[k].as_u64().unwrap_or_else(|| panic!("{k} in {w}"));
+            assert_eq!(get("batch_problems"), 1);
+            assert!(get("submissions") >= get("read_backs"), "{w}");
+            if get("working_set_rounds") > 0 {
+                assert!(get("read_backs") > get("working_set_rounds"), "{w}");
+                assert!(get("fista_steps") > 0, "{w}");
+            }
+            if i == 0 {
+                assert!(
+                    get("buffers_created") > 0,
+                    "the first lambda uploads X: {w}"
+                );
+            } else if get("buffers_created") > 0 {
+                creating += 1;
+            }
+        }
+        // Later lambdas refill the buffers in place; only a working set that outgrows the
+        // subproblem's capacity (which then doubles) makes new ones: once on this path.
+        assert!(creating <= 2, "{creating} later lambdas created buffers");
     }
 }

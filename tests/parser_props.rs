@@ -116,6 +116,7 @@ fn model_text(n: usize, p: usize, rows: &[f64]) -> String {
         fit_intercept: true,
         standardize: false,
         n_samples: n,
+        gpu: None,
     };
     model.to_json()
 }

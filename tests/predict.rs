@@ -343,6 +343,7 @@ mod permuted {
             fit_intercept: true,
             standardize: false,
             n_samples: 1,
+            gpu: None,
         }
     }
 

@@ -55,6 +55,30 @@ pub struct Fit {
     pub grad: Vec<f64>,
     /// Wall time of this solve (set by the path driver).
     pub seconds: f64,
+    /// What the solve asked of the GPU (`None` on the CPU).
+    pub device_work: Option<DeviceWork>,
+}
+
+/// What a GPU solve asked of the device, reported in the model's JSON: the round trips and
+/// allocations that decide whether a GPU is latency-bound. A batch (CV folds, responses)
+/// shares its device work, so every problem of it reports the batch's figures.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceWork {
+    /// Problems solved together in the batch these figures are for.
+    pub batch_problems: usize,
+    /// `queue.submit` calls.
+    pub submissions: u64,
+    /// Buffers mapped for reading: each one a wait for the device.
+    pub read_backs: u64,
+    /// Device buffers and bind groups created (an upload of X included when it needed one).
+    pub buffers_created: u64,
+    pub bind_groups_created: u64,
+    /// Working-set rounds (subproblems solved on the device) and passes over all of X.
+    pub working_set_rounds: usize,
+    pub block_passes: usize,
+    /// FISTA steps, summed over the batch's problems, and the gap checks that read them.
+    pub fista_steps: usize,
+    pub gap_checks: usize,
 }
 
 /// Where the iteration stands after a gap check: done (converged, out of iterations, or
@@ -96,6 +120,7 @@ impl Fit {
             device: device.into(),
             grad,
             seconds: 0.0,
+            device_work: None,
         }
     }
 }
@@ -257,7 +282,13 @@ impl Backend for CpuBackend {
         // is written before it is read).
         let mut gs = std::mem::take(&mut self.correlations);
         gs.resize_with(problems.len(), Vec::new);
-        gs.iter_mut().for_each(|g| g.resize(p, 0.0));
+        for g in &mut gs {
+            g.resize(p, 0.0);
+            // A much wider earlier problem's memory is not held on to.
+            if g.capacity() > 2 * p {
+                g.shrink_to_fit();
+            }
+        }
         while !open.is_empty() {
             open.par_iter_mut().for_each(|(_, s)| s.advance());
             let gs = &mut gs[..open.len()];
