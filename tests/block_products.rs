@@ -112,30 +112,56 @@ fn every_storage_gives_the_same_block_products() {
 }
 
 /// Fold problems (a row mask each, their own means and scales) and the full-data problem:
-/// the shared pass equals each problem's own pass.
+/// the shared pass equals each problem's own pass, on dense and sparse storage.
 #[test]
 fn the_shared_pass_equals_each_problems_own_pass() {
     let (n, p) = (50usize, 40usize);
     let (x0, y) = random_problem(n, p, 3);
     // Column 0: a large mean (cancellation if the product were taken uncentred); column 1:
-    // constant (dead once centred); column 2: zero on most rows.
+    // constant (dead once centred); column 2: zero on most rows; a third of the others' entries
+    // zero, so the sparse copy has structure.
     let mut data: Vec<f64> = (0..p).flat_map(|j| x0.col(j).to_vec()).collect();
     for i in 0..n {
         data[i] += 1e6;
         data[n + i] = 3.0;
         data[2 * n + i] = if i % 9 == 0 { 1.0 } else { 0.0 };
+        for j in 3..p {
+            if (i + j) % 3 == 0 {
+                data[j * n + i] = 0.0;
+            }
+        }
     }
-    let x = Dense::from_col_major(n, p, data);
+    let dense = Dense::from_col_major(n, p, data.clone());
+    let trip: Vec<(u32, u32, f64)> = (0..p)
+        .flat_map(|j| (0..n).map(move |i| (i, j)))
+        .filter(|&(i, j)| data[j * n + i] != 0.0)
+        .map(|(i, j)| (i as u32, j as u32, data[j * n + i]))
+        .collect();
+    let sparse = Csc::from_triplets(n, p, trip);
+    let col = |j: usize| &data[j * n..(j + 1) * n];
+    // Dense columns are centred before the product; sparse ones subtract `m 1^T r` after it
+    // (to stay O(nnz)), so their rounding scales with the uncentred column.
+    shared_pass_case(&dense, &col, &y, true);
+    shared_pass_case(&sparse, &col, &y, false);
+}
+
+fn shared_pass_case<'d>(
+    x: &dyn Design,
+    col: &dyn Fn(usize) -> &'d [f64],
+    y: &[f64],
+    centred_storage: bool,
+) {
+    let (n, p) = (x.n_rows(), x.n_cols());
     let folds: Vec<usize> = (0..n).map(|i| (i * 7) % 5).collect();
     for prep in Preprocess::ALL {
-        let stats: Vec<Arc<ColumnStats>> = ColumnStats::for_folds(&x, prep, &folds)
+        let stats: Vec<Arc<ColumnStats>> = ColumnStats::for_folds(x, prep, &folds)
             .unwrap()
             .into_iter()
             .map(Arc::new)
             .collect();
         let problems: Vec<Problem> = stats
             .iter()
-            .map(|s| Problem::with_stats(&x, Arc::clone(s), &y).unwrap())
+            .map(|s| Problem::with_stats(x, Arc::clone(s), y).unwrap())
             .collect();
         // Vectors zero off each problem's rows (problem 0: all rows; 1 + f: all but fold f),
         // with a non-zero sum, so that each problem's own centring shows.
@@ -163,16 +189,22 @@ fn the_shared_pass_equals_each_problems_own_pass() {
                 let mut own = vec![0.0; p];
                 problems[c].rmatvec(&rs[c], &mut own);
                 for j in 0..p {
-                    // The rounding scale of the product: |xe_j| |r| entry by entry.
+                    // The rounding scale of the product, entry by entry.
                     let scale: f64 = (0..n)
                         .map(|i| {
-                            ((x.col(j)[i] - problems[c].x_mean()[j]) * rs[c][i]).abs()
-                                / problems[c].x_scale()[j]
+                            let m = problems[c].x_mean()[j];
+                            let x = if centred_storage {
+                                (col(j)[i] - m).abs()
+                            } else {
+                                col(j)[i].abs() + m.abs()
+                            };
+                            x * rs[c][i].abs() / problems[c].x_scale()[j]
                         })
                         .sum();
                     assert!(
                         (gs[c][j] - own[j]).abs() <= 1e-12 * scale.max(1e-300),
-                        "{prep:?} k {k} problem {c} column {j}: {} vs {}",
+                        "{} {prep:?} k {k} problem {c} column {j}: {} vs {}",
+                        x.describe(),
                         gs[c][j],
                         own[j]
                     );
