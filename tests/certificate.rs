@@ -7,8 +7,9 @@ mod common;
 use common::{assert_grad_not_understated, random_problem, rel_diff, solve_cpu};
 use lariat::params::Algorithm;
 use lariat::penalty::ElasticNet;
-use lariat::problem::{Preprocess, Problem};
+use lariat::problem::{ColumnStats, Preprocess, Problem};
 use lariat::solver::certificate::{certify, DeviceCorrelations};
+use std::sync::Arc;
 
 const U: f64 = 1.0 / (1u64 << 24) as f64;
 
@@ -59,21 +60,33 @@ fn the_filtered_certificate_equals_the_full_f64_gap() {
             fit_intercept,
             standardize,
         };
-        let pb = Problem::new(&x, &y, prep).unwrap();
-        for frac in [0.5, 0.1, 0.02] {
+        // The problem on all rows, and one on a subset (a CV fold: vectors over all rows, zero
+        // off its own).
+        let full_rows = Problem::new(&x, &y, prep).unwrap();
+        let labels: Vec<usize> = (0..n).map(|i| (i * 3) % 4).collect();
+        let fold_stats = ColumnStats::for_folds(&x, prep, &labels).unwrap().remove(1);
+        let fold = Problem::with_stats(&x, Arc::new(fold_stats), &y).unwrap();
+        assert!(fold.n() < fold.n_rows());
+        for (pb, frac) in [&full_rows, &fold]
+            .into_iter()
+            .flat_map(|pb| [0.5, 0.1, 0.02].map(|frac| (pb, frac)))
+        {
             let pen = ElasticNet {
                 lambda: frac * pb.lambda_max(l1_ratio),
                 l1_ratio,
             };
             // Both at the optimum (ties at the maximum) and away from it.
-            let opt = solve_cpu(&pb, pen, Algorithm::Cd, 1e-10).w;
+            let opt = solve_cpu(pb, pen, Algorithm::Cd, 1e-10).w;
             let rough: Vec<f64> = opt.iter().map(|v| 0.9 * v).collect();
             for w in [opt, rough] {
-                let (g_dev, r_dev) = adversarial_device(&pb, &pen, &w);
+                let (g_dev, r_dev) = adversarial_device(pb, &pen, &w);
                 let dev = DeviceCorrelations { g: g_dev, r: r_dev };
-                let cert = certify(&pb, &pen, &w, Some(&dev));
+                let cert = certify(pb, &pen, &w, Some(&dev));
                 let full = pb.duality_gap(&w, &pen);
-                let what = format!("n {n} p {p} l1_ratio {l1_ratio} lambda {frac} lambda_max");
+                let what = format!(
+                    "n {n} (fitted on {}) p {p} l1_ratio {l1_ratio} lambda {frac} lambda_max",
+                    pb.n()
+                );
                 assert!(
                     rel_diff(cert.info.primal, full.primal) < 1e-12,
                     "{what}: primal {} vs {}",
@@ -92,7 +105,7 @@ fn the_filtered_certificate_equals_the_full_f64_gap() {
                 // What it leaves for the next lambda never under-states a correlation, at this
                 // penalty or another one (the Elastic Net's correlation depends on l2).
                 let l2s = [pen.l2(), 0.0, 3.0 * pen.l2() + 0.1];
-                assert_grad_not_understated(&pb, &w, &cert.grad, &l2s, &what);
+                assert_grad_not_understated(pb, &w, &cert.grad, &l2s, &what);
             }
         }
     }

@@ -76,7 +76,7 @@ pub fn certify_at(
     let usable = dev.filter(|d| {
         pen.l1() > 0.0
             && d.g.len() == pb.p()
-            && d.r.len() == pb.n()
+            && d.r.len() == pb.n_rows()
             && d.g.iter().chain(&d.r).all(|v| v.is_finite())
     });
     let Some(dev) = usable else {

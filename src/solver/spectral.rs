@@ -285,7 +285,8 @@ pub fn lanczos_host<E>(
 
 /// `sigma_max(Xe)^2` in f64 on the CPU.
 pub fn sigma_max_sq(pb: &Problem) -> f64 {
-    let mut xv = vec![0.0; pb.n()];
+    // Every vector of the problem has a row per row of the design (zero off its rows).
+    let mut xv = vec![0.0; pb.n_rows()];
     let out = lanczos_host(pb.n(), pb.p(), |v, av| {
         pb.matvec(v, &mut xv);
         pb.rmatvec(&xv, av);

@@ -56,7 +56,7 @@ impl GpuBackend {
             read.pop().unwrap_or_default(),
         );
         g.truncate(pb.p());
-        r.truncate(pb.n());
+        r.truncate(pb.n_rows());
         // Host-side f32 tests are bit tests: a NaN or infinity here would otherwise vanish in
         // the certificate's `max` reductions and leave a gap computed without it.
         if let Some(bad) = g.iter().chain(&r).position(|v| !v.is_finite()) {

@@ -142,6 +142,12 @@ impl Resident {
         forced_panel_cols: Option<usize>,
         capacity: usize,
     ) -> Result<Resident> {
+        // The plain loop's kernels work on all rows; row subsets go to the batch driver.
+        assert_eq!(
+            pb.n(),
+            pb.n_rows(),
+            "a resident problem is fitted on all rows"
+        );
         let (n, p) = (pb.n(), pb.p());
         let cap = capacity.max(p);
         let max_binding = ctx.max_binding();
