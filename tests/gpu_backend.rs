@@ -744,6 +744,9 @@ fn device_requests_are_counted_per_solve() {
             }
             if ws == WorkingSets::On {
                 assert!(runs[1].1 > 0, "no working-set round ran");
+                // The second solve's subproblems put their first gap check where the first
+                // solve's ended (the step hint): no more checks than the first took.
+                assert!(runs[1].2 <= runs[0].2, "{:?} then {:?}", runs[0], runs[1]);
             }
             // Same problem, already on the device, staging kept, the working sets refilled into
             // the buffers of the first solve: nothing to create.

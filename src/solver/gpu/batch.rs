@@ -69,7 +69,13 @@ impl BatchEngine for GpuBackend {
             let sub = self.sub_batch.as_mut().expect("made above");
             let source = self.block.as_ref().expect("uploaded by begin");
             let t0 = std::time::Instant::now();
-            let (results, checks) = sub.solve(&self.ctx, &self.kernels, chunk, source)?;
+            let (results, checks) = sub.solve(
+                &self.ctx,
+                &self.kernels,
+                chunk,
+                source,
+                &mut self.step_hints,
+            )?;
             self.stats.gap_checks += checks;
             self.stats.iterate_seconds += t0.elapsed().as_secs_f64();
             self.stats.gpu_iterations += results.iter().map(|r| r.n_iter).sum::<usize>();

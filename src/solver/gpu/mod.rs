@@ -160,6 +160,9 @@ pub struct GpuBackend {
     block: Option<block::BlockResident>,
     /// The buffers of a batch's device subproblems (`sub_batch.rs`).
     sub_batch: Option<sub_batch::SubBatch>,
+    /// FISTA steps each problem's last device subproblem took (by [`Problem::id`]): where
+    /// its next one puts its first gap check.
+    step_hints: std::collections::HashMap<u64, usize>,
     /// Why the last solve ran on the CPU ([`GpuOptions::cpu_fallback`]), for `device()`.
     fell_back: Option<String>,
     pub stats: GpuStats,
@@ -220,6 +223,7 @@ impl GpuBackend {
             resident: None,
             block: None,
             sub_batch: None,
+            step_hints: std::collections::HashMap::new(),
             fell_back: None,
             stats: GpuStats::default(),
         })

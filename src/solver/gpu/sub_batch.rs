@@ -13,10 +13,11 @@ use super::kernels::{BlockUniform, Kernels, SubUniform, BLOCK_WIDTHS};
 use super::resident::{
     run_and_read_after_copies, run_and_read_prefixes, storage, uniform_init, Copy,
 };
-use super::{next_check_interval, stalled, FIRST_CHECK_EVERY, WITH_W_MAX_P};
+use super::{next_check_interval, stalled, FIRST_CHECK_EVERY, MAX_CHECK_EVERY, WITH_W_MAX_P};
 use crate::error::{Error, Result};
 use crate::problem::GapScalars;
 use crate::solver::batch::{SubResult, SubSpec};
+use std::collections::HashMap;
 
 /// Problems per sub-batch: the block kernel's widest width.
 pub const MAX_PROBLEMS: usize = 32;
@@ -141,6 +142,7 @@ impl SubBatch {
         kernels: &Kernels,
         specs: &[SubSpec],
         source: &BlockResident,
+        hints: &mut HashMap<u64, usize>,
     ) -> Result<(Vec<SubResult>, usize)> {
         let k = specs.len();
         let union = self.load(ctx, specs);
@@ -150,9 +152,16 @@ impl SubBatch {
         let mut n_iter = vec![0usize; k];
         let mut active = vec![true; k];
         let mut history: Vec<Vec<f64>> = vec![Vec::new(); k];
-        // No check before the first steps: a warm start at its target costs a few steps, not a
-        // read-back in every round.
-        let mut every = FIRST_CHECK_EVERY
+        // The first check where the fewest steps any problem last needed would end it (a
+        // path's next subproblem is like its last), else after a few steps.
+        let hinted: Option<usize> = specs
+            .iter()
+            .map(|s| hints.get(&s.pb.id()).copied())
+            .collect::<Option<Vec<usize>>>()
+            .and_then(|h| h.into_iter().min());
+        let mut every = hinted
+            .unwrap_or(FIRST_CHECK_EVERY)
+            .clamp(FIRST_CHECK_EVERY, MAX_CHECK_EVERY)
             .min(specs.iter().map(|s| s.max_iter).min().unwrap_or(1))
             .max(1);
         // A small batch brings its iterate back with every check, so the last check needs no
@@ -207,9 +216,15 @@ impl SubBatch {
             if !active.iter().any(|&a| a) {
                 break;
             }
+            // After a hinted first check that fell short, half as far again before a second
+            // gives the rate (doubling would overshoot a hint that was nearly right).
+            let after_hint = hinted.is_some() && checks == 1;
             every = (0..k)
                 .filter(|&c| active[c])
-                .map(|c| next_check_interval(&history[c], every, specs[c].target))
+                .map(|c| match after_hint {
+                    true => (every / 2).max(FIRST_CHECK_EVERY),
+                    false => next_check_interval(&history[c], every, specs[c].target),
+                })
                 .min()
                 .unwrap_or(FIRST_CHECK_EVERY)
                 .min(
@@ -229,6 +244,12 @@ impl SubBatch {
                     .unwrap_or_default()
             }
         };
+        if hints.len() > 4096 {
+            hints.clear(); // problems of a long-lived process come and go
+        }
+        for (spec, &steps) in specs.iter().zip(&n_iter) {
+            hints.insert(spec.pb.id(), steps);
+        }
         let results = specs
             .iter()
             .enumerate()
