@@ -151,6 +151,7 @@ impl SubBatch {
         self.block_bind_group(ctx, kernels, width);
         let mut n_iter = vec![0usize; k];
         let mut active = vec![true; k];
+        let mut reached = vec![false; k];
         let mut history: Vec<Vec<f64>> = vec![Vec::new(); k];
         // The first check where the fewest steps any problem last needed would end it (a
         // path's next subproblem is like its last), else after a few steps.
@@ -201,7 +202,8 @@ impl SubBatch {
                 };
                 let gap = spec.pb.gap_from_scalars(&scalars, &spec.pen).gap;
                 history[c].push(gap);
-                if gap <= spec.target
+                reached[c] = gap <= spec.target;
+                if reached[c]
                     || n_iter[c] >= spec.max_iter
                     || stalled(&history[c])
                     || spec.step == 0.0
@@ -247,7 +249,8 @@ impl SubBatch {
         if hints.len() > 4096 {
             hints.clear(); // problems of a long-lived process come and go
         }
-        for (spec, &steps) in specs.iter().zip(&n_iter) {
+        // Only what reaching the target took (a stall or the cap says nothing of the next).
+        for ((spec, &steps), _) in specs.iter().zip(&n_iter).zip(&reached).filter(|(_, &r)| r) {
             hints.insert(spec.pb.id(), steps);
         }
         let results = specs
