@@ -39,6 +39,22 @@ pub trait Design: Send + Sync {
         self.col_axpy_centered(j, a, m, v);
         v.iter_mut().zip(rows).for_each(|(x, &r)| *x *= r);
     }
+    /// `v += a (x_j - m 1)` (on `rows` only, when given), then `(x_k - mk 1)^T v` with
+    /// `1^T v` taken as 0 (a residual of a centred problem): coordinate descent's update and
+    /// the next coordinate's product, which dense storage does in one pass over `v`.
+    fn col_axpy_then_dot(
+        &self,
+        (j, a, m): (usize, f64, f64),
+        rows: Option<&[f64]>,
+        (k, mk): (usize, f64),
+        v: &mut [f64],
+    ) -> f64 {
+        match rows {
+            None => self.col_axpy_centered(j, a, m, v),
+            Some(rows) => self.col_axpy_centered_rows(j, a, m, rows, v),
+        }
+        self.col_dot_centered(k, v, mk, 0.0)
+    }
     /// `out[c] = (x_j - m 1)^T v_c` for the k = `out.len()` vectors of `vs` (`vsums[c] =
     /// 1^T v_c`): the k products of [`Design::col_dot_centered`] with column j read once for
     /// all of them, the pass over X that k problems sharing X (CV folds, responses) pay once.
@@ -491,6 +507,102 @@ fn axpy_centered_portable<T: Element>(
     }
 }
 
+/// [`axpy_centered`]`(x, a, m, rows, v)`, then [`dot_centered`]`(y, v, my)`, in one pass over
+/// `v`: coordinate descent's update of one coordinate and the product of the next, the same
+/// operations in the same order as the two kernels one after the other (so the same numbers).
+#[inline]
+pub fn axpy_then_dot<T: Element>(
+    xam: (&[T], f64, f64),
+    rows: Option<&[f64]>,
+    ym: (&[T], f64),
+    v: &mut [f64],
+) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has just been found to support AVX2.
+        return unsafe { axpy_then_dot_avx2(xam, rows, ym, v) };
+    }
+    axpy_then_dot_portable(xam, rows, ym, v)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn axpy_then_dot_avx2<T: Element>(
+    xam: (&[T], f64, f64),
+    rows: Option<&[f64]>,
+    ym: (&[T], f64),
+    v: &mut [f64],
+) -> f64 {
+    axpy_then_dot_portable(xam, rows, ym, v)
+}
+
+#[inline(always)]
+fn axpy_then_dot_portable<T: Element>(
+    (x, a, m): (&[T], f64, f64),
+    rows: Option<&[f64]>,
+    (y, my): (&[T], f64),
+    v: &mut [f64],
+) -> f64 {
+    debug_assert!(x.len() == v.len() && y.len() == v.len());
+    let mut acc = [0.0f64; 8];
+    let full = v.len() / 8 * 8;
+    let (vh, vt) = v.split_at_mut(full);
+    let (xh, xt) = x.split_at(full);
+    let (yh, yt) = y.split_at(full);
+    match rows {
+        None => {
+            for ((vc, xc), yc) in vh
+                .chunks_exact_mut(8)
+                .zip(xh.chunks_exact(8))
+                .zip(yh.chunks_exact(8))
+            {
+                update_then_terms(vc, (xc, a, m), (yc, my), None, &mut acc);
+            }
+            update_then_terms(vt, (xt, a, m), (yt, my), None, &mut acc);
+        }
+        Some(rows) => {
+            let (rh, rt) = rows.split_at(full);
+            for (((vc, xc), yc), rc) in vh
+                .chunks_exact_mut(8)
+                .zip(xh.chunks_exact(8))
+                .zip(yh.chunks_exact(8))
+                .zip(rh.chunks_exact(8))
+            {
+                update_then_terms(vc, (xc, a, m), (yc, my), Some(rc), &mut acc);
+            }
+            update_then_terms(vt, (xt, a, m), (yt, my), Some(rt), &mut acc);
+        }
+    }
+    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+}
+
+/// Up to eight rows of [`axpy_then_dot_portable`]: their update (as `axpy_centered_portable`
+/// makes it), then their terms of the product, into the accumulators `dot_centered_portable`
+/// uses. A function, not a closure, so that it is compiled with its caller's target features.
+#[inline(always)]
+fn update_then_terms<T: Element>(
+    v: &mut [f64],
+    (x, a, m): (&[T], f64, f64),
+    (y, my): (&[T], f64),
+    rows: Option<&[f64]>,
+    acc: &mut [f64; 8],
+) {
+    match rows {
+        None => v
+            .iter_mut()
+            .zip(x)
+            .for_each(|(vi, x)| *vi += a * (x.to_f64() - m)),
+        Some(rows) => v
+            .iter_mut()
+            .zip(x)
+            .zip(rows)
+            .for_each(|((vi, x), r)| *vi += a * (x.to_f64() - m) * r),
+    }
+    for (t, (vi, y)) in v.iter().zip(y).enumerate() {
+        acc[t] += (y.to_f64() - my) * vi;
+    }
+}
+
 impl<T: Element> Design for Dense<T> {
     fn n_rows(&self) -> usize {
         self.n
@@ -519,6 +631,15 @@ impl<T: Element> Design for Dense<T> {
     #[inline]
     fn col_axpy_centered_rows(&self, j: usize, a: f64, m: f64, rows: &[f64], v: &mut [f64]) {
         axpy_centered(self.col(j), a, m, Some(rows), v)
+    }
+    fn col_axpy_then_dot(
+        &self,
+        (j, a, m): (usize, f64, f64),
+        rows: Option<&[f64]>,
+        (k, mk): (usize, f64),
+        v: &mut [f64],
+    ) -> f64 {
+        axpy_then_dot((self.col(j), a, m), rows, (self.col(k), mk), v)
     }
     fn col_dot_block(&self, j: usize, vs: &RowBlock, m: f64, _vsums: &[f64], out: &mut [f64]) {
         dot_block(self.col(j), vs, m, out)
@@ -701,6 +822,16 @@ impl Design for Columns<'_> {
         self.inner
             .col_axpy_centered_rows(self.cols[j], a, m, rows, v)
     }
+    fn col_axpy_then_dot(
+        &self,
+        (j, a, m): (usize, f64, f64),
+        rows: Option<&[f64]>,
+        (k, mk): (usize, f64),
+        v: &mut [f64],
+    ) -> f64 {
+        self.inner
+            .col_axpy_then_dot((self.cols[j], a, m), rows, (self.cols[k], mk), v)
+    }
     fn col_dot_block(&self, j: usize, vs: &RowBlock, m: f64, vsums: &[f64], out: &mut [f64]) {
         self.inner.col_dot_block(self.cols[j], vs, m, vsums, out)
     }
@@ -745,6 +876,16 @@ mod tests {
                 axpy_centered(&x, 0.37, m, mask, &mut a);
                 axpy_centered_portable(&x, 0.37, m, mask, &mut b);
                 assert!(a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits()));
+                // The fused update-and-product is the two kernels one after the other.
+                let y: Vec<f64> = (0..n).map(|i| val(i + 5)).collect();
+                let (mut c, mut d) = (v.clone(), v.clone());
+                let fused = axpy_then_dot((&x, 0.37, m), mask, (&y, 2.5), &mut c);
+                let portable = axpy_then_dot_portable((&x, 0.37, m), mask, (&y, 2.5), &mut d);
+                let two = dot_centered(&y, &a, 2.5);
+                assert_eq!(fused.to_bits(), two.to_bits(), "n {n}");
+                assert_eq!(portable.to_bits(), two.to_bits(), "n {n}");
+                assert!(c.iter().zip(&a).all(|(p, q)| p.to_bits() == q.to_bits()));
+                assert!(d.iter().zip(&a).all(|(p, q)| p.to_bits() == q.to_bits()));
             }
             for k in [1usize, 3, 5, 8, 11, 16, 33] {
                 let vs: Vec<Vec<f64>> = (0..k)

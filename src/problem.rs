@@ -463,6 +463,25 @@ impl<'a> Problem<'a> {
         }
     }
 
+    /// [`Problem::col_axpy`]`(j, a, v)`, then [`Problem::col_dot`]`(k, v, 0)`: in one pass
+    /// over `v` where the storage can, with the same numbers.
+    #[inline]
+    pub fn col_axpy_then_dot(&self, j: usize, a: f64, k: usize, v: &mut [f64]) -> f64 {
+        let s = &self.stats;
+        if s.col_sq_norms[j] == 0.0 || a == 0.0 {
+            return self.col_dot(k, v, 0.0);
+        }
+        if s.col_sq_norms[k] == 0.0 {
+            self.col_axpy(j, a, v);
+            return 0.0;
+        }
+        let update = (j, a / s.x_scale[j], s.x_mean[j]);
+        let g = self
+            .x
+            .col_axpy_then_dot(update, s.rows.weights(), (k, s.x_mean[k]), v);
+        g / s.x_scale[k]
+    }
+
     /// `out = Xe w`, reading only the columns where `w` is non-zero.
     pub fn matvec(&self, w: &[f64], out: &mut [f64]) {
         out.iter_mut().for_each(|o| *o = 0.0);

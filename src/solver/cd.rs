@@ -507,6 +507,8 @@ fn sweep(pb: &Problem, pen: &ElasticNet, features: &[usize], w: &mut [f64], r: &
     let norms = pb.col_sq_norms();
     let (l1n, l2n) = (n * pen.l1(), n * pen.l2());
     let mut max_change = 0.0f64;
+    // A coordinate's update of r waits to be made in one pass with the next one's product.
+    let mut pending: Option<(usize, f64)> = None;
     for &j in features {
         let nj = norms[j];
         if nj == 0.0 {
@@ -514,14 +516,21 @@ fn sweep(pb: &Problem, pen: &ElasticNet, features: &[usize], w: &mut [f64], r: &
         }
         let old = w[j];
         // The residual of the centred problem sums to zero, so the centring term drops out.
-        let z = pb.col_dot(j, r, 0.0) + nj * old;
+        let dot = match pending.take() {
+            Some((q, a)) => pb.col_axpy_then_dot(q, a, j, r),
+            None => pb.col_dot(j, r, 0.0),
+        };
+        let z = dot + nj * old;
         let new = soft_threshold(z, l1n) / (nj + l2n);
         if new != old {
-            pb.col_axpy(j, old - new, r);
+            pending = Some((j, old - new));
             w[j] = new;
             let d = new - old;
             max_change = max_change.max(nj / n * d * d);
         }
+    }
+    if let Some((q, a)) = pending {
+        pb.col_axpy(q, a, r);
     }
     max_change
 }
