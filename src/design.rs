@@ -220,25 +220,36 @@ impl RowBlock {
     }
 }
 
-/// `out[c] = sum_i (x_i - m) v_c[i]` for the k = `out.len()` vectors of `block`: the k dot
-/// products of one column (in L1 while they run). Each is summed in a fixed order, in
-/// register groups of outputs across which the column streams once per group.
-pub fn dot_block<T: Element>(x: &[T], block: &RowBlock, m: f64, out: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has just been found to support AVX2.
-        return unsafe { dot_block_avx2(x, block, m, out) };
-    }
-    dot_block_portable(x, block, m, out)
+/// `pub fn $name`: the `#[inline(always)]` kernel `$portable`, run from a copy compiled for
+/// AVX2 where the CPU has it (twice the lanes of the x86-64 baseline, SSE2, that the binary
+/// targets), else as it is. The kernels use no fused multiply-add, so both copies make the
+/// same operations in the same order: the same numbers on every CPU.
+macro_rules! avx2_where_present {
+    ($(#[$doc:meta])* pub fn $name:ident<T>($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? => $portable:ident) => {
+        $(#[$doc])*
+        #[inline]
+        pub fn $name<T: Element>($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2")]
+                unsafe fn avx2<T: Element>($($arg: $ty),*) $(-> $ret)? {
+                    $portable($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has just been found to support AVX2.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $portable($($arg),*)
+        }
+    };
 }
 
-/// [`dot_block`] compiled for AVX2: twice the lanes of the x86-64 baseline (SSE2) that the
-/// binary targets. The same operations in the same order (no fused multiply-add), so the
-/// same numbers on every CPU.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn dot_block_avx2<T: Element>(x: &[T], block: &RowBlock, m: f64, out: &mut [f64]) {
-    dot_block_portable(x, block, m, out)
+avx2_where_present! {
+    /// `out[c] = sum_i (x_i - m) v_c[i]` for the k = `out.len()` vectors of `block`: the k dot
+    /// products of one column (in L1 while they run). Each is summed in a fixed order, in
+    /// register groups of outputs across which the column streams once per group.
+    pub fn dot_block<T>(x: &[T], block: &RowBlock, m: f64, out: &mut [f64]) => dot_block_portable
 }
 
 #[inline(always)]
@@ -423,23 +434,11 @@ impl Dense<f64> {
     }
 }
 
-/// `sum_i (x_i - m) v_i`, centred before multiplying (a large mean does not cancel digits),
-/// with eight independent accumulators in a fixed order: vectorised, and reproducible bit for
-/// bit on every CPU (the AVX2 build makes the same operations in the same order).
-#[inline]
-pub fn dot_centered<T: Element>(x: &[T], v: &[f64], m: f64) -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has just been found to support AVX2.
-        return unsafe { dot_centered_avx2(x, v, m) };
-    }
-    dot_centered_portable(x, v, m)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn dot_centered_avx2<T: Element>(x: &[T], v: &[f64], m: f64) -> f64 {
-    dot_centered_portable(x, v, m)
+avx2_where_present! {
+    /// `sum_i (x_i - m) v_i`, centred before multiplying (a large mean does not cancel
+    /// digits), with eight independent accumulators in a fixed order: vectorised, and
+    /// reproducible bit for bit on every CPU.
+    pub fn dot_centered<T>(x: &[T], v: &[f64], m: f64) -> f64 => dot_centered_portable
 }
 
 #[inline(always)]
@@ -460,29 +459,11 @@ fn dot_centered_portable<T: Element>(x: &[T], v: &[f64], m: f64) -> f64 {
     ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 }
 
-/// `v += a (x - m 1)`, and with `rows` only where `rows` is 1 (`v` zero elsewhere stays so):
-/// the update of coordinate descent. Element by element, so every vector width gives the
-/// same numbers; AVX2 where the CPU has it.
-#[inline]
-pub fn axpy_centered<T: Element>(x: &[T], a: f64, m: f64, rows: Option<&[f64]>, v: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has just been found to support AVX2.
-        return unsafe { axpy_centered_avx2(x, a, m, rows, v) };
-    }
-    axpy_centered_portable(x, a, m, rows, v)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn axpy_centered_avx2<T: Element>(
-    x: &[T],
-    a: f64,
-    m: f64,
-    rows: Option<&[f64]>,
-    v: &mut [f64],
-) {
-    axpy_centered_portable(x, a, m, rows, v)
+avx2_where_present! {
+    /// `v += a (x - m 1)`, and with `rows` only where `rows` is 1 (`v` zero elsewhere stays
+    /// so): the update of coordinate descent, element by element.
+    pub fn axpy_centered<T>(x: &[T], a: f64, m: f64, rows: Option<&[f64]>, v: &mut [f64])
+        => axpy_centered_portable
 }
 
 #[inline(always)]
@@ -507,33 +488,17 @@ fn axpy_centered_portable<T: Element>(
     }
 }
 
-/// [`axpy_centered`]`(x, a, m, rows, v)`, then [`dot_centered`]`(y, v, my)`, in one pass over
-/// `v`: coordinate descent's update of one coordinate and the product of the next, the same
-/// operations in the same order as the two kernels one after the other (so the same numbers).
-#[inline]
-pub fn axpy_then_dot<T: Element>(
-    xam: (&[T], f64, f64),
-    rows: Option<&[f64]>,
-    ym: (&[T], f64),
-    v: &mut [f64],
-) -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has just been found to support AVX2.
-        return unsafe { axpy_then_dot_avx2(xam, rows, ym, v) };
-    }
-    axpy_then_dot_portable(xam, rows, ym, v)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn axpy_then_dot_avx2<T: Element>(
-    xam: (&[T], f64, f64),
-    rows: Option<&[f64]>,
-    ym: (&[T], f64),
-    v: &mut [f64],
-) -> f64 {
-    axpy_then_dot_portable(xam, rows, ym, v)
+avx2_where_present! {
+    /// [`axpy_centered`]`(x, a, m, rows, v)`, then [`dot_centered`]`(y, v, my)`, in one pass
+    /// over `v`: coordinate descent's update of one coordinate and the product of the next,
+    /// the same operations in the same order as the two kernels one after the other (so the
+    /// same numbers).
+    pub fn axpy_then_dot<T>(
+        xam: (&[T], f64, f64),
+        rows: Option<&[f64]>,
+        ym: (&[T], f64),
+        v: &mut [f64],
+    ) -> f64 => axpy_then_dot_portable
 }
 
 #[inline(always)]

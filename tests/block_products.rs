@@ -34,6 +34,16 @@ fn reference(x: &[f64], v: &[f64], m: f64) -> (f64, f64) {
     })
 }
 
+/// The non-zeros of the column-major `n x p` `data` in sparse storage.
+fn sparse_copy(n: usize, p: usize, data: &[f64]) -> Csc {
+    let trip: Vec<(u32, u32, f64)> = (0..p)
+        .flat_map(|j| (0..n).map(move |i| (i, j)))
+        .filter(|&(i, j)| data[j * n + i] != 0.0)
+        .map(|(i, j)| (i as u32, j as u32, data[j * n + i]))
+        .collect();
+    Csc::from_triplets(n, p, trip)
+}
+
 fn vectors(n: usize, k: usize, seed: u64) -> Vec<Vec<f64>> {
     (0..k).map(|c| noise(seed + c as u64, n)).collect()
 }
@@ -78,12 +88,7 @@ fn every_storage_gives_the_same_block_products() {
     let mut data = noise(7, n * p);
     data.iter_mut().step_by(3).for_each(|v| *v = 0.0);
     let dense = Dense::from_col_major(n, p, data.clone());
-    let trip: Vec<(u32, u32, f64)> = (0..p)
-        .flat_map(|j| (0..n).map(move |i| (i, j)))
-        .filter(|&(i, j)| data[j * n + i] != 0.0)
-        .map(|(i, j)| (i as u32, j as u32, data[j * n + i]))
-        .collect();
-    let sparse = Csc::from_triplets(n, p, trip);
+    let sparse = sparse_copy(n, p, &data);
     let cols = Columns::new(&dense, (0..p).rev().collect());
     for k in [1usize, 3, 5, 11, 17] {
         let vs = vectors(n, k, 40 + k as u64);
@@ -132,12 +137,7 @@ fn the_shared_pass_equals_each_problems_own_pass() {
         }
     }
     let dense = Dense::from_col_major(n, p, data.clone());
-    let trip: Vec<(u32, u32, f64)> = (0..p)
-        .flat_map(|j| (0..n).map(move |i| (i, j)))
-        .filter(|&(i, j)| data[j * n + i] != 0.0)
-        .map(|(i, j)| (i as u32, j as u32, data[j * n + i]))
-        .collect();
-    let sparse = Csc::from_triplets(n, p, trip);
+    let sparse = sparse_copy(n, p, &data);
     let col = |j: usize| &data[j * n..(j + 1) * n];
     // Dense columns are centred before the product; sparse ones subtract `m 1^T r` after it
     // (to stay O(nnz)), so their rounding scales with the uncentred column.

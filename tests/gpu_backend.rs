@@ -320,10 +320,7 @@ fn cli_fits_on_the_gpu_and_says_so() {
     }
     let dir = common::temp_dir("gpu-cli");
     let (x, y) = random_problem(40, 120, 3);
-    let xp = dir.join("x.npy");
-    let yp = dir.join("y.npy");
-    lariat::data::npy::write_npy_f64(&xp, 40, 120, x.as_col_major()).unwrap();
-    lariat::data::npy::write_npy_vec(&yp, &y).unwrap();
+    let (xp, yp) = write_problem(&dir, &x, &y);
     let out = dir.join("m.json");
     let bin = env!("CARGO_BIN_EXE_lariat");
     let o = std::process::Command::new(bin)
@@ -756,9 +753,9 @@ fn device_requests_are_counted_per_solve() {
 }
 
 /// Issue 10, part 3: the model JSON of a GPU path reports each lambda's device work; after
-/// the first lambda (X uploaded, buffers made) no lambda creates a buffer, and every lambda
-/// that ran working-set rounds reports them with at least one read-back each. A CPU path
-/// reports none.
+/// the first lambda (X uploaded, buffers made) a lambda creates buffers only when a working
+/// set outgrows the subproblem's capacity, and every lambda that ran working-set rounds
+/// reports them with read-backs beyond them. A CPU path reports none.
 #[test]
 fn path_json_reports_the_device_work_of_each_lambda() {
     if gpu_or_skip(GpuOptions::default()).is_none() {
@@ -766,10 +763,7 @@ fn path_json_reports_the_device_work_of_each_lambda() {
     }
     let dir = common::temp_dir("gpu-work-json");
     let (x, y) = random_problem(40, 400, 61);
-    let xp = dir.join("x.npy");
-    let yp = dir.join("y.npy");
-    lariat::data::npy::write_npy_f64(&xp, 40, 400, x.as_col_major()).unwrap();
-    lariat::data::npy::write_npy_vec(&yp, &y).unwrap();
+    let (xp, yp) = write_problem(&dir, &x, &y);
     for device in ["gpu", "cpu"] {
         let out = dir.join(format!("path-{device}.json"));
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_lariat"))
@@ -828,4 +822,16 @@ fn path_json_reports_the_device_work_of_each_lambda() {
         // subproblem's capacity (which then doubles) makes new ones: once on this path.
         assert!(creating <= 2, "{creating} later lambdas created buffers");
     }
+}
+
+/// `x` and `y` as `x.npy` and `y.npy` in `dir`.
+fn write_problem(
+    dir: &std::path::Path,
+    x: &Dense<f64>,
+    y: &[f64],
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (xp, yp) = (dir.join("x.npy"), dir.join("y.npy"));
+    lariat::data::npy::write_npy_f64(&xp, x.n_rows(), x.n_cols(), x.as_col_major()).unwrap();
+    lariat::data::npy::write_npy_vec(&yp, y).unwrap();
+    (xp, yp)
 }
