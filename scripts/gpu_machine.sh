@@ -266,7 +266,10 @@ print(next(d["pass"]["gb_per_s"] for d in r["devices"] if d["kind"] == "gpu"))' 
   if [ -n "$copy_gbs" ] && [ -n "$pass_gbs" ]; then
     say "   pass / copy  $(python3 -c "print(f'{$pass_gbs / $copy_gbs:.2f}')" 2>/dev/null || echo n/a)"
   fi
-  grep -hE "^(speed-up|gpu |cpu )" "$out/bench.txt" 2>/dev/null | head -n 6 | sed 's/^/   /' | tee -a "$log"
+  grep -hE "^(speed-up|gpu |cpu )" "$out/bench.txt" 2>/dev/null | head -n 8 | sed 's/^/   /' | tee -a "$log"
+  # The fixed cost of a wait and the read-back bandwidth at the wide size: whether a gap check
+  # should carry a speculative pass (benches/RESULTS.md, "Round trips").
+  grep -h "^gpu round trip" "$out/bench-wide.txt" 2>/dev/null | sed 's/^/   wide: /' | tee -a "$log"
   for device in "${devices[@]}"; do
     [ -f "$out/path-$device.txt" ] && say "   path $device: $(tail -n 1 "$out/path-$device.txt")"
   done

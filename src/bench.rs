@@ -393,6 +393,25 @@ pub struct DeviceResult {
     pub solves: Vec<SolveResult>,
     /// The GPU's batch pass (`Xe^T R` for k residuals in one read of X) for each width k.
     pub block_passes: Vec<BlockPassTiming>,
+    /// The GPU's fixed cost of a read-back and its bandwidth (None for the CPU).
+    pub round_trip: Option<RoundTrip>,
+}
+
+/// What one wait for the device costs, apart from the work it waits for: the figures that
+/// decide whether a gap check should carry a speculative full pass (one read-back fewer when
+/// the check ends the round, a wasted pass and its transfer when it does not) and whether
+/// steps should be queued ahead of a read-back.
+#[derive(Clone, Debug, Serialize)]
+pub struct RoundTrip {
+    /// Median seconds of a submission with no work and a read-back of 4 bytes.
+    pub empty_seconds: f64,
+    /// Bytes of the large read-back (one problem's correlations, `4 p`).
+    pub read_bytes: u64,
+    /// Median seconds of a submission with no work and a read-back of `read_bytes`.
+    pub read_seconds: f64,
+    /// `read_bytes` over the time the large read-back takes beyond the empty one (None when
+    /// that is under a tenth of the empty one: the transfer is lost in the fixed cost).
+    pub read_gb_per_s: Option<f64>,
 }
 
 /// A batch pass of width `k`, against one single-residual pass.
@@ -510,6 +529,7 @@ fn bench_cpu(
         setup: None,
         solves,
         block_passes: Vec::new(),
+        round_trip: None,
     })
 }
 
@@ -575,7 +595,7 @@ mod gpu_bench {
 
     use super::BlockPassTiming;
     use super::{median, solver_params, timed_solve, BenchConfig, BenchDevice, DeviceResult};
-    use super::{GpuSetup, GpuSolveStats, PassTiming};
+    use super::{GpuSetup, GpuSolveStats, PassTiming, RoundTrip};
     use crate::error::{Error, Result};
     use crate::params::Algorithm;
     use crate::penalty::ElasticNet;
@@ -583,7 +603,7 @@ mod gpu_bench {
     use crate::solver::gpu::block::BlockResident;
     use crate::solver::gpu::context::AdapterChoice;
     use crate::solver::gpu::kernels::BLOCK_WIDTHS;
-    use crate::solver::gpu::resident::{run_and_read, Resident};
+    use crate::solver::gpu::resident::{run_and_read, run_and_read_prefixes, Resident};
     use crate::solver::gpu::{GpuBackend, GpuOptions};
 
     /// One submission should run at least this long, so that submission and read-back
@@ -623,6 +643,7 @@ mod gpu_bench {
         };
         let device = report.name.clone();
         let block_passes = time_block_passes(&backend, problem, cfg.repeats, pass.seconds)?;
+        let round_trip = time_round_trips(&backend, cfg.repeats)?;
         // The problem is resident now, so the solve below does not upload it again.
         let params = solver_params(cfg, Algorithm::Fista)?;
         let mut solve = timed_solve(&mut backend, problem, penalty, &params)?;
@@ -647,6 +668,40 @@ mod gpu_bench {
             setup: Some(setup),
             solves: vec![solve],
             block_passes,
+            round_trip: Some(round_trip),
+        })
+    }
+
+    /// Read-backs with no work before them: 4 bytes (the fixed cost of a wait), then one
+    /// problem's correlations (what a pass brings back per problem); the median of
+    /// `max(repeats, 5)` each, after a warm-up.
+    fn time_round_trips(backend: &GpuBackend, repeats: usize) -> Result<RoundTrip> {
+        let ctx = backend.context();
+        let g = &backend
+            .resident()
+            .ok_or_else(|| Error::Gpu("no problem on the device to time".into()))?
+            .g;
+        let read = |bytes: u64| -> Result<f64> {
+            let t0 = Instant::now();
+            run_and_read_prefixes(ctx, "round trip", |_| {}, &[(g, bytes)])?;
+            Ok(t0.elapsed().as_secs_f64())
+        };
+        let median_of = |bytes: u64| -> Result<f64> {
+            read(bytes)?;
+            let mut samples = (0..repeats.max(5))
+                .map(|_| read(bytes))
+                .collect::<Result<Vec<f64>>>()?;
+            Ok(median(&mut samples))
+        };
+        let empty_seconds = median_of(4)?;
+        let read_bytes = g.size();
+        let read_seconds = median_of(read_bytes)?;
+        Ok(RoundTrip {
+            empty_seconds,
+            read_bytes,
+            read_seconds,
+            read_gb_per_s: (read_seconds - empty_seconds > 0.1 * empty_seconds)
+                .then(|| read_bytes as f64 / (read_seconds - empty_seconds) / 1e9),
         })
     }
 
@@ -935,6 +990,20 @@ fn gpu_breakdown(d: &DeviceResult) -> Option<String> {
             "gpu batch pass (X^T R for k residuals in one read of X), time over one pass: {} \
              (k single passes: k x)\n",
             cells.join(", ")
+        ));
+    }
+    if let Some(rt) = &d.round_trip {
+        out.push_str(&format!(
+            "gpu round trip: {:.1} us for a read-back of 4 bytes, {:.1} us for {} bytes ({}); \
+             one pass is {:.2} round trips\n",
+            rt.empty_seconds * 1e6,
+            rt.read_seconds * 1e6,
+            rt.read_bytes,
+            match rt.read_gb_per_s {
+                Some(b) => format!("{b:.2} GB/s beyond the fixed cost"),
+                None => "the transfer is lost in the fixed cost".into(),
+            },
+            d.pass.seconds / rt.empty_seconds
         ));
     }
     Some(out)

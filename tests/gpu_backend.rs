@@ -835,3 +835,50 @@ fn write_problem(
     lariat::data::npy::write_npy_vec(&yp, y).unwrap();
     (xp, yp)
 }
+
+/// `lariat bench` on the GPU: the solve agrees with the CPU's, every compiled batch width is
+/// timed, and the round trips that decide speculative work are measured (what the hardware
+/// run of scripts/gpu_machine.sh reads; nothing else exercises this code in CI).
+#[test]
+fn bench_times_the_gpu_and_its_round_trips() {
+    use lariat::bench::{run_bench, BenchConfig, BenchDevice};
+    if gpu_or_skip(GpuOptions::default()).is_none() {
+        return;
+    }
+    let cfg = BenchConfig {
+        devices: vec![BenchDevice::Cpu, BenchDevice::Gpu],
+        repeats: 1,
+        ..BenchConfig::new(40, 300)
+    };
+    let report = run_bench(&cfg).unwrap();
+    assert!(report.notes.is_empty(), "{:?}", report.notes);
+    let (cpu, gpu) = (&report.devices[0], &report.devices[1]);
+    assert!(matches!(gpu.kind, BenchDevice::Gpu));
+    let cd = cpu.solves.iter().find(|s| s.solver == "cd").unwrap();
+    let fista = &gpu.solves[0];
+    assert!(cd.converged && fista.converged);
+    // Both certified gaps bound their distance to the optimum.
+    assert!(
+        (fista.objective - cd.objective).abs() <= fista.gap + cd.gap,
+        "gpu {} vs cpu {}",
+        fista.objective,
+        cd.objective
+    );
+    let widths: Vec<usize> = gpu.block_passes.iter().map(|b| b.k).collect();
+    assert_eq!(widths, [1, 2, 4, 8, 16, 32]);
+    assert!(gpu
+        .block_passes
+        .iter()
+        .all(|b| b.seconds > 0.0 && b.vs_one_pass.is_finite()));
+    let rt = gpu.round_trip.as_ref().expect("measured on the GPU");
+    assert!(rt.empty_seconds > 0.0 && rt.read_seconds > 0.0);
+    assert_eq!(rt.read_bytes, 4 * 300);
+    assert!(rt.read_gb_per_s.is_none_or(|b| b.is_finite() && b > 0.0));
+    assert!(cpu.round_trip.is_none());
+    assert!(
+        report.table().contains("gpu round trip"),
+        "{}",
+        report.table()
+    );
+    assert!(report.to_json().contains("\"empty_seconds\""));
+}
