@@ -19,8 +19,10 @@ use crate::params::ValidParams;
 use crate::penalty::{soft_threshold, ElasticNet};
 use crate::problem::{sq_norm, GapScalars, Problem};
 
-/// Each failed gap check tightens the active-set stopping threshold by this factor.
+/// Each failed gap check tightens the active-set stopping threshold by at least this factor.
 const INNER_TIGHTEN: f64 = 0.25;
+/// ... and by at most this one (a restricted gap far above the target asks for more at once).
+const INNER_TIGHTEN_MAX: f64 = 1e-3;
 /// Smallest working set (celer starts at 10; a sweep over 64 columns costs next to nothing).
 const MIN_WORKING_SET: usize = 64;
 
@@ -258,7 +260,9 @@ impl<'p> CdSolve<'p> {
             if gap_s <= self.gap_tol {
                 return;
             }
-            self.inner_tol = (self.inner_tol * INNER_TIGHTEN).min(gap_s);
+            // As far as the gap is off its target: a fixed factor took up to eight settles
+            // per lambda on 500 x 20000 Toeplitz (10% of a 10-fold cv's CPU time, see RESULTS).
+            self.inner_tol *= (self.gap_tol / gap_s).clamp(INNER_TIGHTEN_MAX, INNER_TIGHTEN);
         }
     }
 }
