@@ -55,10 +55,16 @@ impl Preprocess {
     ];
 }
 
-/// A column is treated as constant when its spread is below this fraction of its magnitude:
-/// below it, the computed standard deviation is rounding noise and dividing by it would
-/// turn noise into a feature.
-const CONSTANT_COLUMN_RTOL: f64 = 1e-10;
+/// Whether a column whose squared deviations from its mean sum to `spread`, over `count`
+/// rows with mean `mean`, is constant up to rounding: its standard deviation at most
+/// `count * eps * |mean|`, the rounding error of summing it (scikit-learn's bound in
+/// `_is_constant_feature`). Above it the spread is data, however small beside the mean (a
+/// position or a timestamp on a large offset); below it, dividing by it would turn rounding
+/// noise into a feature.
+fn is_constant_up_to_rounding(spread: f64, mean: f64, count: f64) -> bool {
+    let bound = count * f64::EPSILON * mean.abs();
+    spread <= count * bound * bound
+}
 
 /// Which rows of X a problem is fitted on, as 0/1 weights over all n rows of the design: a
 /// cross-validation fold trains on a subset without copying X. Every vector of such a problem
@@ -147,12 +153,9 @@ fn column_stats(mo: &Moments, prep: Preprocess) -> (f64, f64, f64) {
     let raw_mean = mo.sum / mo.count;
     let mean = if prep.fit_intercept { raw_mean } else { 0.0 };
     let ss = mo.sq_about(mean);
-    // Spread of the column around its mean vs its magnitude.
-    let spread = mo.sq_about(raw_mean);
-    let magnitude = raw_mean * raw_mean * mo.count;
     let is_zero = ss == 0.0
         || (prep.fit_intercept
-            && spread <= CONSTANT_COLUMN_RTOL * CONSTANT_COLUMN_RTOL * magnitude);
+            && is_constant_up_to_rounding(mo.sq_about(raw_mean), raw_mean, mo.count));
     if is_zero {
         return (mean, 1.0, 0.0);
     }

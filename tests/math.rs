@@ -202,3 +202,71 @@ fn gap_is_positive_away_from_the_optimum_and_zero_at_w0_above_lambda_max() {
     assert_eq!(fit.status, Status::Converged);
     assert!(rel_diff(fit.objective, pb.objective(&fit.w, &pen)) < 1e-12);
 }
+
+/// Columns on a large offset (a position, a timestamp, an intensity on a baseline: mean 1e8,
+/// spread 1e-3, five significant digits of data) are features, not constants: with an
+/// intercept the problem is the one on the columns minus the offset (exact in f64: Sterbenz),
+/// so both give the same objective and coefficients. Under the old cut-off (spread under
+/// 1e-10 of the mean) every such column was dropped, and zero was "certified".
+#[test]
+fn columns_on_a_large_offset_are_fitted_not_dropped() {
+    let (z, y) = random_problem(50, 6, 6);
+    let (n, p) = (z.n_rows(), z.n_cols());
+    let mut shifted = Vec::with_capacity(n * p);
+    let mut plain = Vec::with_capacity(n * p);
+    for j in 0..p {
+        for &v in z.col(j) {
+            let x = 1e8 + 1e-3 * v;
+            shifted.push(x);
+            plain.push(x - 1e8);
+        }
+    }
+    let shifted = Dense::from_col_major(n, p, shifted);
+    let plain = Dense::from_col_major(n, p, plain);
+    for standardize in [false, true] {
+        let prep = Preprocess {
+            fit_intercept: true,
+            standardize,
+        };
+        let a = Problem::new(&shifted, &y, prep).unwrap();
+        let b = Problem::new(&plain, &y, prep).unwrap();
+        assert!(a.col_sq_norms().iter().all(|&s| s > 0.0), "{standardize}");
+        let pen = ElasticNet {
+            lambda: 0.05 * b.lambda_max(1.0),
+            l1_ratio: 1.0,
+        };
+        let (fa, fb) = (
+            solve_cpu(&a, pen, Algorithm::Cd, 1e-12),
+            solve_cpu(&b, pen, Algorithm::Cd, 1e-12),
+        );
+        assert!(fb.w.iter().any(|&v| v != 0.0));
+        assert!(rel_diff(fa.objective, fb.objective) < 1e-8, "{standardize}");
+        let (ca, _) = a.unscale(&fa.w);
+        let (cb, _) = b.unscale(&fb.w);
+        for (u, v) in ca.iter().zip(&cb) {
+            assert!((u - v).abs() <= 1e-5 * v.abs().max(1.0), "{ca:?} vs {cb:?}");
+        }
+    }
+}
+
+/// A column constant but for rounding (0.3 and 0.1 + 0.2, one ulp apart) stays a constant,
+/// also under `--standardize`, where scaling it would make rounding noise a unit feature.
+#[test]
+fn a_column_constant_up_to_rounding_is_constant() {
+    let n = 40;
+    let col: Vec<f64> = (0..n).map(|i| if i % 3 == 0 { 0.1 + 0.2 } else { 0.3 }).collect();
+    assert!(col.iter().any(|&v| v != col[0]), "the column differs in its last bit");
+    let (z, y) = random_problem(n, 1, 2);
+    let mut data = col;
+    data.extend_from_slice(z.col(0));
+    let x = Dense::from_col_major(n, 2, data);
+    for standardize in [false, true] {
+        let prep = Preprocess {
+            fit_intercept: true,
+            standardize,
+        };
+        let pb = Problem::new(&x, &y, prep).unwrap();
+        assert_eq!(pb.col_sq_norms()[0], 0.0, "{standardize}");
+        assert!(pb.col_sq_norms()[1] > 0.0);
+    }
+}
