@@ -51,6 +51,13 @@ pub fn error_curve(
     for model in models {
         let yhat = model.predict(x)?;
         let sse: f64 = picked.iter().map(|&i| (y[i] - yhat[i]).powi(2)).sum();
+        if !sse.is_finite() {
+            return Err(Error::OutOfRange(format!(
+                "the squared error of the model at lambda {:.4e} overflows f64 (finite \
+                 predictions, but y minus them squared is beyond f64); rescale y",
+                model.lambda
+            )));
+        }
         curve.mse.push(sse / m);
         curve.r2.push((sst > 0.0).then(|| 1.0 - sse / sst));
     }

@@ -87,6 +87,7 @@ impl Model {
         let mut out = vec![0.0; x.n_rows()];
         x.matvec(&self.coef.to_dense(self.n_features), &mut out);
         out.iter_mut().for_each(|v| *v += self.intercept);
+        crate::range::check_predictions(&out)?;
         Ok(out)
     }
 

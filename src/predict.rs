@@ -40,6 +40,7 @@ pub fn predict(model: &Model, ds: &Dataset, opts: MatchOptions) -> Result<(Vec<f
     let mut out = vec![0.0; ds.x.n_rows()];
     ds.x.matvec(&al.weights, &mut out);
     out.iter_mut().for_each(|v| *v += model.intercept);
+    crate::range::check_predictions(&out)?;
     Ok((out, al))
 }
 

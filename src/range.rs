@@ -79,6 +79,20 @@ pub fn check_fits(fits: &[Fit], penalties: &[ElasticNet]) -> Result<()> {
     Ok(())
 }
 
+/// Refuses predictions that are not finite: X times the coefficients (plus the intercept)
+/// overflowed f64 at some row, and an `inf` or `NaN` written as a prediction, or averaged
+/// into an error, would look like a number.
+pub fn check_predictions(yhat: &[f64]) -> Result<()> {
+    match yhat.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::OutOfRange(format!(
+            "the prediction for row {i} (0-based) is {}: X times the coefficients overflows f64 \
+             there; rescale X (or the coefficients)",
+            yhat[i]
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

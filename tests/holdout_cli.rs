@@ -211,3 +211,44 @@ fn a_holdout_fits_on_the_other_rows() {
         assert!((t - mse(a, &x, &y, &te)).abs() < 1e-9 * t.max(1.0));
     }
 }
+
+/// Test data whose predictions overflow f64 is an error naming the test file and the row,
+/// and no JSON is written: the test error is never `inf` or a silent `null`.
+#[test]
+fn test_data_beyond_f64_is_refused() {
+    let dir = common::temp_dir("holdout-overflow");
+    let (x, y) = random_problem(30, 4, 8);
+    let names: Vec<String> = (0..4).map(|j| format!("f{j}")).collect();
+    let rows: Vec<usize> = (0..30).collect();
+    write_csv(&dir.join("train.csv"), &x, &y, &rows, &names);
+    std::fs::write(
+        dir.join("test.csv"),
+        "f0,f1,f2,f3\n1,2,3,4\n1e308,-1e308,1e308,-1e308\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("test_y.csv"), "y\n1\n0\n").unwrap();
+    let out = dir.join("path.json");
+    let o = lariat(&[
+        "path",
+        "--x",
+        dir.join("train.csv").to_str().unwrap(),
+        "--target",
+        "y",
+        "--test-x",
+        dir.join("test.csv").to_str().unwrap(),
+        "--test-y",
+        dir.join("test_y.csv").to_str().unwrap(),
+        "--n-lambdas",
+        "5",
+        "--device",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    // Either the prediction itself or its squared error leaves f64 (which depends on the
+    // coefficients' signs); both are refused by name.
+    assert!(err.contains("test.csv") && err.contains("overflows f64"), "{err}");
+    assert!(!out.exists(), "nothing is written");
+}

@@ -390,3 +390,24 @@ mod permuted {
         }
     }
 }
+
+/// A prediction beyond f64 (a row of huge values, or huge coefficients) is an error naming
+/// the row, with nothing written: never `inf` or `NaN` printed as a prediction.
+#[test]
+fn predictions_beyond_f64_are_refused_by_row() {
+    let d = temp_dir("predict-overflow");
+    let m = write(&d, "m.json", &model_json(None, &[0, 1, 2], &[2.0, -3.0, 0.5], 3));
+    let huge = "a,b,c\n1,2,3\n1e308,-1e308,0\n";
+    let x = write(&d, "x.csv", huge);
+    let out = d.join("p.csv");
+    expect_error(
+        &["predict", "--model", s(&m), "--x", s(&x), "--out", s(&out)],
+        &["row 1 (0-based)", "overflows f64", "x.csv"],
+    );
+    assert!(!out.exists(), "nothing is written");
+    // The same rows with finite products are predicted.
+    let fine = write(&d, "fine.csv", "a,b,c\n1,2,3\n1e300,-1e300,0\n");
+    let p = predictions(&lariat(&["predict", "--model", s(&m), "--x", s(&fine)]));
+    assert_eq!(p[0], 1.0 + 2.0 - 6.0 + 1.5);
+    assert!(p[1].is_finite() && p[1] > 4e300);
+}
