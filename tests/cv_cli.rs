@@ -202,3 +202,59 @@ fn random_folds_are_reproducible_by_seed() {
     assert_eq!(run("3", "a.json"), run("3", "b.json"));
     assert_ne!(run("3", "a.json"), run("4", "c.json"));
 }
+
+/// `--foldid` as NumPy's natural integer array (`np.save('f.npy', labels)`, int64) gives
+/// the folds of the same labels as text.
+#[test]
+fn integer_npy_fold_labels_are_the_text_ones() {
+    let fx = fixture();
+    let dir = common::temp_dir("cv-int-foldid");
+    let (data, foldid, lambdas) = write_inputs(&dir, &fx);
+    let labels: Vec<i64> = fx["foldid"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    let mut dict = format!(
+        "{{'descr': '<i8', 'fortran_order': False, 'shape': ({},), }}",
+        labels.len()
+    );
+    while (10 + dict.len() + 1) % 64 != 0 {
+        dict.push(' ');
+    }
+    dict.push('\n');
+    let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+    npy.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+    npy.extend_from_slice(dict.as_bytes());
+    labels
+        .iter()
+        .for_each(|v| npy.extend_from_slice(&v.to_le_bytes()));
+    let foldid_npy = dir.join("foldid.npy");
+    std::fs::write(&foldid_npy, npy).unwrap();
+    let cvm_with = |labels: &Path, out: &str| {
+        let out = dir.join(out);
+        let run = lariat(&[
+            "cv",
+            "--x",
+            data.to_str().unwrap(),
+            "--target",
+            "y",
+            "--foldid",
+            labels.to_str().unwrap(),
+            "--lambdas",
+            lambdas.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ]);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let cv: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        floats(&cv["cvm"])
+    };
+    assert_eq!(cvm_with(&foldid_npy, "a.json"), cvm_with(&foldid, "b.json"));
+}

@@ -249,6 +249,9 @@ fn test_data_beyond_f64_is_refused() {
     assert_eq!(o.status.code(), Some(1), "{err}");
     // Either the prediction itself or its squared error leaves f64 (which depends on the
     // coefficients' signs); both are refused by name.
-    assert!(err.contains("test.csv") && err.contains("overflows f64"), "{err}");
+    assert!(
+        err.contains("test.csv") && err.contains("overflows f64"),
+        "{err}"
+    );
     assert!(!out.exists(), "nothing is written");
 }

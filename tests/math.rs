@@ -254,8 +254,13 @@ fn columns_on_a_large_offset_are_fitted_not_dropped() {
 #[test]
 fn a_column_constant_up_to_rounding_is_constant() {
     let n = 40;
-    let col: Vec<f64> = (0..n).map(|i| if i % 3 == 0 { 0.1 + 0.2 } else { 0.3 }).collect();
-    assert!(col.iter().any(|&v| v != col[0]), "the column differs in its last bit");
+    let col: Vec<f64> = (0..n)
+        .map(|i| if i % 3 == 0 { 0.1 + 0.2 } else { 0.3 })
+        .collect();
+    assert!(
+        col.iter().any(|&v| v != col[0]),
+        "the column differs in its last bit"
+    );
     let (z, y) = random_problem(n, 1, 2);
     let mut data = col;
     data.extend_from_slice(z.col(0));

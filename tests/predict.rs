@@ -396,7 +396,11 @@ mod permuted {
 #[test]
 fn predictions_beyond_f64_are_refused_by_row() {
     let d = temp_dir("predict-overflow");
-    let m = write(&d, "m.json", &model_json(None, &[0, 1, 2], &[2.0, -3.0, 0.5], 3));
+    let m = write(
+        &d,
+        "m.json",
+        &model_json(None, &[0, 1, 2], &[2.0, -3.0, 0.5], 3),
+    );
     let huge = "a,b,c\n1,2,3\n1e308,-1e308,0\n";
     let x = write(&d, "x.csv", huge);
     let out = d.join("p.csv");

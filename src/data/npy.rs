@@ -1,4 +1,6 @@
-//! NumPy `.npy` files (format versions 1.0, 2.0 and 3.0), little-endian f4 or f8.
+//! NumPy `.npy` files (format versions 1.0, 2.0 and 3.0), little-endian f4 or f8, and
+//! integers and booleans (genotypes saved as int8, fold labels as int64), converted exactly:
+//! to f32 up to 16 bits, to f64 above (a 64-bit value beyond 2^53 is refused, not rounded).
 //!
 //! A Fortran-ordered matrix is already column-major, so it is memory-mapped and used in place;
 //! a C-ordered one is transposed once into owned column-major storage of the same element type.
@@ -22,6 +24,11 @@ const MAGIC: &[u8] = b"\x93NUMPY";
 enum DType {
     F32,
     F64,
+    /// An integer of `bytes` bytes (NumPy's bool is a 1-byte unsigned 0 or 1).
+    Int {
+        bytes: usize,
+        signed: bool,
+    },
 }
 
 impl DType {
@@ -29,15 +36,66 @@ impl DType {
         match self {
             DType::F32 => 4,
             DType::F64 => 8,
+            DType::Int { bytes, .. } => bytes,
         }
     }
 
-    fn name(self) -> &'static str {
+    fn name(self) -> String {
         match self {
-            DType::F32 => "float32",
-            DType::F64 => "float64",
+            DType::F32 => "float32".into(),
+            DType::F64 => "float64".into(),
+            DType::Int { bytes, signed } => {
+                format!("{}int{}", if signed { "" } else { "u" }, 8 * bytes)
+            }
         }
     }
+}
+
+/// Integers above this in magnitude are not all exact in f64.
+const EXACT_F64_INT: u64 = 1 << 53;
+
+/// The little-endian integers of `bytes` (`width` bytes each) converted by `to`, exactly;
+/// `Err((k, v))` names the first beyond [`EXACT_F64_INT`] (only 64-bit ones can be).
+fn exact_integers<T: Send>(
+    bytes: &[u8],
+    width: usize,
+    signed: bool,
+    to: impl Fn(f64) -> T + Sync,
+) -> std::result::Result<Vec<T>, (usize, String)> {
+    let value = |c: &[u8]| -> (u64, bool, String) {
+        let mut b = [0u8; 8];
+        b[..width].copy_from_slice(c);
+        let shift = 64 - 8 * width as u32;
+        if signed {
+            let v = (i64::from_le_bytes(b) << shift) >> shift;
+            (v.unsigned_abs(), v < 0, v.to_string())
+        } else {
+            let v = u64::from_le_bytes(b);
+            (v, false, v.to_string())
+        }
+    };
+    bytes
+        .par_chunks_exact(width)
+        .enumerate()
+        .map(|(k, c)| {
+            let (magnitude, negative, text) = value(c);
+            if magnitude > EXACT_F64_INT {
+                return Err((k, text));
+            }
+            let v = magnitude as f64;
+            Ok(to(if negative { -v } else { v }))
+        })
+        .collect()
+}
+
+fn inexact(path: &Path, value: String, location: String) -> Error {
+    format_err(
+        path,
+        format!(
+            "the integer {value} at {location} is beyond 2^53: float64 cannot hold it exactly \
+             (lariat computes in floating point)"
+        ),
+    )
 }
 
 /// What the header of a `.npy` file says about the array that follows it.
@@ -94,6 +152,22 @@ fn design_from(path: &Path, bytes: Bytes) -> Result<Dataset> {
     let x: Box<dyn Design> = match header.dtype {
         DType::F32 => Box::new(load_dense::<f32>(path, bytes, &header, n, p)?),
         DType::F64 => Box::new(load_dense::<f64>(path, bytes, &header, n, p)?),
+        DType::Int { bytes: w, signed } if w <= 2 => Box::new(load_integers(
+            path,
+            &bytes,
+            &header,
+            (n, p),
+            (w, signed),
+            |v| v as f32,
+        )?),
+        DType::Int { bytes: w, signed } => Box::new(load_integers(
+            path,
+            &bytes,
+            &header,
+            (n, p),
+            (w, signed),
+            |v| v,
+        )?),
     };
     Ok(Dataset::plain(x, None, None, path))
 }
@@ -126,6 +200,8 @@ pub fn read_vector_bytes(bytes: &[u8], path: &Path) -> Result<Vec<f64>> {
     let values: Vec<f64> = match header.dtype {
         DType::F32 => copy_pod::<f32>(bytes).into_iter().map(f64::from).collect(),
         DType::F64 => copy_pod::<f64>(bytes),
+        DType::Int { bytes: w, signed } => exact_integers(bytes, w, signed, |v| v)
+            .map_err(|(k, v)| inexact(path, v, format!("index {k} (0-based)")))?,
     };
     if let Some(i) = first_non_finite(&values) {
         return Err(non_finite(path, values[i], format!("index {i} (0-based)")));
@@ -312,6 +388,34 @@ fn load_dense<T: Element>(
     }
 }
 
+/// An integer matrix, converted exactly to `T` (by `to`) in column-major order.
+fn load_integers<T: Element>(
+    path: &Path,
+    bytes: &[u8],
+    header: &NpyHeader,
+    (n, p): (usize, usize),
+    (width, signed): (usize, bool),
+    to: impl Fn(f64) -> T + Sync,
+) -> Result<Dense<T>> {
+    let offset = header.data_offset;
+    let data = exact_integers(&bytes[offset..offset + n * p * width], width, signed, to).map_err(
+        |(k, v)| {
+            let (i, j) = if header.fortran_order {
+                (k % n, k / n)
+            } else {
+                (k / p, k % p)
+            };
+            inexact(path, v, format!("row {i}, column {j} (0-based)"))
+        },
+    )?;
+    let data = if header.fortran_order {
+        data
+    } else {
+        row_to_col_major(&data, n, p)
+    };
+    Ok(Dense::from_col_major(n, p, data))
+}
+
 /// Copies raw little-endian bytes into a typed vector (for data that is not aligned).
 fn copy_pod<T: bytemuck::Pod>(bytes: &[u8]) -> Vec<T> {
     let mut out = vec![T::zeroed(); bytes.len() / std::mem::size_of::<T>()];
@@ -433,15 +537,24 @@ fn parse_dtype(path: &Path, descr: &Lit) -> Result<DType> {
         Some(b'<' | b'>' | b'|' | b'=') => descr.split_at(1),
         _ => ("", descr.as_str()),
     };
+    let int = |bytes, signed| DType::Int { bytes, signed };
     let dtype = match code {
         "f8" => DType::F64,
         "f4" => DType::F32,
+        "i1" => int(1, true),
+        "i2" => int(2, true),
+        "i4" => int(4, true),
+        "i8" => int(8, true),
+        "u1" | "b1" => int(1, false),
+        "u2" => int(2, false),
+        "u4" => int(4, false),
+        "u8" => int(8, false),
         _ => {
             return Err(format_err(
                 path,
                 format!(
-                    "unsupported dtype '{descr}': expected little-endian float64 ('<f8') or \
-                     float32 ('<f4'); convert with arr.astype(np.float64)"
+                    "unsupported dtype '{descr}': expected little-endian float64 ('<f8'), \
+                     float32 ('<f4'), an integer or bool; convert with arr.astype(np.float64)"
                 ),
             ))
         }
@@ -881,11 +994,77 @@ mod tests {
         assert!(msg.contains(&t.path().display().to_string()), "{msg}");
     }
 
+    /// Integer and bool arrays (genotypes as int8, labels as int64) read as the same numbers:
+    /// every width and sign, both orders, as a matrix and as a vector; f32 storage up to 16
+    /// bits, f64 above.
+    #[test]
+    fn integers_are_read_exactly() {
+        // Entry (i, j) = 10 i + j - 5: negative and positive values.
+        let value = |i: usize, j: usize| (10 * i + j) as i64 - 5;
+        let want: Vec<f64> = (0..P)
+            .flat_map(|j| (0..N).map(move |i| value(i, j) as f64))
+            .collect();
+        for (descr, width, signed) in [
+            ("|i1", 1, true),
+            ("<i2", 2, true),
+            ("<i4", 4, true),
+            ("<i8", 8, true),
+            ("<u2", 2, false),
+            ("<u8", 8, false),
+        ] {
+            for fortran in [false, true] {
+                let mut data = Vec::new();
+                let order: Vec<(usize, usize)> = if fortran {
+                    (0..P).flat_map(|j| (0..N).map(move |i| (i, j))).collect()
+                } else {
+                    (0..N).flat_map(|i| (0..P).map(move |j| (i, j))).collect()
+                };
+                for (i, j) in order {
+                    // Unsigned types hold the values shifted up by 5.
+                    let v = value(i, j) + if signed { 0 } else { 5 };
+                    data.extend_from_slice(&v.to_le_bytes()[..width]);
+                }
+                let t =
+                    TempFile::with_bytes("int.npy", &npy_bytes(1, descr, fortran, "(3, 4)", &data));
+                let ds = read_design(t.path()).unwrap();
+                let shift = if signed { 0.0 } else { 5.0 };
+                let got: Vec<f64> = col_major(ds.x.as_ref()).iter().map(|v| v - shift).collect();
+                assert_eq!(got, want, "{descr} F={fortran}");
+                let elem = if width <= 2 { "f32" } else { "f64" };
+                assert!(
+                    ds.x.describe().contains(elem),
+                    "{descr}: {}",
+                    ds.x.describe()
+                );
+            }
+        }
+        let labels: Vec<u8> = [3i64, -1, 7].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let t = TempFile::with_bytes("l.npy", &npy_bytes(1, "<i8", false, "(3,)", &labels));
+        assert_eq!(read_vector(t.path()).unwrap(), vec![3.0, -1.0, 7.0]);
+        let t = TempFile::with_bytes("b.npy", &npy_bytes(1, "|b1", false, "(3,)", &[1, 0, 1]));
+        assert_eq!(read_vector(t.path()).unwrap(), vec![1.0, 0.0, 1.0]);
+        // 2^53 + 1 has no f64: refused with its place, never rounded.
+        let mut big: Vec<u8> = [1i64, 2].iter().flat_map(|v| v.to_le_bytes()).collect();
+        big.extend_from_slice(&((1i64 << 53) + 1).to_le_bytes());
+        let t = TempFile::with_bytes("big.npy", &npy_bytes(1, "<i8", false, "(3,)", &big));
+        let msg = err_text(read_vector(t.path()));
+        assert!(
+            msg.contains("9007199254740993 at index 2 (0-based)"),
+            "{msg}"
+        );
+        assert!(msg.contains("beyond 2^53"), "{msg}");
+        let mut m = vec![0u8; 8 * N * P];
+        m[8 * 5..8 * 6].copy_from_slice(&u64::MAX.to_le_bytes());
+        let t = TempFile::with_bytes("bigm.npy", &npy_bytes(1, "<u8", false, "(3, 4)", &m));
+        let msg = err_text(read_design(t.path()));
+        assert!(msg.contains("at row 1, column 1 (0-based)"), "{msg}");
+    }
+
     #[test]
     fn bad_dtypes_are_named() {
-        let t = TempFile::with_bytes("i.npy", &npy_bytes(1, "<i8", false, "(3, 4)", &[0; 96]));
+        let t = TempFile::with_bytes("c.npy", &npy_bytes(1, "<c16", false, "(3, 4)", &[0; 192]));
         let msg = err_text(read_design(t.path()));
-        assert!(msg.contains("unsupported dtype '<i8'"), "{msg}");
+        assert!(msg.contains("unsupported dtype '<c16'"), "{msg}");
 
         let t = TempFile::with_bytes("b.npy", &npy_bytes(1, ">f8", false, "(3, 4)", &[0; 96]));
         let msg = err_text(read_design(t.path()));
