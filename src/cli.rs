@@ -592,6 +592,7 @@ fn read_xy(
     input: &InputArgs,
 ) -> Result<(Dataset, Vec<f64>)> {
     let mut ds = read_dataset(x, &input.read_options(target))?;
+    let y_path = y;
     let y = match (y, ds.y.take()) {
         (Some(path), None) => {
             let (y, notices) = read_target(path, &input.read_options(None))?;
@@ -610,8 +611,9 @@ fn read_xy(
         ),
     };
     if y.len() != ds.x.n_rows() {
+        let of_y = y_path.map_or_else(|| "y".to_string(), |p| format!("y ({})", p.display()));
         bail!(
-            "X ({}) has {} rows but y has {} values",
+            "X ({}) has {} rows but {of_y} has {} values",
             x.display(),
             ds.x.n_rows(),
             y.len()
@@ -993,7 +995,8 @@ fn read_test_data(a: &PathArgs, train: &Dataset) -> Result<Option<(Dataset, Vec<
     let (Some(tx), Some(ty)) = (&a.test_x, &a.test_y) else {
         return Ok(None);
     };
-    let (ds, y) = read_xy(tx, Some(ty), None, &a.input)?;
+    let (ds, y) =
+        read_xy(tx, Some(ty), None, &a.input).context("the test data (--test-x, --test-y)")?;
     if ds.x.n_cols() != train.x.n_cols() {
         bail!(
             "{}: the test data have {} columns, the training data {} ({})",

@@ -84,6 +84,14 @@ pub enum Error {
     /// The solve was stopped by [`crate::interrupt::request`] before it finished.
     #[error("interrupted")]
     Interrupted,
+
+    /// An error of one response among several fitted together.
+    #[error("response {index} (0-based) of {count}: {cause}")]
+    InResponse {
+        index: usize,
+        count: usize,
+        cause: Box<Error>,
+    },
 }
 
 /// Exit code of a usage error: the command line must change (as clap's own refusals).
@@ -99,8 +107,22 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::InvalidParam { .. } | Error::Usage(_) => EXIT_USAGE,
+            Error::InResponse { cause, .. } => cause.exit_code(),
             _ => EXIT_FAILURE,
         }
+    }
+
+    /// `result` of response `index` of `count`, its error naming the response when there are
+    /// several (one response needs no name).
+    pub(crate) fn of_response<T>(index: usize, count: usize, result: Result<T>) -> Result<T> {
+        result.map_err(|cause| match count {
+            1 => cause,
+            _ => Error::InResponse {
+                index,
+                count,
+                cause: Box::new(cause),
+            },
+        })
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, cause: std::io::Error) -> Self {

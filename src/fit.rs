@@ -430,14 +430,21 @@ fn fit_path_inner(
         None => ColumnStats::new(x, cfg.preprocess)?,
         Some(rows) => ColumnStats::for_rows(x, cfg.preprocess, rows)?,
     });
+    let count = ys.len();
     let problems: Vec<Problem> = ys
         .iter()
-        .map(|y| Problem::with_stats(x, Arc::clone(&stats), y))
+        .enumerate()
+        .map(|(r, y)| Error::of_response(r, count, Problem::with_stats(x, Arc::clone(&stats), y)))
         .collect::<Result<_>>()?;
     let mut grids = Vec::with_capacity(problems.len());
-    for pb in &problems {
-        crate::range::check_scale(pb, feature_names)?;
-        grids.push(penalties_of(&resolve_grid(pb, grid, l1_ratio)?, l1_ratio));
+    for (r, pb) in problems.iter().enumerate() {
+        let lambdas = Error::of_response(
+            r,
+            count,
+            crate::range::check_scale(pb, feature_names)
+                .and_then(|()| resolve_grid(pb, grid, l1_ratio)),
+        )?;
+        grids.push(penalties_of(&lambdas, l1_ratio));
     }
     let backend = engine.backend(x.n_rows() * x.n_cols())?;
     let report = ModelReport::new(feature_names, cfg, params.tol, backend);

@@ -89,7 +89,7 @@ fn cases() -> Vec<Case> {
         c(Input, "fit --x empty.csv --target y --lambda 1", 1, "empty.csv"),
         c(Input, "fit --x header-only.csv --target y --lambda 1", 1, "no data"),
         c(Input, "fit --x x2.csv --y empty-y.csv --lambda 1", 1, "empty-y.csv"),
-        c(Input, "fit --x x2.csv --y short-y.csv --lambda 1", 1, "has 4 rows but y has 3 values"),
+        c(Input, "fit --x x2.csv --y short-y.csv --lambda 1", 1, "has 4 rows but y (short-y.csv) has 3 values"),
         c(Input, "fit --x nan.csv --target y --lambda 1", 1, "nan.csv"),
         c(Input, "fit --x inf-x.csv --target y --lambda 1", 1, "inf-x.csv"),
         c(Input, "fit --x x2.csv --y nan-y.csv --lambda 1", 1, "nan-y.csv"),

@@ -231,3 +231,42 @@ fn untimed(v: Value) -> Value {
         other => other,
     }
 }
+
+/// One bad response among several is named by its place: a constant second column of y
+/// fails `fit`, `path` and `cv` with "response 1 (0-based) of 2", and nothing is written.
+#[test]
+fn a_bad_response_is_named_by_its_place() {
+    let (x, y) = random_problem(30, 6, 5);
+    let dir = common::temp_dir("responses-bad");
+    let xs = dir.join("x.csv");
+    let mut text = String::new();
+    for i in 0..30 {
+        let row: Vec<String> = (0..6).map(|j| format!("{:e}", x.col(j)[i])).collect();
+        text.push_str(&(row.join(",") + "\n"));
+    }
+    std::fs::write(&xs, text).unwrap();
+    let ys = dir.join("y.csv");
+    let t: String = (0..30).map(|i| format!("{:e},4\n", y[i])).collect();
+    std::fs::write(&ys, t).unwrap();
+    for cmd in [
+        &["fit", "--lambda-ratio", "0.1"][..],
+        &["path"],
+        &["cv", "--folds", "3"],
+    ] {
+        let out = dir.join("out.json");
+        let mut args = vec![
+            cmd[0],
+            "--x",
+            xs.to_str().unwrap(),
+            "--y",
+            ys.to_str().unwrap(),
+        ];
+        args.extend(&cmd[1..]);
+        args.extend(["--out", out.to_str().unwrap(), "--quiet", "--device", "cpu"]);
+        let r = lariat(&args);
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_ne!(r.status.code(), Some(0), "{cmd:?}");
+        assert!(err.contains("response 1 (0-based) of 2"), "{cmd:?}: {err}");
+        assert!(!out.exists(), "{cmd:?}");
+    }
+}

@@ -732,12 +732,7 @@ fn parse_number(ctx: &LineCtx, col: usize, text: &str) -> Result<f64> {
     }
     match t.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
-        Ok(v) => Err(Error::NonFinite {
-            path: ctx.path.to_path_buf(),
-            what: "non-finite",
-            value: v,
-            location: format!("line {}, column {col}", ctx.line),
-        }),
+        Ok(v) => Err(ctx.non_finite("non-finite", v, col, t)),
         Err(_) => {
             // The usual reasons a cell is not a number, said where the cell is.
             const MISSING: [&str; 8] = ["NA", "N/A", "na", "n/a", "null", "NULL", "None", "?"];
@@ -948,6 +943,12 @@ mod tests {
         assert!(msg.contains("NaN at line 3, column 2"), "{msg}");
         let msg = err_text("1,-inf\n", &ReadOptions::default());
         assert!(msg.contains("-inf at line 1, column 2"), "{msg}");
+        // A number written beyond f64 parses as infinity; it is named as what it is.
+        let msg = err_text("1,2\n3,-1e400\n", &ReadOptions::default());
+        assert!(
+            msg.contains(":2:2: -1e400 is beyond the range of f64"),
+            "{msg}"
+        );
     }
 
     #[test]

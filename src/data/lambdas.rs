@@ -72,7 +72,7 @@ pub fn read_text(reader: impl BufRead, path: &Path) -> Result<Vec<f64>> {
             Ok(v) if v.is_finite() => {
                 return Err(ctx.err(col, format!("lambda {v} is not > 0")));
             }
-            Ok(v) => return Err(ctx.non_finite("non-finite lambda", v, col)),
+            Ok(v) => return Err(ctx.non_finite("non-finite lambda", v, col, field)),
             // A name on the first line, as a one-column CSV or pandas would write it.
             Err(_) if is_first => {}
             Err(_) => {

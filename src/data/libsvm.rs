@@ -152,7 +152,7 @@ fn column(text: &str, off: usize) -> usize {
 fn parse_label(ctx: &LineCtx, col: usize, tok: &str) -> Result<f64> {
     match tok.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
-        Ok(v) => Err(ctx.non_finite("non-finite label", v, col)),
+        Ok(v) => Err(ctx.non_finite("non-finite label", v, col, tok)),
         Err(_) => {
             let hint = if tok.contains(',') {
                 " (multi-label lines are not supported)"
@@ -190,7 +190,7 @@ fn parse_pair(ctx: &LineCtx, col: usize, tok: &str) -> Result<(u32, f64)> {
     };
     match val.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok((index, v)),
-        Ok(v) => Err(ctx.non_finite("non-finite", v, col)),
+        Ok(v) => Err(ctx.non_finite("non-finite", v, col, val)),
         Err(_) => Err(ctx.err(
             col,
             format!("cannot parse value '{val}' in '{tok}' as a number"),

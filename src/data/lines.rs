@@ -31,8 +31,22 @@ impl LineCtx<'_> {
         }
     }
 
-    /// A NaN or infinite value at 1-based character column `col`.
-    pub fn non_finite(&self, what: &'static str, value: f64, col: usize) -> Error {
+    /// A NaN or infinite `value`, parsed from `text`, at 1-based character column `col`: a
+    /// number written beyond f64 (`1e400`, which parses as infinity) is said to be that.
+    pub fn non_finite(&self, what: &'static str, value: f64, col: usize, text: &str) -> Error {
+        let written = text
+            .trim()
+            .trim_start_matches(['+', '-'])
+            .to_ascii_lowercase();
+        if value.is_infinite() && !written.starts_with("inf") {
+            return self.err(
+                col,
+                format!(
+                    "{} is beyond the range of f64 (about 1.8e308 in magnitude); rescale the data",
+                    text.trim()
+                ),
+            );
+        }
         Error::NonFinite {
             path: self.path.to_path_buf(),
             what,
