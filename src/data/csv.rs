@@ -385,13 +385,19 @@ fn read_table(
     let y_names = names
         .as_ref()
         .map(|all| cols.iter().map(|&j| all[j].clone()).collect());
-    let names = names.map(|all| {
+    let names: Option<Vec<String>> = names.map(|all| {
         all.into_iter()
             .enumerate()
             .filter(|&(j, _)| !cols.contains(&j) && Some(j) != index)
             .map(|(_, name)| name)
             .collect()
     });
+    if let Some(text) = names.as_deref().and_then(repeated_name) {
+        notices.push(Notice {
+            warning: true,
+            text: format!("{}: {text}", path.display()),
+        });
+    }
     Ok(Table {
         rows: sink.rows,
         x_cols,
@@ -725,6 +731,21 @@ fn unquote(ctx: &LineCtx, line: &str, open: usize, col: usize, out: &mut String)
     }
 }
 
+/// The first feature name that repeats, said with its columns (of X, 0-based): a model
+/// fitted on such columns cannot be matched by name later (`predict` refuses the file unless
+/// `--by-position`).
+fn repeated_name(names: &[String]) -> Option<String> {
+    let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    names.iter().enumerate().find_map(|(j, name)| {
+        first.insert(name, j).map(|i| {
+            format!(
+                "columns {i} and {j} of X are both named '{name}'; the model's columns can then \
+                 only be matched by position (predict --by-position)"
+            )
+        })
+    })
+}
+
 fn parse_number(ctx: &LineCtx, col: usize, text: &str) -> Result<f64> {
     let t = text.trim();
     if t.is_empty() {
@@ -949,6 +970,29 @@ mod tests {
             msg.contains(":2:2: -1e400 is beyond the range of f64"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn repeated_names_are_a_warning() {
+        let t = file("a,b,a,y\n1,2,3,4\n5,6,7,9\n");
+        let opts = ReadOptions {
+            target: Some(Target::Name("y".into())),
+            ..ReadOptions::default()
+        };
+        let ds = read_dataset(t.path(), &opts).unwrap();
+        let warned: Vec<&Notice> = ds.notices.iter().filter(|n| n.warning).collect();
+        assert_eq!(
+            warned.len(),
+            1,
+            "{:?}",
+            ds.notices.iter().map(|n| &n.text).collect::<Vec<_>>()
+        );
+        assert!(warned[0]
+            .text
+            .contains("columns 0 and 2 of X are both named 'a'"));
+        let t = file("a,b,c\n1,2,3\n");
+        let ds = read_dataset(t.path(), &ReadOptions::default()).unwrap();
+        assert!(ds.notices.iter().all(|n| !n.warning));
     }
 
     #[test]
