@@ -134,6 +134,21 @@ pub fn lesson_on(
         )));
     }
     let train = holdout_rows(x.n_rows(), test_fraction, cfg.seed)?;
+    let n_train = train.iter().filter(|&&t| t).count();
+    // Its cross-validation needs a row per fold, and a centred fit more than one row.
+    let needed = cfg.folds.max(3);
+    if n_train < needed {
+        return Err(Error::invalid(
+            "test-fraction",
+            test_fraction,
+            format!(
+                "leaves {n_train} of {} rows for training; the lesson ({}-fold \
+                 cross-validation on them) needs at least {needed}",
+                x.n_rows(),
+                cfg.folds
+            ),
+        ));
+    }
     let (xt, yt) = copy_rows(x, y, &train);
     let test: Vec<bool> = train.iter().map(|&t| !t).collect();
     let (xs, ys) = copy_rows(x, y, &test);

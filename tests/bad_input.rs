@@ -134,6 +134,8 @@ fn cases() -> Vec<Case> {
         c(Usage, "path --x nope.csv --target y --lambdas grid.txt --n-lambdas 5", 2, "--n-lambdas"),
         c(Usage, "demo --n 1", 2, "'--n <N>'"),
         c(Usage, "demo --rho 2", 2, "[-1, 1]"),
+        c(Usage, "demo --informative 5 --p 3", 2, "cannot exceed --p (3)"),
+        c(Usage, "demo --n 12 --p 30 --test-fraction 0.9", 2, "leaves 1 of 12 rows for training"),
         c(Usage, "bench --n 10", 2, "--p"),
         // Invalid values that only the library can see are usage errors too (one rule).
         c(Usage, "fit --x good.csv --target y --lambda-ratio 0.1 --l1-ratio 0", 2, "lambda-ratio"),

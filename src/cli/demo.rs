@@ -31,6 +31,14 @@ pub fn run_demo(a: DemoArgs) -> Result<()> {
             (lesson, format!("{} from {}", ds.x.describe(), x.display()))
         }
         None => {
+            if a.informative > a.p {
+                return Err(lariat::Error::InvalidParam {
+                    name: "informative",
+                    value: a.informative.to_string(),
+                    expected: format!("cannot exceed --p ({})", a.p),
+                }
+                .into());
+            }
             let data = generate(&SyntheticSpec {
                 n: a.n,
                 p: a.p,
