@@ -266,18 +266,17 @@ pub fn cross_validate_in(
     let mut problems: Vec<Problem> = Vec::with_capacity(ys.len() * per);
     let mut grids: Vec<Vec<ElasticNet>> = Vec::with_capacity(ys.len());
     for (r, y) in ys.iter().enumerate() {
-        let lambdas = Error::of_response(r, ys.len(), {
-            let mut set_up = || -> Result<Vec<f64>> {
-                for s in &stats {
-                    problems.push(Problem::with_stats(x, Arc::clone(s), y)?);
-                }
-                let full = &problems[problems.len() - per];
-                crate::range::check_scale(full, feature_names)?;
-                check_training_responses(&problems[problems.len() - per + 1..], y, folds)?;
-                resolve_grid(full, grid, l1_ratio)
-            };
-            set_up()
-        })?;
+        // The response's problems (all rows, then each fold) and its grid.
+        let mut set_up = || -> Result<Vec<f64>> {
+            for s in &stats {
+                problems.push(Problem::with_stats(x, Arc::clone(s), y)?);
+            }
+            let full = &problems[problems.len() - per];
+            crate::range::check_scale(full, feature_names)?;
+            check_training_responses(&problems[problems.len() - per + 1..], y, folds)?;
+            resolve_grid(full, grid, l1_ratio)
+        };
+        let lambdas = Error::of_response(r, ys.len(), set_up())?;
         grids.push(penalties_of(&lambdas, l1_ratio));
     }
     let backend = engine.backend(x.n_rows() * x.n_cols())?;
