@@ -273,7 +273,6 @@ pub fn cross_validate_in(
             }
             let full = &problems[problems.len() - per];
             crate::range::check_scale(full, feature_names)?;
-            check_training_responses(&problems[problems.len() - per + 1..], y, folds)?;
             resolve_grid(full, grid, l1_ratio)
         };
         let lambdas = Error::of_response(r, ys.len(), set_up())?;
@@ -347,15 +346,20 @@ pub fn cross_validate_in(
     Ok(out)
 }
 
-/// A fold whose training rows hold a constant response has no path to validate.
-fn check_training_responses(folds_pb: &[Problem], y: &[f64], folds: &Folds) -> Result<()> {
-    for (f, pb) in folds_pb.iter().enumerate() {
+/// Refuses folds whose training rows hold a constant response (with an intercept): each of
+/// their models is the mean and nothing else, which cv.glmnet refuses too and `lariat cv`
+/// refuses by name. The library fits them (scikit-learn's LassoCV does: zero coefficients).
+pub fn check_training_responses(y: &[f64], folds: &Folds, fit_intercept: bool) -> Result<()> {
+    if !fit_intercept {
+        return Ok(());
+    }
+    for f in 0..folds.k() {
         let (lo, hi) = (0..y.len())
             .filter(|&i| folds.labels()[i] != f)
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), i| {
                 (lo.min(y[i]), hi.max(y[i]))
             });
-        if lo == hi && pb.preprocess().fit_intercept {
+        if lo == hi {
             return Err(Error::Unsupported(format!(
                 "cannot cross-validate: y is constant ({lo}) on the training rows of fold {}",
                 f + 1

@@ -135,6 +135,19 @@ def _grid_size(n: Any) -> int:
     return int(n)
 
 
+def _row_indices(rows: Any, n: int) -> np.ndarray:
+    """A split's rows as indices: scikit-learn's splitters give indices, a hand-made split
+    may give a boolean mask of the n rows."""
+    rows = np.asarray(rows)
+    if rows.dtype == bool:
+        if rows.shape != (n,):
+            raise ValueError(f"cv: a boolean mask of shape {rows.shape} for {n} rows")
+        return np.flatnonzero(rows)
+    if rows.size and (not np.issubdtype(rows.dtype, np.integer) or rows.min() < 0 or rows.max() >= n):
+        raise ValueError(f"cv: split rows must be indices in [0, {n}) or a boolean mask")
+    return rows.astype(np.int64, copy=False)
+
+
 def fold_labels(cv: Any, X: Any, y: np.ndarray) -> np.ndarray:
     """One fold label per row from scikit-learn's ``cv`` (``None``: 5 folds, an int: KFold
     without shuffling, a splitter or an iterable of (train, test)).
@@ -146,16 +159,18 @@ def fold_labels(cv: Any, X: Any, y: np.ndarray) -> np.ndarray:
     splitter = check_cv(cv, y, classifier=False)
     labels = np.full(n, -1, dtype=np.int64)
     for k, (train, test) in enumerate(splitter.split(X, y)):
-        test = np.asarray(test)
-        if np.any(labels[test] >= 0):
+        train, test = _row_indices(train, n), _row_indices(test, n)
+        if np.any(labels[test] >= 0) or np.unique(test).size != test.size:
             raise ValueError(
-                f"cv: fold {k} holds out rows that an earlier fold held out; lariat needs "
-                "folds whose test sets partition the rows (KFold, GroupKFold, ...)"
+                f"cv: fold {k} holds out rows that an earlier fold held out (or a row twice); "
+                "lariat needs folds whose test sets partition the rows (KFold, GroupKFold, ...)"
             )
-        if len(train) + len(test) != n:
+        rest = np.setdiff1d(np.arange(n), test)
+        if train.size != rest.size or not np.array_equal(np.sort(train), rest):
             raise ValueError(
-                f"cv: fold {k} trains on {len(train)} and tests on {len(test)} of {n} rows; "
-                "lariat trains each fold on all rows it does not hold out"
+                f"cv: fold {k} trains on {train.size} rows and tests on {test.size} of {n}, "
+                "but its training rows are not exactly the rows it does not test on; lariat "
+                "trains each fold on all rows it does not hold out"
             )
         labels[test] = k
     missing = np.flatnonzero(labels < 0)

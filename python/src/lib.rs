@@ -302,8 +302,7 @@ fn fit_path<'py>(
         let ys = responses(&y, design.n_rows())?;
         let entries = design.n_rows() * design.n_cols();
         let engine = engines::engine_for(cfg.device, cfg.adapter.clone(), entries);
-        run::run_released(py, || {
-            let mut engine = engines::lock_engine(&engine);
+        run::run_released(py, &engine, |engine| {
             match &starts {
                 Some(starts) => fit_paths_from(
                     &mut engine.0,
@@ -354,8 +353,7 @@ fn cross_validate<'py>(
         let ys = responses(&y, design.n_rows())?;
         let entries = design.n_rows() * design.n_cols();
         let engine = engines::engine_for(cfg.device, cfg.adapter.clone(), entries);
-        run::run_released(py, || {
-            let mut engine = engines::lock_engine(&engine);
+        run::run_released(py, &engine, |engine| {
             cross_validate_in(
                 &mut engine.0,
                 design,

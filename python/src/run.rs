@@ -1,15 +1,20 @@
 //! Running a fit with the GIL released and Ctrl-C honoured: the fit runs on a scoped worker
 //! thread while the calling thread, which Python's signal handlers run on, waits in slices of
-//! [`POLL`] and checks for signals between them. On KeyboardInterrupt it asks lariat to stop
-//! ([`lariat::interrupt::request`]; every solver stops at its next gap check), waits for the
-//! worker to return, withdraws the request and re-raises.
+//! [`POLL`] and checks for signals between them. On KeyboardInterrupt it stops its own fit and
+//! no other: a fit still waiting for its engine (another thread's fit holds it) is cancelled
+//! before it starts; a running one is asked to stop ([`lariat::interrupt::request`]; every
+//! solver stops at its next gap check), and the request is withdrawn before the engine passes
+//! to the next fit. (The request is process-wide, so a fit running at the same moment on a
+//! different engine, the GPU beside the CPU, stops too.)
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError};
 use pyo3::prelude::*;
+
+use crate::engines::{lock_engine, SendEngine};
 
 /// How often the waiting thread looks for a signal: well under the second a user waits.
 const POLL: Duration = Duration::from_millis(50);
@@ -37,23 +42,72 @@ impl Done {
     }
 }
 
-/// Runs `job` on a worker thread without the GIL; a panic in it becomes a RuntimeError.
+/// Where a call's fit is, as its Ctrl-C needs to know.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Waiting for its engine.
+    Waiting,
+    /// Holding its engine, solving.
+    Running,
+    /// Ctrl-C came while it was waiting: it must not start.
+    Cancelled,
+    /// Ctrl-C came while it was running: the stop request is its own, to withdraw.
+    Stopping,
+    /// Its solve returned.
+    Finished,
+}
+
+/// Runs `job` on `engine` on a worker thread without the GIL; a panic in it becomes a
+/// RuntimeError, a Ctrl-C a KeyboardInterrupt that stops this call's fit only.
 pub fn run_released<T: Send>(
     py: Python<'_>,
-    job: impl FnOnce() -> PyResult<T> + Send,
+    engine: &Mutex<SendEngine>,
+    job: impl FnOnce(&mut SendEngine) -> PyResult<T> + Send,
 ) -> PyResult<T> {
     let done = Done::default();
+    let stage = Mutex::new(Stage::Waiting);
+    // Every change of stage, and the request and its withdrawal with it, under one lock: a
+    // request is never left standing after the fit that made it.
+    let step = |f: &dyn Fn(Stage) -> Stage| {
+        let mut s = stage.lock().unwrap_or_else(|e| e.into_inner());
+        let (before, after) = (*s, f(*s));
+        match (before, after) {
+            (Stage::Running, Stage::Stopping) => lariat::interrupt::request(),
+            (Stage::Stopping, Stage::Finished) => lariat::interrupt::clear(),
+            _ => {}
+        }
+        *s = after;
+        after
+    };
     std::thread::scope(|s| {
         let worker = s.spawn(|| {
-            let out = catch_unwind(AssertUnwindSafe(job));
+            let out = catch_unwind(AssertUnwindSafe(|| {
+                let mut guard = lock_engine(engine);
+                let start = |now| match now {
+                    Stage::Waiting => Stage::Running,
+                    other => other,
+                };
+                if step(&start) == Stage::Cancelled {
+                    return Err(PyKeyboardInterrupt::new_err("lariat: fit interrupted"));
+                }
+                // Finished (a request withdrawn) before the engine is released, a panic
+                // included: dropped before `guard`, declared after it.
+                let _finished = OnDrop(|| {
+                    step(&|_| Stage::Finished);
+                });
+                job(&mut guard)
+            }));
             done.set();
             out
         });
         while !py.detach(|| done.wait(POLL)) {
             if let Err(interrupt) = py.check_signals() {
-                lariat::interrupt::request();
+                step(&|now| match now {
+                    Stage::Waiting => Stage::Cancelled,
+                    Stage::Running => Stage::Stopping,
+                    other => other,
+                });
                 let _ = py.detach(|| worker.join());
-                lariat::interrupt::clear();
                 return Err(interrupt);
             }
         }
@@ -65,6 +119,15 @@ pub fn run_released<T: Send>(
             ))),
         }
     })
+}
+
+/// Runs its closure when dropped.
+struct OnDrop<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        (self.0)();
+    }
 }
 
 fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {

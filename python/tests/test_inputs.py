@@ -195,3 +195,19 @@ def test_malformed_sparse_is_refused_not_a_crash():
             _lariat.fit_path(x, y, opts, lambdas=[0.1])
     with pytest.raises(TypeError, match="2-D numpy array of float32 or float64"):
         _lariat.fit_path(np.ones((3, 2), dtype=np.int32), y, opts, lambdas=[0.1])
+
+
+def test_cv_splits_must_train_on_the_rest():
+    """A split whose training rows are not exactly the rows it does not test on is refused
+    (lariat would train on the rest, not on what was given); boolean masks are splits too."""
+    X, y = wide_problem(seed=18)
+    n = len(y)
+    half = np.arange(n) < n // 2
+    overlap = [(np.arange(n // 2), np.arange(n // 2)), (np.arange(n // 2, n), np.arange(n // 2, n))]
+    with pytest.raises(ValueError, match="not exactly the rows it does not test on"):
+        lariat.LassoCV(cv=overlap, n_alphas=5).fit(X, y)
+    masks = [(~half, half), (half, ~half)]
+    indices = [(np.flatnonzero(a), np.flatnonzero(b)) for a, b in masks]
+    by_mask = lariat.LassoCV(cv=masks, n_alphas=5).fit(X, y)
+    by_index = lariat.LassoCV(cv=indices, n_alphas=5).fit(X, y)
+    np.testing.assert_array_equal(by_mask.mse_path_, by_index.mse_path_)

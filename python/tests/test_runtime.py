@@ -71,6 +71,32 @@ def test_ctrl_c_stops_a_long_fit_within_a_second():
     assert stopped - t0 < 5.0
 
 
+def test_ctrl_c_stops_only_the_interrupted_call():
+    """A fit running in another thread is not stopped by this thread's Ctrl-C: the main
+    thread's fit waits for the engine the other one holds, and is cancelled alone."""
+    est, X, y = long_cv()
+    other = []
+    worker = threading.Thread(
+        target=lambda: other.append(
+            # A few seconds on a 2-core machine.
+            lariat.LassoCV(cv=10, n_alphas=100, eps=1e-2, tol=1e-8, max_iter=100_000).fit(X, y)
+        )
+    )
+    worker.start()
+    time.sleep(0.3)  # the other fit holds the engine now
+    main = threading.get_ident()
+    timer = threading.Timer(0.5, lambda: signal.pthread_kill(main, signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X, y)
+    timer.join()
+    worker.join()
+    assert other, "the other thread's fit was stopped too"
+    assert np.count_nonzero(other[0].coef_) > 0
+    # Nothing is left standing: the next fit runs to the end.
+    assert np.count_nonzero(lariat.Lasso(alpha=0.5).fit(X[:, :500], y).coef_) > 0
+
+
 def test_fits_share_one_engine_per_device():
     X, y = wide_problem(seed=22)
     for k in range(20):

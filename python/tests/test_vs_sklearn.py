@@ -134,3 +134,16 @@ def test_warm_start_starts_from_the_previous_coef(standardize):
     # Without warm_start a refit starts from zero again.
     again = lariat.Lasso(alpha=alpha, standardize=standardize, **TIGHT).fit(X, y).fit(X, y)
     assert again.n_iter_ == cold.n_iter_
+
+
+def test_a_fold_with_a_constant_training_response_is_fitted_as_sklearn_does():
+    """y is zero on every row but fold 0's: fold 0's training rows hold a constant, so each of
+    its models is their mean (zero coefficients). scikit-learn fits it; so does lariat (the
+    command line refuses it by name, as cv.glmnet does)."""
+    X, y = wide_problem(n=40, p=15, seed=30)
+    y = np.zeros(40)
+    y[:8] = np.arange(1.0, 9.0)
+    ours = lariat.LassoCV(cv=5, n_alphas=20, **TIGHT).fit(X, y)
+    ref = sk.LassoCV(cv=5, alphas=20, **TIGHT).fit(X, y)
+    np.testing.assert_allclose(ours.mse_path_, ref.mse_path_, rtol=1e-6)
+    assert ours.alpha_ == pytest.approx(ref.alpha_, rel=1e-12)

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use lariat::cv::{cross_validate, CvOutcome, Folds, Select, DEFAULT_FOLDS};
+use lariat::cv::{
+    check_training_responses, cross_validate, CvOutcome, Folds, Select, DEFAULT_FOLDS,
+};
 use lariat::data::{read_target, Dataset, Format, ReadOptions};
 use lariat::fit::LambdaSpec;
 use lariat::outputs::Outputs;
@@ -81,6 +83,7 @@ pub fn run_cv(a: CvArgs) -> Result<()> {
     }
     let (ds, y) = a.data.read(&a.input)?;
     let folds = folds_for(ds.x.n_rows())?;
+    check_training_responses(&y, &folds, cfg.preprocess.fit_intercept)?;
     let names = ds.feature_names.as_deref();
     let out = with_progress(!a.quiet, |progress| {
         cross_validate(ds.x.as_ref(), &y, names, &cfg, &grid, &folds, progress)

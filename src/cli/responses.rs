@@ -251,6 +251,10 @@ pub fn cv(ds: &Dataset, r: &Responses, job: CvJob, mut outs: Outputs, quiet: boo
         select,
     } = job;
     print_notices(&ds.notices, quiet);
+    for (k, y) in r.slices().iter().enumerate() {
+        lariat::cv::check_training_responses(y, folds, cfg.preprocess.fit_intercept)
+            .with_context(|| format!("response {k} (0-based) of {}", r.names.len()))?;
+    }
     let names = ds.feature_names.as_deref();
     let cvs = with_progress(!quiet, |progress| {
         cross_validate_responses(
