@@ -163,6 +163,12 @@ class ElasticNetCV(_LariatRegressor):
             )
         folds = _input.fold_labels(self.cv, X, y)
         values, size = _input.grid(self.alphas, self.n_alphas)
+        if values is None and any(r == 0 for r in ratios):
+            # scikit-learn's refusal: Ridge has no alpha_max to start a grid from.
+            raise ValueError(
+                "Automatic alpha grid generation is not supported for l1_ratio=0; give the "
+                "alphas (alphas=[...])"
+            )
         Xl, Y, p = _input.lariat_X(X), _input.responses(y), X.shape[1]
         # results[i][r]: l1_ratio i, response r.
         results = [
@@ -187,10 +193,10 @@ class ElasticNetCV(_LariatRegressor):
             self._set_many(results[0])
             self.l1_ratio_ = ratios[0]
         else:
-            self._set_one([per_ratio[0] for per_ratio in results], ratios, listed)
+            self._set_one([per_ratio[0] for per_ratio in results], ratios)
         return self
 
-    def _set_one(self, results: List[_CvResult], ratios: List[float], listed: bool) -> None:
+    def _set_one(self, results: List[_CvResult], ratios: List[float]) -> None:
         """One response, one or several l1_ratios (scikit-learn's shapes and choice)."""
         best_i = 0
         for i, res in enumerate(results):
@@ -199,7 +205,8 @@ class ElasticNetCV(_LariatRegressor):
         best = results[best_i]
 
         def stack(f: Any) -> Any:
-            return np.asarray([f(r) for r in results]) if listed else f(results[0])
+            # scikit-learn squeezes: a list of one l1_ratio gives the shapes of a scalar.
+            return np.asarray([f(r) for r in results]) if len(results) > 1 else f(results[0])
 
         self.l1_ratio_ = ratios[best_i]
         self.alpha_ = float(best.alphas[best.best])

@@ -209,7 +209,7 @@ class ElasticNet(_LariatRegressor):
             _input.lariat_X(X),
             _input.responses(y),
             self._options(self.l1_ratio),
-            lambdas=[float(self.alpha)],
+            lambdas=[_input.real("alpha", self.alpha)],
             coef_init=self._coef_init(y, p),
         )
         for path in paths:
@@ -217,7 +217,14 @@ class ElasticNet(_LariatRegressor):
         multi = y.ndim == 2 and y.shape[1] > 1
         coefs = [_dense(q["indices"][0], q["values"][0], p) for q in paths]
         self.coef_ = np.vstack(coefs) if multi else coefs[0]
-        self.intercept_ = _squeeze([float(q["intercept"][0]) for q in paths], multi)
+        # scikit-learn's shapes: 0.0 without an intercept; one per column of a 2-D y, even one.
+        intercepts = [float(q["intercept"][0]) for q in paths]
+        if not self.fit_intercept:
+            self.intercept_ = 0.0
+        elif y.ndim == 2:
+            self.intercept_ = np.asarray(intercepts)
+        else:
+            self.intercept_ = intercepts[0]
         self.n_iter_ = [int(q["n_iter"][0]) for q in paths] if multi else int(paths[0]["n_iter"][0])
         self.dual_gap_ = _squeeze([float(q["gap"][0]) for q in paths], multi)
         self.device_ = paths[0]["device"]
@@ -374,6 +381,12 @@ def enet_path(
         y_numeric=True,
     )
     values, size = _input.grid(alphas, n_alphas)
+    if values is None and l1_ratio == 0:
+        # scikit-learn's refusal: Ridge has no alpha_max to start a grid from.
+        raise ValueError(
+            "Automatic alpha grid generation is not supported for l1_ratio=0; give the "
+            "alphas (alphas=[...])"
+        )
     paths = _lariat.fit_path(
         _input.lariat_X(X),
         _input.responses(np.asarray(y, dtype=np.float64)),

@@ -9,6 +9,7 @@ converts it (integers to float64, lists to arrays).
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -95,19 +96,38 @@ def options(
         )
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)):
         raise TypeError(f"max_iter must be an int, got {max_iter!r}")
+    if max_iter >= 2**63:
+        raise ValueError(f"max_iter must be below 2**63, got {max_iter!r}")
+    if adapter is not None and not isinstance(adapter, str):
+        raise TypeError(f"adapter must be a str or None, got {adapter!r}")
     return {
-        "l1_ratio": float(l1_ratio),
-        "fit_intercept": bool(fit_intercept),
-        "standardize": bool(standardize),
-        "tol": float(tol),
+        "l1_ratio": real("l1_ratio", l1_ratio),
+        "fit_intercept": flag("fit_intercept", fit_intercept),
+        "standardize": flag("standardize", standardize),
+        "tol": real("tol", tol),
         "max_iter": int(max_iter),
         "device": device,
         "adapter": adapter,
-        "strong_rule": bool(strong_rule),
-        "gap_safe": bool(gap_safe),
+        "strong_rule": flag("strong_rule", strong_rule),
+        "gap_safe": flag("gap_safe", gap_safe),
         "working_sets": working_sets,
         "extrapolation": True,
     }
+
+
+def flag(name: str, value: Any) -> bool:
+    """A bool parameter, refused when it is anything else ("no" is truthy)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {value!r}")
+    return bool(value)
+
+
+def real(name: str, value: Any) -> float:
+    """A real-number parameter, refused when it is a string, a bool or None (lariat checks
+    its range and names it)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    return float(value)
 
 
 def grid(

@@ -211,3 +211,16 @@ def test_cv_splits_must_train_on_the_rest():
     by_mask = lariat.LassoCV(cv=masks, n_alphas=5).fit(X, y)
     by_index = lariat.LassoCV(cv=indices, n_alphas=5).fit(X, y)
     np.testing.assert_array_equal(by_mask.mse_path_, by_index.mse_path_)
+
+
+def test_parameters_of_the_wrong_type_are_refused():
+    X, y = wide_problem(n=30, p=6, seed=19)
+    for params, match in [
+        (dict(fit_intercept="no"), "fit_intercept must be a bool"),
+        (dict(alpha="0.1"), "alpha must be a real number"),
+        (dict(alpha=None), "alpha must be a real number"),
+        (dict(tol="1e-4"), "tol must be a real number"),
+        (dict(max_iter=2**70), r"max_iter must be below 2\*\*63"),
+    ]:
+        with pytest.raises((TypeError, ValueError), match=match):
+            lariat.Lasso(**params).fit(X, y)

@@ -147,3 +147,23 @@ def test_a_fold_with_a_constant_training_response_is_fitted_as_sklearn_does():
     ref = sk.LassoCV(cv=5, alphas=20, **TIGHT).fit(X, y)
     np.testing.assert_allclose(ours.mse_path_, ref.mse_path_, rtol=1e-6)
     assert ours.alpha_ == pytest.approx(ref.alpha_, rel=1e-12)
+
+
+def test_shapes_follow_sklearn_in_the_corner_cases():
+    """A (n, 1) y gives intercept_ of shape (1,); no intercept gives 0.0 whatever y; a list of
+    one l1_ratio is squeezed as a scalar."""
+    X, y = wide_problem(n=30, p=6, seed=31)
+    for ours, ref in [(lariat.Lasso(alpha=0.1), sk.Lasso(alpha=0.1))]:
+        a, b = ours.fit(X, y[:, None]), ref.fit(X, y[:, None])
+        assert np.shape(a.intercept_) == np.shape(b.intercept_) == (1,)
+        assert a.coef_.shape == b.coef_.shape
+        a = ours.set_params(fit_intercept=False).fit(X, np.c_[y, y])
+        b = ref.set_params(fit_intercept=False).fit(X, np.c_[y, y])
+        assert a.intercept_ == b.intercept_ == 0.0
+    a = lariat.ElasticNetCV(l1_ratio=[0.5], cv=3).fit(X, y)
+    b = sk.ElasticNetCV(l1_ratio=[0.5], cv=3).fit(X, y)
+    assert a.alphas_.shape == b.alphas_.shape and a.mse_path_.shape == b.mse_path_.shape
+    with pytest.raises(ValueError, match="l1_ratio=0"):
+        lariat.ElasticNetCV(l1_ratio=[0.0, 0.5], cv=3).fit(X, y)
+    with pytest.raises(ValueError, match="l1_ratio=0"):
+        lariat.enet_path(X, y, l1_ratio=0.0)
