@@ -445,7 +445,7 @@ fn face_step(pb: &Problem, pen: &ElasticNet, active: &[usize], w: &mut [f64], r:
     let rhs: Vec<f64> = (0..m)
         .map(|k| dot(col(k), pb.yc()) - n * pen.l1() * w[active[k]].signum())
         .collect();
-    let Some(z) = cholesky_solve(&mut gram, m, rhs) else {
+    let Some(z) = cholesky_solve(&mut gram, m, rhs, 1e-12) else {
         return;
     };
     let d: Vec<f64> = (0..m).map(|k| z[k] - w[active[k]]).collect();
@@ -494,15 +494,16 @@ fn face_step(pb: &Problem, pen: &ElasticNet, active: &[usize], w: &mut [f64], r:
     r.iter_mut().zip(&u).for_each(|(ri, ui)| *ri -= t * ui);
 }
 
-/// Solves `G z = b` for the symmetric `G` (m x m, overwritten by its Cholesky factor), with a
-/// jitter of `1e-12 tr(G) / m` on the diagonal so that a singular face (more columns than the
-/// rows give ranks) still has an answer to step towards. `None` if it fails anyway.
-fn cholesky_solve(g: &mut [f64], m: usize, mut b: Vec<f64>) -> Option<Vec<f64>> {
+/// Solves `(G + jitter tr(G) / m I) z = b` for the symmetric positive semi-definite `G`
+/// (m x m, overwritten by its Cholesky factor): the jitter gives a singular `G` (a face with
+/// more columns than the rows give ranks; iterates that repeat) an answer. `None` if the
+/// factorisation fails anyway. Serves the face step and Anderson's weights.
+fn cholesky_solve(g: &mut [f64], m: usize, mut b: Vec<f64>, jitter: f64) -> Option<Vec<f64>> {
     let trace: f64 = (0..m).map(|i| g[i * m + i]).sum();
     if !(trace.is_finite() && trace > 0.0) {
         return None;
     }
-    let jitter = 1e-12 * trace / m as f64;
+    let jitter = jitter * trace / m as f64;
     for i in 0..m {
         g[i * m + i] += jitter;
     }
@@ -579,7 +580,7 @@ impl Anderson {
                 gram[b * m + a] = v;
             }
         }
-        let Some(z) = solve_regularised(&mut gram, m) else {
+        let Some(z) = cholesky_solve(&mut gram, m, vec![1.0; m], 1e-10) else {
             return;
         };
         let total: f64 = z.iter().sum();
@@ -611,45 +612,6 @@ impl Anderson {
             r.copy_from_slice(&r_new);
         }
     }
-}
-
-/// Solves `(G + eps tr(G)/m I) z = 1` for the small symmetric `G` (m x m, overwritten), by
-/// Gaussian elimination with partial pivoting. `None` if it is singular anyway.
-fn solve_regularised(gram: &mut [f64], m: usize) -> Option<Vec<f64>> {
-    let trace: f64 = (0..m).map(|i| gram[i * m + i]).sum();
-    if !(trace.is_finite() && trace > 0.0) {
-        return None;
-    }
-    for i in 0..m {
-        gram[i * m + i] += 1e-10 * trace / m as f64;
-    }
-    let mut rhs = vec![1.0; m];
-    for col in 0..m {
-        let piv = (col..m)
-            .max_by(|&a, &b| gram[a * m + col].abs().total_cmp(&gram[b * m + col].abs()))?;
-        if gram[piv * m + col] == 0.0 {
-            return None;
-        }
-        if piv != col {
-            for k in 0..m {
-                gram.swap(piv * m + k, col * m + k);
-            }
-            rhs.swap(piv, col);
-        }
-        for row in col + 1..m {
-            let f = gram[row * m + col] / gram[col * m + col];
-            for k in col..m {
-                gram[row * m + k] -= f * gram[col * m + k];
-            }
-            rhs[row] -= f * rhs[col];
-        }
-    }
-    let mut z = vec![0.0; m];
-    for row in (0..m).rev() {
-        let s: f64 = (row + 1..m).map(|k| gram[row * m + k] * z[k]).sum();
-        z[row] = (rhs[row] - s) / gram[row * m + row];
-    }
-    Some(z)
 }
 
 /// One pass of exact coordinate minimisation over `features`, keeping `r = yc - Xe w`.
