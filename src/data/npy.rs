@@ -62,25 +62,26 @@ fn exact_integers<T: Send>(
     signed: bool,
     to: impl Fn(f64) -> T + Sync,
 ) -> std::result::Result<Vec<T>, (usize, String)> {
-    let value = |c: &[u8]| -> (u64, bool, String) {
+    // (magnitude, negative, as written).
+    let value = |c: &[u8]| -> (u64, bool, i128) {
         let mut b = [0u8; 8];
         b[..width].copy_from_slice(c);
         let shift = 64 - 8 * width as u32;
         if signed {
             let v = (i64::from_le_bytes(b) << shift) >> shift;
-            (v.unsigned_abs(), v < 0, v.to_string())
+            (v.unsigned_abs(), v < 0, i128::from(v))
         } else {
             let v = u64::from_le_bytes(b);
-            (v, false, v.to_string())
+            (v, false, i128::from(v))
         }
     };
     bytes
         .par_chunks_exact(width)
         .enumerate()
         .map(|(k, c)| {
-            let (magnitude, negative, text) = value(c);
+            let (magnitude, negative, written) = value(c);
             if magnitude > EXACT_F64_INT {
-                return Err((k, text));
+                return Err((k, written.to_string()));
             }
             let v = magnitude as f64;
             Ok(to(if negative { -v } else { v }))
