@@ -399,22 +399,38 @@ fn load_integers<T: Element>(
     to: impl Fn(f64) -> T + Sync,
 ) -> Result<Dense<T>> {
     let offset = header.data_offset;
-    let data = exact_integers(&bytes[offset..offset + n * p * width], width, signed, to).map_err(
-        |(k, v)| {
-            let (i, j) = if header.fortran_order {
-                (k % n, k / n)
-            } else {
-                (k / p, k % p)
-            };
-            inexact(path, v, format!("row {i}, column {j} (0-based)"))
-        },
-    )?;
-    let data = if header.fortran_order {
-        data
+    let raw = &bytes[offset..offset + n * p * width];
+    // A C-ordered matrix is transposed while it is still integers (1 to 8 bytes an entry), so
+    // that only one matrix of T is ever made.
+    let transposed;
+    let column_major = if header.fortran_order {
+        raw
     } else {
-        row_to_col_major(&data, n, p)
+        transposed = match width {
+            1 => row_to_col_major(raw, n, p),
+            2 => transpose_entries::<2>(raw, n, p),
+            4 => transpose_entries::<4>(raw, n, p),
+            _ => transpose_entries::<8>(raw, n, p),
+        };
+        &transposed
     };
+    let data = exact_integers(column_major, width, signed, to).map_err(|(k, v)| {
+        inexact(
+            path,
+            v,
+            format!("row {}, column {} (0-based)", k % n, k / n),
+        )
+    })?;
     Ok(Dense::from_col_major(n, p, data))
+}
+
+/// The bytes of a row-major `n x p` matrix of `W`-byte entries, in column-major order.
+fn transpose_entries<const W: usize>(raw: &[u8], n: usize, p: usize) -> Vec<u8>
+where
+    [u8; W]: bytemuck::Pod,
+{
+    let entries: &[[u8; W]] = bytemuck::cast_slice(raw);
+    row_to_col_major(entries, n, p).concat()
 }
 
 /// Copies raw little-endian bytes into a typed vector (for data that is not aligned).
