@@ -649,16 +649,33 @@ fn run_fit(a: FitArgs) -> Result<()> {
     Ok(())
 }
 
+/// What to do about a solve that did not converge at `lambda`: more iterations, unless lambda
+/// is so far below `lambda_max` that f64 cannot certify any gap there (the rounding of
+/// `Xe^T r`, about 1e-16 of `n lambda_max`, exceeds `n lambda`: the dual point is then scaled
+/// to almost nothing, and the gap stays near the objective however long the solver runs).
+fn unconverged_advice(lambda: f64, lambda_max: f64) -> String {
+    let ratio = lambda / lambda_max;
+    if ratio.is_finite() && ratio < 1e-12 {
+        format!(
+            "lambda is {ratio:.1e} x lambda_max, below what f64 can certify (the rounding of \
+             X^T r exceeds n lambda); use a larger lambda, or ordinary least squares"
+        )
+    } else {
+        "raise --max-iter or --tol".into()
+    }
+}
+
 /// Warnings a user must see even with --quiet: non-convergence, dropped columns.
 fn warn_about(out: &FitOutcome, names: Option<&[String]>, cfg: &FitConfig) {
     let m = &out.model;
     if !m.converged {
         errln!(
             "warning: not converged after {} iterations: duality gap {:.3e} > tolerance {:.3e} \
-             (raise --max-iter or --tol)",
+             ({})",
             m.iterations,
             m.duality_gap,
-            m.gap_tolerance
+            m.gap_tolerance,
+            unconverged_advice(m.lambda, out.lambda_max)
         );
     }
     if cfg.preprocess.standardize && !out.zero_columns.is_empty() {
@@ -978,10 +995,11 @@ fn run_path(a: PathArgs) -> Result<()> {
         .collect();
     if !stalled.is_empty() {
         errln!(
-            "warning: {} of {} lambdas did not converge (first: lambda {:.4e}); raise --max-iter or --tol",
+            "warning: {} of {} lambdas did not converge (first: lambda {:.4e}); {}",
             stalled.len(),
             out.models.len(),
-            stalled[0]
+            stalled[0],
+            unconverged_advice(stalled[0], out.lambda_max)
         );
     }
     if !a.quiet {

@@ -546,3 +546,34 @@ fn demo_runs_and_recovers_features() {
     assert_eq!(cd[6], "5", "{out}");
     assert_eq!(row("subgradient")[4], "0", "{out}");
 }
+
+/// A lambda far below lambda_max (n > p) cannot be certified in f64: the warning says so
+/// instead of advising more iterations; an ordinary stall still gets that advice.
+#[test]
+fn an_uncertifiable_lambda_is_called_that() {
+    let dir = temp_dir("cli-tiny-lambda");
+    let (x, y) = common::random_problem(100, 10, 3);
+    let mut text = String::new();
+    for i in 0..100 {
+        let row: Vec<String> = (0..10).map(|j| format!("{:e}", x.col(j)[i])).collect();
+        text.push_str(&format!("{},{:e}\n", row.join(","), y[i]));
+    }
+    let data = write(&dir, "d.csv", &text);
+    let run = |extra: &[&str]| {
+        let mut args = vec!["fit", "--x", data.to_str().unwrap(), "--target", "10"];
+        args.extend(extra);
+        args.extend(["--device", "cpu"]);
+        stderr(&lariat(&args))
+    };
+    let tiny = run(&["--lambda-ratio", "1e-16", "--max-iter", "3000"]);
+    assert!(tiny.contains("below what f64 can certify"), "{tiny}");
+    let stalled = run(&[
+        "--lambda-ratio",
+        "0.01",
+        "--tol",
+        "1e-15",
+        "--max-iter",
+        "1",
+    ]);
+    assert!(stalled.contains("raise --max-iter or --tol"), "{stalled}");
+}
