@@ -131,19 +131,38 @@ struct Moments {
     count: f64,
     /// `sum x_i` over the set.
     sum: f64,
-    /// `sum (x_i - c)^2` over the set, about a centre `c` near the column's mean (so that the
-    /// shift to the set's own mean loses nothing to cancellation).
+    /// `sum ((x_i - c) / u)^2` over the set, about a centre `c` near the column's mean (so
+    /// that the shift to the set's own mean loses nothing to cancellation), in units `u` of
+    /// the column's magnitude: squares of entries near 1e-170 or 1e170 neither underflow nor
+    /// overflow.
     sq_about: f64,
     centre: f64,
+    unit: f64,
 }
 
 impl Moments {
-    /// `sum (x_i - m)^2` over the set.
+    /// `sum ((x_i - m) / u)^2` over the set.
     fn sq_about(&self, m: f64) -> f64 {
-        let d = self.sum / self.count - self.centre;
+        let d = (self.sum / self.count - self.centre) / self.unit;
         let at_mean = (self.sq_about - self.count * d * d).max(0.0);
-        let e = self.sum / self.count - m;
+        let e = (self.sum / self.count - m) / self.unit;
         at_mean + self.count * e * e
+    }
+}
+
+/// The unit [`Moments`] measures a column in: the power of two at its largest deviation from
+/// `centre` (or the centre itself, if larger); 1 for a column of zeros. A power of two, so
+/// dividing by it is exact and the statistics are bit for bit those of the unscaled column
+/// wherever its squares are in f64's range (a fold's moments by subtraction cancel as
+/// exactly as before).
+fn magnitude_unit(col: &[f64], centre: f64) -> f64 {
+    let largest = col
+        .iter()
+        .fold(centre.abs(), |m, v| m.max((v - centre).abs()));
+    if largest > 0.0 && largest.is_finite() {
+        2f64.powi((largest.log2().floor() as i32).clamp(f64::MIN_EXP - 1, f64::MAX_EXP - 1))
+    } else {
+        1.0
     }
 }
 
@@ -152,19 +171,26 @@ impl Moments {
 fn column_stats(mo: &Moments, prep: Preprocess) -> (f64, f64, f64) {
     let raw_mean = mo.sum / mo.count;
     let mean = if prep.fit_intercept { raw_mean } else { 0.0 };
+    // In units of mo.unit (the constancy test is the same in any unit).
     let ss = mo.sq_about(mean);
     let is_zero = ss == 0.0
         || (prep.fit_intercept
-            && is_constant_up_to_rounding(mo.sq_about(raw_mean), raw_mean, mo.count));
+            && is_constant_up_to_rounding(mo.sq_about(raw_mean), raw_mean / mo.unit, mo.count));
     if is_zero {
         return (mean, 1.0, 0.0);
     }
-    let scale = if prep.standardize {
-        (ss / mo.count).sqrt()
+    if prep.standardize {
+        let sd = (ss / mo.count).sqrt();
+        // ||xe_j||^2 = ss / sd^2 exactly: the count.
+        (mean, mo.unit * sd, ss / (sd * sd))
     } else {
-        1.0
-    };
-    (mean, scale, ss / (scale * scale))
+        let sq_norm = ss * mo.unit * mo.unit;
+        if sq_norm == 0.0 {
+            // Below f64's range: no lambda a gap can certify would let it in.
+            return (mean, 1.0, 0.0);
+        }
+        (mean, 1.0, sq_norm)
+    }
 }
 
 impl ColumnStats {
@@ -202,18 +228,21 @@ impl ColumnStats {
                     x.col_axpy(j, 1.0, col);
                     let total: f64 = col.iter().sum();
                     let centre = total / n as f64;
-                    let sq_total: f64 = col.iter().map(|v| (v - centre) * (v - centre)).sum();
+                    let unit = magnitude_unit(col, centre);
+                    let sq = |v: f64| ((v - centre) / unit) * ((v - centre) / unit);
+                    let sq_total: f64 = col.iter().map(|&v| sq(v)).sum();
                     sums.iter_mut().for_each(|s| *s = 0.0);
                     sqs.iter_mut().for_each(|s| *s = 0.0);
                     for (&f, &v) in fold.iter().zip(col.iter()) {
                         sums[f] += v;
-                        sqs[f] += (v - centre) * (v - centre);
+                        sqs[f] += sq(v);
                     }
                     let all = Moments {
                         count: n as f64,
                         sum: total,
                         sq_about: sq_total,
                         centre,
+                        unit,
                     };
                     std::iter::once(column_stats(&all, prep))
                         .chain((0..k).map(|f| {
@@ -222,6 +251,7 @@ impl ColumnStats {
                                 sum: total - sums[f],
                                 sq_about: (sq_total - sqs[f]).max(0.0),
                                 centre,
+                                unit,
                             };
                             column_stats(&train, prep)
                         }))

@@ -88,7 +88,10 @@ fn a_fold_is_the_problem_of_its_training_rows() {
                     "{what}"
                 );
                 let (a, b) = (masked.col_sq_norms()[j], copied.col_sq_norms()[j]);
-                assert!(rel_diff(a, b) < 1e-10 || (a == 0.0) == (b == 0.0) && a.max(b) < 1e-20);
+                assert!(
+                    rel_diff(a, b) < 1e-10 || (a == 0.0) == (b == 0.0) && a.max(b) < 1e-20,
+                    "{what}: {a:e} vs {b:e}"
+                );
                 assert_eq!(a == 0.0, b == 0.0, "{what}: {a} vs {b}");
             }
             if prep.fit_intercept {

@@ -622,6 +622,30 @@ fn data_beyond_single_precision_are_refused_or_solved_on_the_cpu() {
     assert!(rel_diff(fit.objective, cpu(&pbs, pen).objective) < 1e-5);
     assert!(auto.device().starts_with("gpu"), "{}", auto.device());
 
+    // Standardized, entries near 1e-40 or 1e40 are still a unit-variance Xe in f64, but the
+    // device holds raw X in f32, where they are zeros (flushed) or infinities: refused by
+    // `gpu`, solved on the CPU by `auto`, never "certified" from a zero column.
+    for factor in [1e-40, 1e40] {
+        let xs = Dense::from_col_major(
+            30,
+            90,
+            x.as_col_major().iter().map(|v| v * factor).collect(),
+        );
+        let pb = Problem::new(&xs, &y1, std).unwrap();
+        let pen = ElasticNet {
+            lambda: 0.1 * pb.lambda_max(1.0),
+            l1_ratio: 1.0,
+        };
+        let err = gpu.solve(&pb, &pen, None, &prm).unwrap_err().to_string();
+        assert!(
+            err.contains("exceed single precision") && err.contains("standard deviation"),
+            "{err}"
+        );
+        let fit = auto.solve(&pb, &pen, None, &prm).unwrap();
+        assert_eq!(fit.device, "cpu");
+        assert!(rel_diff(fit.objective, cpu(&pbs, pen).objective) < 1e-9);
+    }
+
     // Entries near 1e9 (sigma^4 near 1e43, beyond f32) with y near 1: within range once the
     // device Lanczos runs on A / trace(A); both drivers, against the f64 step and optimum.
     let xm = Dense::from_col_major(30, 90, x.as_col_major().iter().map(|v| v * 1e8).collect());

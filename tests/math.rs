@@ -275,3 +275,66 @@ fn a_column_constant_up_to_rounding_is_constant() {
         assert!(pb.col_sq_norms()[1] > 0.0);
     }
 }
+
+/// Under `--standardize` the problem does not depend on a column's scale: multiplying a
+/// column by 1e-170 or 1e170 (squares beyond f64's range, but not the column's statistics
+/// measured in its own unit) divides its coefficient by that factor and changes nothing else,
+/// with or without an intercept. Before, the squares of the 1e-170 column underflowed to zero
+/// and the column was dropped as "constant".
+#[test]
+fn standardized_columns_do_not_depend_on_their_scale() {
+    let (x, noise) = random_problem(40, 5, 12);
+    let (n, p) = (x.n_rows(), x.n_cols());
+    // Columns 0 and 3 (the ones rescaled) in the model.
+    let sd = |c: &[f64]| {
+        let m = c.iter().sum::<f64>() / c.len() as f64;
+        (c.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / c.len() as f64).sqrt()
+    };
+    let (s0, s3) = (sd(x.col(0)), sd(x.col(3)));
+    let y: Vec<f64> = (0..n)
+        .map(|i| noise[i] + 2.0 * x.col(0)[i] / s0 - 1.5 * x.col(3)[i] / s3)
+        .collect();
+    for fit_intercept in [true, false] {
+        let prep = Preprocess {
+            fit_intercept,
+            standardize: true,
+        };
+        let base = Problem::new(&x, &y, prep).unwrap();
+        let pen = ElasticNet {
+            lambda: 0.02 * base.lambda_max(0.7),
+            l1_ratio: 0.7,
+        };
+        let want = solve_cpu(&base, pen, Algorithm::Cd, 1e-12);
+        let (want_coef, want_b) = base.unscale(&want.w);
+        assert!(want_coef[0] != 0.0 && want_coef[3] != 0.0, "{want_coef:?}");
+        for factor in [1e-170, 1e170] {
+            let mut data = x.as_col_major().to_vec();
+            data[..n].iter_mut().for_each(|v| *v *= factor);
+            data[3 * n..4 * n].iter_mut().for_each(|v| *v /= factor);
+            let xs = Dense::from_col_major(n, p, data);
+            let pb = Problem::new(&xs, &y, prep).unwrap();
+            assert!(pb.col_sq_norms().iter().all(|&s| s > 0.0), "{factor:e}");
+            let fit = solve_cpu(&pb, pen, Algorithm::Cd, 1e-12);
+            assert!(
+                rel_diff(fit.objective, want.objective) < 1e-10,
+                "{factor:e}"
+            );
+            let (coef, b) = pb.unscale(&fit.w);
+            let scaled = [want_coef[0] / factor, want_coef[1], want_coef[2]];
+            for (j, (u, v)) in coef.iter().zip(scaled).enumerate().take(3) {
+                assert!(
+                    rel_diff(*u, v) < 1e-7,
+                    "{factor:e} column {j}: {u:e} vs {v:e}"
+                );
+            }
+            assert!(
+                rel_diff(coef[3], want_coef[3] * factor) < 1e-7,
+                "{factor:e}"
+            );
+            assert!(
+                (b - want_b).abs() < 1e-7 * want_b.abs().max(1.0),
+                "{factor:e}"
+            );
+        }
+    }
+}

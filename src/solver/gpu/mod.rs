@@ -197,6 +197,36 @@ pub fn single_precision_limit(pb: &Problem) -> Option<String> {
              and this problem's {what} is {v:.2e}"
         )
     })
+    .or_else(|| standardized_column_beyond_f32(pb))
+}
+
+/// The smallest standard deviation of a standardized column that f32 holds to its full
+/// relative precision: entries below f32's smallest normal number (1.2e-38) are flushed to
+/// zero by GPUs, an error of eps (6e-8) of the column's scale at this one.
+const F32_TINY_SCALE: f64 = 1e-30;
+
+/// Under `--standardize` the problem's sums no longer show a column's raw magnitude (every
+/// `||xe_j||^2` is the row count), but the device holds the raw X in f32: a column whose
+/// entries are near 1e-40 would be zeros there, one near 1e40 infinities.
+fn standardized_column_beyond_f32(pb: &Problem) -> Option<String> {
+    if !pb.preprocess().standardize {
+        return None;
+    }
+    let reach = (pb.n() as f64).sqrt();
+    let (means, scales) = (pb.x_mean(), pb.x_scale());
+    (0..pb.p())
+        .find(|&j| {
+            let (m, s) = (means[j], scales[j]);
+            pb.col_sq_norms()[j] > 0.0 && (s < F32_TINY_SCALE || m.abs() + reach * s > F32_SAFE)
+        })
+        .map(|j| {
+            format!(
+                "the data exceed single precision: the GPU holds X in f32 (normal numbers \
+                 from 1.2e-38 to 3.4e38) and column {j} has mean {:.2e} and standard \
+                 deviation {:.2e}",
+                means[j], scales[j]
+            )
+        })
 }
 
 /// What to do about [`single_precision_limit`].
