@@ -613,13 +613,28 @@ fn read_xy(
     if y.len() != ds.x.n_rows() {
         let of_y = y_path.map_or_else(|| "y".to_string(), |p| format!("y ({})", p.display()));
         bail!(
-            "X ({}) has {} rows but {of_y} has {} values",
+            "X ({}) has {} rows but {of_y} has {} values{}",
             x.display(),
             ds.x.n_rows(),
-            y.len()
+            y.len(),
+            numeric_header_hint(&ds, y.len())
         );
     }
     Ok((ds, y))
+}
+
+/// Where X has one row more than y and its first row was guessed to be data because all its
+/// fields are numbers (years, numeric gene ids), the likely cause, said with the fix.
+fn numeric_header_hint(ds: &Dataset, y_len: usize) -> String {
+    match &ds.header {
+        Some(h) if !h.present && h.reason.starts_with("all ") && ds.x.n_rows() == y_len + 1 => {
+            format!(
+                " (its first row was read as data: {}; if it holds column names, pass --header)",
+                h.reason
+            )
+        }
+        _ => String::new(),
+    }
 }
 
 fn run_fit(a: FitArgs) -> Result<()> {

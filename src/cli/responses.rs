@@ -103,10 +103,11 @@ fn read_x(data: &DataArgs, input: &InputArgs, r: &Responses) -> Result<Dataset> 
     }
     if ds.x.n_rows() != r.ys[0].len() {
         bail!(
-            "X ({}) has {} rows but the responses have {}",
+            "X ({}) has {} rows but the responses have {}{}",
             data.x.display(),
             ds.x.n_rows(),
-            r.ys[0].len()
+            r.ys[0].len(),
+            super::numeric_header_hint(&ds, r.ys[0].len())
         );
     }
     Ok(ds)
