@@ -670,7 +670,8 @@ fn run_fit(a: FitArgs) -> Result<()> {
 /// to almost nothing, and the gap stays near the objective however long the solver runs).
 fn unconverged_advice(lambda: f64, lambda_max: f64) -> String {
     let ratio = lambda / lambda_max;
-    if ratio.is_finite() && ratio < 1e-12 {
+    // Ridge has no finite lambda_max (and no L1 bound to certify).
+    if lambda_max.is_finite() && ratio < 1e-12 {
         format!(
             "lambda is {ratio:.1e} x lambda_max, below what f64 can certify (the rounding of \
              X^T r exceeds n lambda); use a larger lambda, or ordinary least squares"
@@ -731,11 +732,16 @@ fn print_summary(ds: &Dataset, out: &FitOutcome, load_s: f64, spec: LambdaSpec) 
     };
     let lam = match spec {
         LambdaSpec::Ratio(r) => format!("{:.6e} ({r} x lambda_max)", m.lambda),
-        LambdaSpec::Value(_) if out.lambda_max.is_finite() => format!(
-            "{:.6e} ({:.4} x lambda_max)",
-            m.lambda,
-            m.lambda / out.lambda_max
-        ),
+        LambdaSpec::Value(_) if out.lambda_max.is_finite() => {
+            let ratio = m.lambda / out.lambda_max;
+            // Four decimals would print a lambda far below lambda_max as 0.0000.
+            let ratio = if ratio >= 1e-3 {
+                format!("{ratio:.4}")
+            } else {
+                format!("{ratio:.3e}")
+            };
+            format!("{:.6e} ({ratio} x lambda_max)", m.lambda)
+        }
         LambdaSpec::Value(_) => format!("{:.6e}", m.lambda),
     };
     outln!("data       {} (read in {load_s:.3} s)", ds.describe())?;

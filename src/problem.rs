@@ -20,7 +20,9 @@ pub struct Preprocess {
     /// Fit an intercept by implicit centring (default true).
     pub fit_intercept: bool,
     /// glmnet's `standardize = TRUE`: divide each column by its (1/n) standard deviation
-    /// (root mean square without an intercept) and penalise the scaled coefficients.
+    /// (about its mean also without an intercept, as glmnet's `intercept = FALSE` and
+    /// scikit-learn's `StandardScaler(with_mean=False)` scale) and penalise the scaled
+    /// coefficients. A column constant on the rows has no such scale: its coefficient is 0.
     pub standardize: bool,
 }
 
@@ -167,22 +169,22 @@ fn magnitude_unit(col: &[f64], centre: f64) -> f64 {
 }
 
 /// The mean, scale and squared norm of a column from its moments; `(0, 1, 0)`-like for a
-/// column that is identically zero once centred.
+/// column that is identically zero once centred (or, standardized, constant).
 fn column_stats(mo: &Moments, prep: Preprocess) -> (f64, f64, f64) {
     let raw_mean = mo.sum / mo.count;
     let mean = if prep.fit_intercept { raw_mean } else { 0.0 };
     // In units of mo.unit (the constancy test is the same in any unit).
     let ss = mo.sq_about(mean);
-    let is_zero = ss == 0.0
-        || (prep.fit_intercept
-            && is_constant_up_to_rounding(mo.sq_about(raw_mean), raw_mean / mo.unit, mo.count));
-    if is_zero {
+    let spread = mo.sq_about(raw_mean);
+    let constant = is_constant_up_to_rounding(spread, raw_mean / mo.unit, mo.count);
+    if ss == 0.0 || (constant && (prep.fit_intercept || prep.standardize)) {
         return (mean, 1.0, 0.0);
     }
     if prep.standardize {
-        let sd = (ss / mo.count).sqrt();
-        // ||xe_j||^2 = ss / sd^2 exactly: the count.
-        (mean, mo.unit * sd, ss / (sd * sd))
+        // glmnet's scale: the standard deviation about the column's mean, whether or not the
+        // column is centred; ||xe_j||^2 = ss / sd^2 (the count when centred).
+        let var = spread / mo.count;
+        (mean, mo.unit * var.sqrt(), ss / var)
     } else {
         let sq_norm = ss * mo.unit * mo.unit;
         if sq_norm == 0.0 {

@@ -576,4 +576,39 @@ fn an_uncertifiable_lambda_is_called_that() {
         "1",
     ]);
     assert!(stalled.contains("raise --max-iter or --tol"), "{stalled}");
+    // Ridge has no lambda_max: a stall there is a stall, not "0.0e0 x lambda_max".
+    let ridge = run(&[
+        "--lambda",
+        "1e-3",
+        "--l1-ratio",
+        "0",
+        "--tol",
+        "1e-15",
+        "--max-iter",
+        "1",
+    ]);
+    assert!(ridge.contains("raise --max-iter or --tol"), "{ridge}");
+    // A lambda far below lambda_max is shown as a ratio that is not 0.0000.
+    let o = lariat(&[
+        "fit",
+        "--x",
+        data.to_str().unwrap(),
+        "--target",
+        "10",
+        "--lambda",
+        "1e-7",
+        "--device",
+        "cpu",
+    ]);
+    let model = stdout(&o)
+        .lines()
+        .find(|l| l.starts_with("model"))
+        .map(str::to_string)
+        .unwrap_or_default();
+    let ratio = model
+        .split_once('(')
+        .and_then(|(_, r)| r.split_once(" x lambda_max"))
+        .map(|(r, _)| r.parse::<f64>().unwrap_or(0.0))
+        .unwrap_or(0.0);
+    assert!(ratio > 0.0 && ratio < 1e-3, "{model}");
 }

@@ -87,5 +87,5 @@ fn paths_match_glmnet_at_every_lambda() {
         }
         count += 1;
     }
-    assert!(count >= 6, "glmnet fixtures missing in {}", dir.display());
+    assert!(count >= 8, "glmnet fixtures missing in {}", dir.display());
 }
