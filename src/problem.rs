@@ -158,13 +158,45 @@ impl Moments {
 /// wherever its squares are in f64's range (a fold's moments by subtraction cancel as
 /// exactly as before).
 fn magnitude_unit(col: &[f64], centre: f64) -> f64 {
-    let largest = col
-        .iter()
-        .fold(centre.abs(), |m, v| m.max((v - centre).abs()));
+    power_of_two_unit(
+        col.iter()
+            .fold(centre.abs(), |m, v| m.max((v - centre).abs())),
+    )
+}
+
+/// The power of two at `largest` (in f64's normal range), or 1 where that is 0 or not finite.
+fn power_of_two_unit(largest: f64) -> f64 {
     if largest > 0.0 && largest.is_finite() {
         2f64.powi((largest.log2().floor() as i32).clamp(f64::MIN_EXP - 1, f64::MAX_EXP - 1))
     } else {
         1.0
+    }
+}
+
+/// Below this share of a column's squared deviations on the training rows of a fold, the
+/// fold's moments are summed over its rows instead of subtracted from the whole column's: the
+/// subtraction's rounding, about `n eps` of the whole, would be over `100 n eps` (`2e-14 n`)
+/// of the fold's own (all of it for a column constant on the fold: a sparse column whose one
+/// non-zero is held out, or one whose spread is all on the held-out rows).
+const HELD_OUT_SPREAD: f64 = 1e-2;
+
+/// The moments of `col` over the rows not in fold `f`, summed directly.
+fn training_moments(col: &[f64], fold: &[usize], f: usize, count: f64) -> Moments {
+    let train = || {
+        col.iter()
+            .zip(fold)
+            .filter(|(_, &g)| g != f)
+            .map(|(&v, _)| v)
+    };
+    let sum: f64 = train().sum();
+    let centre = sum / count;
+    let unit = power_of_two_unit(train().fold(centre.abs(), |m, v| m.max((v - centre).abs())));
+    Moments {
+        count,
+        sum,
+        sq_about: train().map(|v| ((v - centre) / unit).powi(2)).sum(),
+        centre,
+        unit,
     }
 }
 
@@ -248,14 +280,23 @@ impl ColumnStats {
                     };
                     std::iter::once(column_stats(&all, prep))
                         .chain((0..k).map(|f| {
+                            let count = (n - fold_rows[f]) as f64;
+                            let sq_about = (sq_total - sqs[f]).max(0.0);
                             let train = Moments {
-                                count: (n - fold_rows[f]) as f64,
+                                count,
                                 sum: total - sums[f],
-                                sq_about: (sq_total - sqs[f]).max(0.0),
+                                sq_about,
                                 centre,
                                 unit,
                             };
-                            column_stats(&train, prep)
+                            let spread = train.sq_about(train.sum / count);
+                            if spread > HELD_OUT_SPREAD * sq_total {
+                                column_stats(&train, prep)
+                            } else {
+                                // The held-out rows hold (nearly) all the spread: by
+                                // subtraction the training rows' would be rounding noise.
+                                column_stats(&training_moments(col, fold, f, count), prep)
+                            }
                         }))
                         .collect()
                 },

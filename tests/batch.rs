@@ -57,6 +57,58 @@ fn penalties(pb: &Problem, l1_ratio: f64) -> Vec<ElasticNet> {
         .collect()
 }
 
+/// A fold's column statistics equal those of a copy of its training rows also where the held-out
+/// rows hold (nearly) all of a column's spread: a sparse column whose only non-zero is held
+/// out (all zero on the training rows: a zero column there), and a column of 1e-36 on the
+/// training rows but O(1) on the held-out ones (a real, tiny spread there). Taken by
+/// subtraction from the whole column's moments, both are lost in the rounding of the whole.
+#[test]
+fn fold_statistics_survive_a_fold_holding_a_columns_spread() {
+    let n = 30;
+    let labels = fold_labels(n, 3);
+    let (z, y) = random_problem(n, 4, 9);
+    let mut data = Vec::new();
+    for (c, v) in [0.37, 1e5, -3.3e-7].into_iter().enumerate() {
+        let mut col = vec![0.0; n];
+        col[c * 7 + 1] = v;
+        data.extend(col);
+    }
+    data.extend((0..n).map(|i| {
+        if labels[i] == 1 {
+            z.col(0)[i]
+        } else {
+            1e-36 * z.col(1)[i]
+        }
+    }));
+    data.extend_from_slice(z.col(2));
+    let x = Dense::from_col_major(n, 5, data);
+    for prep in PREPS {
+        let stats = ColumnStats::for_folds(&x, prep, &labels).unwrap();
+        for (f, st) in stats.into_iter().enumerate().skip(1) {
+            let keep: Vec<bool> = labels.iter().map(|&l| l != f - 1).collect();
+            let (xs, ys) = copy_rows(&x, &y, &keep);
+            let copied = Problem::new(&xs, &ys, prep).unwrap();
+            let masked = Problem::with_stats(&x, Arc::new(st), &y).unwrap();
+            for j in 0..5 {
+                let what = format!("{prep:?} fold {f} column {j}");
+                let (a, b) = (masked.col_sq_norms()[j], copied.col_sq_norms()[j]);
+                assert_eq!(a == 0.0, b == 0.0, "{what}: {a:e} vs {b:e}");
+                assert!(a == b || rel_diff(a, b) < 1e-10, "{what}: {a:e} vs {b:e}");
+                let (sa, sb) = (masked.x_scale()[j], copied.x_scale()[j]);
+                assert!(
+                    b == 0.0 || rel_diff(sa, sb) < 1e-10,
+                    "{what}: {sa:e} vs {sb:e}"
+                );
+                let (ma, mb) = (masked.x_mean()[j], copied.x_mean()[j]);
+                assert!(
+                    (ma - mb).abs() <= 1e-12 * mb.abs().max(1e-300),
+                    "{what}: {ma:e} vs {mb:e}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn a_fold_is_the_problem_of_its_training_rows() {
     let (mut x, y) = random_problem(41, 70, 3);
