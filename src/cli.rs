@@ -732,7 +732,7 @@ fn print_summary(ds: &Dataset, out: &FitOutcome, load_s: f64, spec: LambdaSpec) 
     };
     let lam = match spec {
         LambdaSpec::Ratio(r) => format!("{:.6e} ({r} x lambda_max)", m.lambda),
-        LambdaSpec::Value(_) if out.lambda_max.is_finite() => {
+        LambdaSpec::Value(_) if out.lambda_max.is_finite() && out.lambda_max > 0.0 => {
             let ratio = m.lambda / out.lambda_max;
             // Four decimals would print a lambda far below lambda_max as 0.0000.
             let ratio = if ratio >= 1e-3 {

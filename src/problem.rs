@@ -423,11 +423,12 @@ impl<'a> Problem<'a> {
         debug_assert_eq!(stats.x_mean.len(), x.n_cols());
         let rows = &stats.rows;
         let y_mean = if stats.prep.fit_intercept {
-            let sum: f64 = (0..y.len())
-                .filter(|&i| rows.contains(i))
-                .map(|i| y[i])
-                .sum();
-            sum / stats.n as f64
+            // About the first value: a y constant on the rows (1e25 plus noise below its ulp)
+            // has exactly that mean, and yc = 0, not the rounding of a sum of 1e25s.
+            let mut kept = (0..y.len()).filter(|&i| rows.contains(i)).map(|i| y[i]);
+            let first = kept.clone().next().unwrap_or(0.0);
+            let shift: f64 = kept.by_ref().map(|v| v - first).sum();
+            first + shift / stats.n as f64
         } else {
             0.0
         };

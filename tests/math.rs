@@ -338,3 +338,18 @@ fn standardized_columns_do_not_depend_on_their_scale() {
         }
     }
 }
+
+/// A y constant on the rows (1e25 plus noise below its ulp: every value the same double) is
+/// centred to exactly zero, so lambda_max is 0 and the fit is the intercept alone; summed
+/// plainly, the mean of fifty 1e25s missed 1e25 by some ulps and left a "response" of
+/// rounding errors near 1e9 that no solve could fit.
+#[test]
+fn a_constant_y_on_a_large_offset_centres_to_zero() {
+    let (x, noise) = random_problem(50, 20, 4);
+    let y: Vec<f64> = noise.iter().map(|v| 1e25 + v).collect();
+    assert!(y.iter().all(|&v| v == y[0]));
+    let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+    assert!(pb.yc().iter().all(|&v| v == 0.0), "{:?}", &pb.yc()[..3]);
+    assert_eq!(pb.y_mean(), y[0]);
+    assert_eq!(pb.lambda_max(1.0), 0.0);
+}
