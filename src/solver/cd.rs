@@ -490,11 +490,12 @@ fn face_step(pb: &Problem, pen: &ElasticNet, active: &[usize], w: &mut [f64], r:
     if !(slope < 0.0 && curve > 0.0 && slope.is_finite() && curve.is_finite()) {
         return;
     }
-    // No further than the first sign change.
+    // No further than the first sign change, where the L1 term has its kink (Ridge has none:
+    // its face is the whole space, and stopping there would leave an exact zero).
     let (mut t_max, mut first_zero) = (f64::INFINITY, None);
     for k in 0..m {
         let wk = w[active[k]];
-        if z[k].signum() != wk.signum() {
+        if pen.l1() > 0.0 && z[k].signum() != wk.signum() {
             let t = wk / (wk - z[k]);
             if t < t_max {
                 (t_max, first_zero) = (t, Some(k));
@@ -719,6 +720,37 @@ mod tests {
         let target = 1e-13 * sq_norm(pb.yc()) / pb.n() as f64;
         assert!(gaps.support <= gaps.set + 1e-15);
         assert!(gaps.set <= 2.0 * target, "{} > {target}", gaps.set);
+    }
+
+    /// Ridge has no kink at zero: a face step from coefficients of the wrong signs goes all
+    /// the way to the face's minimiser, the Ridge solution, leaving no exact zero (it used to
+    /// stop where the first coefficient crossed zero and set it to exactly zero).
+    #[test]
+    fn a_ridge_face_step_crosses_zero() {
+        let (x, y) = problem(50, 8, 4);
+        let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+        let pen = ElasticNet {
+            lambda: 0.01,
+            l1_ratio: 0.0,
+        };
+        let params = crate::params::SolverParams {
+            tol: 1e-14,
+            ..Default::default()
+        }
+        .check()
+        .unwrap();
+        let opt = solve(&pb, &pen, None, &params);
+        let active: Vec<usize> = (0..8).collect();
+        let mut w: Vec<f64> = opt.w.iter().map(|v| -v - 0.1f64.copysign(*v)).collect();
+        let mut r = pb.residual(&w);
+        face_step(&pb, &pen, &active, &mut w, &mut r);
+        for (a, b) in w.iter().zip(&opt.w) {
+            assert!(
+                (a - b).abs() < 1e-8 * b.abs().max(1.0),
+                "{w:?} vs {:?}",
+                opt.w
+            );
+        }
     }
 
     /// The face step never raises the objective, whatever the set and signs (well posed,
