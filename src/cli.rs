@@ -627,7 +627,7 @@ fn read_xy(
 /// fields are numbers (years, numeric gene ids), the likely cause, said with the fix.
 fn numeric_header_hint(ds: &Dataset, y_len: usize) -> String {
     match &ds.header {
-        Some(h) if !h.present && h.reason.starts_with("all ") && ds.x.n_rows() == y_len + 1 => {
+        Some(h) if !h.present && h.all_numbers && ds.x.n_rows() == y_len + 1 => {
             format!(
                 " (its first row was read as data: {}; if it holds column names, pass --header)",
                 h.reason

@@ -158,7 +158,15 @@ fn kind(field: &str) -> Kind {
 /// Returns the decision, and a warning when the guess is close.
 pub fn decide_header(first: &[String]) -> (HeaderChoice, Option<String>) {
     let (present, reason, warning) = decide(first);
-    (HeaderChoice { present, reason }, warning)
+    let all_numbers = !first.is_empty() && first.iter().all(|f| kind(f) == Kind::Number);
+    (
+        HeaderChoice {
+            present,
+            reason,
+            all_numbers,
+        },
+        warning,
+    )
 }
 
 /// [`decide_header`]'s rule: whether the row is a header, why, and the warning if any.
@@ -284,11 +292,16 @@ fn read_table(
     })?;
     // A close guess: said in a warning, and in the error if the first row then fails to parse.
     let mut guess = None;
-    let (has_header, reason) = match opts.header {
-        Header::Yes => (true, "--header".to_string()),
-        Header::No => (false, "--no-header".to_string()),
+    let given = |present: bool, flag: &str| HeaderChoice {
+        present,
+        reason: flag.to_string(),
+        all_numbers: false,
+    };
+    let choice = match opts.header {
+        Header::Yes => given(true, "--header"),
+        Header::No => given(false, "--no-header"),
         Header::Auto => {
-            let (HeaderChoice { present, reason }, warn) = decide_header(&first);
+            let (choice, warn) = decide_header(&first);
             if let Some(text) = warn {
                 guess = Some(text.clone());
                 notices.push(Notice {
@@ -296,9 +309,10 @@ fn read_table(
                     text: format!("{}: {text}", path.display()),
                 });
             }
-            (present, reason)
+            choice
         }
     };
+    let has_header = choice.present;
     let names = has_header.then(|| first.clone());
     let index = resolve_index(path, opts.index_col, names.as_deref(), width)?;
     let mut cols: Vec<usize> = Vec::with_capacity(targets.len());
@@ -405,10 +419,7 @@ fn read_table(
         ys: sink.ys,
         y_names,
         names,
-        header: Some(HeaderChoice {
-            present: has_header,
-            reason,
-        }),
+        header: Some(choice),
         notices,
     })
 }

@@ -78,6 +78,9 @@ pub struct HeaderChoice {
     pub present: bool,
     /// Why, in words, for the summary (`"--header"`, `"3 of its 3 fields are not numbers"`).
     pub reason: String,
+    /// Decided from the row, every field of which is a number: data unless it read as
+    /// pandas' column names (numeric names, such as years, are then taken for data).
+    pub all_numbers: bool,
 }
 
 /// A message for the user about how an input was read.

@@ -683,6 +683,16 @@ mod tests {
     use crate::problem::Preprocess;
     use crate::synth::Rng;
 
+    /// Solver parameters at the tolerance `tol`, otherwise the defaults.
+    fn tight(tol: f64) -> crate::params::ValidParams {
+        crate::params::SolverParams {
+            tol,
+            ..Default::default()
+        }
+        .check()
+        .unwrap()
+    }
+
     /// Gaussian columns, on an offset of 1e6 for odd seeds (centring must lose nothing).
     fn problem(n: usize, p: usize, seed: u64) -> (Dense<f64>, Vec<f64>) {
         let mut rng = Rng::new(seed);
@@ -708,12 +718,7 @@ mod tests {
         let gaps = restricted_gaps(&pb, &pen, &set, &[], &zero, pb.yc());
         assert!(gaps.set > 1e-3, "set gap {}", gaps.set);
         assert!(gaps.support.abs() < 1e-12, "support gap {}", gaps.support);
-        let params = crate::params::SolverParams {
-            tol: 1e-13,
-            ..Default::default()
-        }
-        .check()
-        .unwrap();
+        let params = tight(1e-13);
         let opt = solve(&pb, &pen, None, &params);
         let support = support_of(&opt.w);
         let gaps = restricted_gaps(&pb, &pen, &set, &support, &opt.w, &pb.residual(&opt.w));
@@ -733,12 +738,7 @@ mod tests {
             lambda: 0.01,
             l1_ratio: 0.0,
         };
-        let params = crate::params::SolverParams {
-            tol: 1e-14,
-            ..Default::default()
-        }
-        .check()
-        .unwrap();
+        let params = tight(1e-14);
         let opt = solve(&pb, &pen, None, &params);
         let active: Vec<usize> = (0..8).collect();
         let mut w: Vec<f64> = opt.w.iter().map(|v| -v - 0.1f64.copysign(*v)).collect();
@@ -801,12 +801,7 @@ mod tests {
             lambda: 1e-3 * pb.lambda_max(1.0),
             l1_ratio: 1.0,
         };
-        let params = crate::params::SolverParams {
-            tol: 1e-14,
-            ..Default::default()
-        }
-        .check()
-        .unwrap();
+        let params = tight(1e-14);
         let opt = solve(&pb, &pen, None, &params);
         let active: Vec<usize> = (0..6).filter(|&j| opt.w[j] != 0.0).collect();
         assert_eq!(
