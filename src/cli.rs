@@ -397,6 +397,7 @@ impl GridArgs {
             None => LambdaGrid::Geometric {
                 n_lambdas: self.n_lambdas,
                 min_ratio: self.lambda_min_ratio,
+                if_lambda_max_zero: None,
             },
         })
     }

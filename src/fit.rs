@@ -112,6 +112,10 @@ pub enum LambdaGrid {
     Geometric {
         n_lambdas: usize,
         min_ratio: Option<f64>,
+        /// Where `lambda_max` is 0 (y constant once centred, or no usable column), every
+        /// lambda of the grid takes this value, as scikit-learn's grid does (its
+        /// `np.finfo(float).resolution`, 1e-15); `None` refuses, as glmnet does.
+        if_lambda_max_zero: Option<f64>,
     },
     /// Explicit values, solved in the order given.
     Explicit(Vec<f64>),
@@ -148,6 +152,7 @@ pub fn resolve_grid(problem: &Problem, grid: &LambdaGrid, l1_ratio: f64) -> Resu
         LambdaGrid::Geometric {
             n_lambdas,
             min_ratio,
+            if_lambda_max_zero,
         } => {
             if *n_lambdas == 0 {
                 return Err(Error::invalid("n-lambdas", 0, "must be at least 1"));
@@ -167,7 +172,9 @@ pub fn resolve_grid(problem: &Problem, grid: &LambdaGrid, l1_ratio: f64) -> Resu
             // glmnet's rule: below l1_ratio = 1e-3 (Ridge included, which has no lambda_max)
             // the grid starts where it would at 1e-3.
             let lmax = problem.lambda_max(l1_ratio.max(RIDGE_GRID_L1_RATIO));
-            if !(lmax.is_finite() && lmax > 0.0) {
+            if let (0.0, Some(flat)) = (lmax, if_lambda_max_zero) {
+                vec![*flat; *n_lambdas]
+            } else if !(lmax.is_finite() && lmax > 0.0) {
                 return Err(Error::invalid(
                     "n-lambdas",
                     n_lambdas,
@@ -175,8 +182,9 @@ pub fn resolve_grid(problem: &Problem, grid: &LambdaGrid, l1_ratio: f64) -> Resu
                      column), so every lambda gives all-zero coefficients; give explicit lambdas \
                      with --lambdas",
                 ));
+            } else {
+                geometric_grid(lmax, ratio, *n_lambdas)
             }
-            geometric_grid(lmax, ratio, *n_lambdas)
         }
     };
     if lambdas.is_empty() {

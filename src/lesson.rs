@@ -222,6 +222,7 @@ pub fn lesson(
     let grid = LambdaGrid::Geometric {
         n_lambdas: cfg.n_lambdas,
         min_ratio: None,
+        if_lambda_max_zero: None,
     };
     let path_cfg = with(Algorithm::Cd, None, 1.0, BackendKind::Cpu);
     let path = fit_path(x, y, None, &path_cfg, &grid)?;

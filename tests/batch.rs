@@ -363,6 +363,7 @@ fn many_responses_in_fit_path_and_cv_equal_one_at_a_time() {
     let grid = LambdaGrid::Geometric {
         n_lambdas: 12,
         min_ratio: Some(0.05),
+        if_lambda_max_zero: None,
     };
     let paths = fit_paths_with_progress(&x, &ys, None, &cfg, &grid, &mut |_, _| {}).unwrap();
     let folds = Folds::random(45, 5, 9).unwrap();

@@ -34,6 +34,7 @@ fn one_engine_fits_many_designs_on_the_gpu() {
     let grid = LambdaGrid::Geometric {
         n_lambdas: 5,
         min_ratio: Some(0.1),
+        if_lambda_max_zero: None,
     };
     for seed in 0..4 {
         // Same shape each time; each design is dropped at the end of the iteration, so the
@@ -87,6 +88,7 @@ fn an_engine_serves_row_subsets_on_the_device_it_was_given() {
     let grid = LambdaGrid::Geometric {
         n_lambdas: 4,
         min_ratio: Some(0.1),
+        if_lambda_max_zero: None,
     };
     let auto = cfg(BackendKind::Auto, Algorithm::Auto);
     let run = |engine: &mut lariat::engine::Engine| {

@@ -299,6 +299,7 @@ fn cv_on_the_gpu_chooses_what_the_cpu_chooses() {
     let grid = LambdaGrid::Geometric {
         n_lambdas: 20,
         min_ratio: Some(0.01),
+        if_lambda_max_zero: None,
     };
     // The held-out error moves to first order with the coefficients (which a gap of tol
     // bounds only to sqrt(tol)): a tight tolerance makes both answers the optimum's.

@@ -55,6 +55,7 @@ fn a_long_path_at_large_p_stays_within_a_memory_bound() {
     let grid = LambdaGrid::Geometric {
         n_lambdas: 100,
         min_ratio: Some(0.01),
+        if_lambda_max_zero: None,
     };
     let base = LIVE.load(Ordering::SeqCst);
     PEAK.store(base, Ordering::SeqCst);

@@ -164,13 +164,14 @@ fn warm_started_path_matches_cold_fits() {
 }
 
 #[test]
-fn default_grids_follow_glmnet_for_ridge_and_refuse_a_constant_y() {
+fn default_grids_follow_glmnet_for_ridge_and_refuse_a_constant_y_unless_told() {
     use lariat::fit::{resolve_grid, LambdaGrid};
     let (x, y) = random_problem(30, 50, 77);
     let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
     let grid = LambdaGrid::Geometric {
         n_lambdas: 10,
         min_ratio: None,
+        if_lambda_max_zero: None,
     };
     // glmnet starts a Ridge (or alpha < 1e-3) path where alpha = 1e-3 would: lambda_max(1)
     // scaled by 1000, since lambda_max is inversely proportional to the L1 share.
@@ -189,6 +190,16 @@ fn default_grids_follow_glmnet_for_ridge_and_refuse_a_constant_y() {
         err.contains("lambda_max is 0") && err.contains("--lambdas"),
         "{err}"
     );
+    // scikit-learn's grid instead (the Python estimators ask for it): flat at the given value.
+    let flat_grid = LambdaGrid::Geometric {
+        n_lambdas: 4,
+        min_ratio: None,
+        if_lambda_max_zero: Some(1e-15),
+    };
+    assert_eq!(resolve_grid(&pb, &flat_grid, 1.0).unwrap(), vec![1e-15; 4]);
+    // ... only where lambda_max is 0.
+    let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+    assert_eq!(resolve_grid(&pb, &flat_grid, 1.0).unwrap()[0], lasso[0]);
 }
 
 /// Anderson extrapolation only ever accepts a point that lowers the objective, and the gap

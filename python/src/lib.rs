@@ -179,9 +179,11 @@ fn responses<'a>(y: &'a PyReadonlyArray2<'_, f64>, n: usize) -> PyResult<Vec<&'a
 fn grid(lambdas: Option<Vec<f64>>, n_lambdas: usize, min_ratio: Option<f64>) -> LambdaGrid {
     match lambdas {
         Some(l) => LambdaGrid::Explicit(l),
+        // scikit-learn's grid where alpha_max is 0: n_alphas copies of its float resolution.
         None => LambdaGrid::Geometric {
             n_lambdas,
             min_ratio,
+            if_lambda_max_zero: Some(1e-15),
         },
     }
 }

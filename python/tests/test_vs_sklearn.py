@@ -149,6 +149,28 @@ def test_a_fold_with_a_constant_training_response_is_fitted_as_sklearn_does():
     assert ours.alpha_ == pytest.approx(ref.alpha_, rel=1e-12)
 
 
+def test_a_constant_response_gets_sklearns_flat_grid():
+    """With y constant alpha_max is 0: scikit-learn's grid is n_alphas copies of its float
+    resolution, every model the mean of y. lariat fits it the same way, alone or as one
+    column of a 2-D y (the command line refuses it, as cv.glmnet does)."""
+    X, y = wide_problem(n=30, p=20, seed=32)
+    flat = np.full_like(y, 3.25)
+    ours = lariat.LassoCV(cv=3, n_alphas=7).fit(X, flat)
+    ref = sk.LassoCV(cv=3, alphas=7).fit(X, flat)
+    np.testing.assert_array_equal(ours.alphas_, ref.alphas_)
+    assert ours.alpha_ == ref.alpha_
+    assert not ours.coef_.any() and ours.intercept_ == ref.intercept_ == 3.25
+    a_ours, coef_ours, _ = lariat.lasso_path(X, flat - 3.25, n_alphas=5)
+    a_ref, coef_ref, _ = sk.lasso_path(X, flat - 3.25, alphas=5)
+    np.testing.assert_array_equal(a_ours, a_ref)
+    assert not coef_ours.any() and not coef_ref.any()
+    both = lariat.LassoCV(cv=3, n_alphas=7).fit(X, np.c_[y, flat])
+    single = lariat.LassoCV(cv=3, n_alphas=7).fit(X, y)
+    np.testing.assert_array_equal(both.alphas_[1], ref.alphas_)
+    np.testing.assert_allclose(both.alphas_[0], single.alphas_, rtol=1e-12)
+    assert not both.coef_[1].any() and both.intercept_[1] == 3.25
+
+
 def test_shapes_follow_sklearn_in_the_corner_cases():
     """A (n, 1) y gives intercept_ of shape (1,); no intercept gives 0.0 whatever y; a list of
     one l1_ratio is squeezed as a scalar."""
