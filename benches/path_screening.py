@@ -48,6 +48,10 @@ def run(binary, xp, yp, args, flags, out):
         "worst": max(f["duality_gap"] / f["gap_tolerance"] for f in fits),
         "objective_sum": sum(f["objective"] for f in fits),
         "n": len(fits),
+        # What the device was asked (GPU fits only): waits, and passes carried by checks.
+        "read_backs": sum(f.get("gpu", {}).get("read_backs", 0) for f in fits),
+        "carried": sum(f.get("gpu", {}).get("speculative_passes", 0) for f in fits),
+        "carried_used": sum(f.get("gpu", {}).get("speculative_passes_used", 0) for f in fits),
     }
 
 
@@ -84,8 +88,9 @@ def main():
     runs += [(name, path, []) for name, path in (b.split("=", 1) for b in args.baseline)]
     print(f"# {args.n} x {args.p} Toeplitz rho {args.rho}, {args.n_lambdas} lambdas to "
           f"lambda_max/100, tol {args.tol}, device {args.device}")
-    print("| configuration | seconds | passes per lambda | iterations | polished | worst gap / tol |")
-    print("|---|---|---|---|---|---|")
+    print("| configuration | seconds | passes per lambda | iterations | polished | worst gap / tol "
+          "| read-backs | passes carried by checks (used) |")
+    print("|---|---|---|---|---|---|---|---|")
     ref = None
     for name, binary, flags in runs:
         r = run(binary, xp, yp, args, flags, out)
@@ -94,7 +99,8 @@ def main():
         assert abs(r["objective_sum"] - ref) <= 1e-4 * abs(ref), (name, r["objective_sum"], ref)
         passes = f"{r['passes'] / r['n']:.1f}" if r["passes"] else "n/a"
         print(f"| {name} | {r['seconds']:.2f} | {passes} | {r['iterations']} | {r['polished']} "
-              f"| {r['worst']:.2f} |", flush=True)
+              f"| {r['worst']:.2f} | {r['read_backs']} | {r['carried']} ({r['carried_used']}) |",
+              flush=True)
 
 
 if __name__ == "__main__":

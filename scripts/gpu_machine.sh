@@ -113,17 +113,19 @@ measure() {
     summary+=("$(printf '%-12s %-22s' "$1" "skipped: $2")")
   }
 
-  local vendor icd_pattern copy_mib wide small path_args batch_args
+  local vendor icd_pattern copy_mib wide small path_args batch_args speculate_args
   if [ $dry = 1 ]; then
     vendor=llvmpipe icd_pattern='lvp_icd*.json' copy_mib=64
     wide=(--n 200 --p 20000) small=(--n 100 --p 4000)
     path_args=(--n 100 --p 2000 --n-lambdas 20)
     batch_args=(--n 100 --p 2000 --k 4 --n-lambdas 20)
+    speculate_args=(--n 100 --p 2000 --n-lambdas 20)
   else
     vendor=NVIDIA icd_pattern='nvidia_icd*.json' copy_mib=2048
     wide=(--n 1000 --p 1000000) small=(--n 1000 --p 200000)
     path_args=(--n 1000 --p 200000)
     batch_args=(--n 1000 --p 100000 --k 32)
+    speculate_args=(--n 200 --p 20000)
   fi
   say "gpu_machine.sh measure$([ $dry = 1 ] && echo ' --dry-run') on $(hostname) at $(date -u +%FT%TZ)," \
     "budget ${budget} s, results in $out"
@@ -252,6 +254,17 @@ measure() {
     skip batch-gpu "no $vendor Vulkan adapter, or no numpy"
   fi
 
+  # 11. Gap checks that carry the round's pass (LARIAT_SPECULATIVE_PASS), on a path where
+  # waits, not passes, dominate: never, always, and the default's choice.
+  if [ $gpu_ok = 1 ] && python3 -c 'import numpy' 2>/dev/null; then
+    for mode in never always auto; do
+      step "speculate-$mode" 100 env LARIAT_SPECULATIVE_PASS=$mode python3 -u benches/path_screening.py \
+        --binary "$bin" --device gpu "${speculate_args[@]}" --only defaults
+    done
+  else
+    skip speculate "no $vendor Vulkan adapter, or no numpy"
+  fi
+
   # Summary: every step's status, then the figures.
   say ""
   say "== summary ($((SECONDS - t_start)) s)"
@@ -267,13 +280,16 @@ print(next(d["pass"]["gb_per_s"] for d in r["devices"] if d["kind"] == "gpu"))' 
     say "   pass / copy  $(python3 -c "print(f'{$pass_gbs / $copy_gbs:.2f}')" 2>/dev/null || echo n/a)"
   fi
   grep -hE "^(speed-up|gpu |cpu )" "$out/bench.txt" 2>/dev/null | head -n 8 | sed 's/^/   /' | tee -a "$log"
-  # The fixed cost of a wait and the read-back bandwidth at the wide size: whether a gap check
-  # should carry a speculative pass (benches/RESULTS.md, "Round trips").
+  # The fixed cost of a wait and the read-back bandwidth at the wide size (what
+  # LARIAT_SPECULATIVE_PASS=auto weighs; benches/RESULTS.md, "Round trips").
   grep -h "^gpu round trip" "$out/bench-wide.txt" 2>/dev/null | sed 's/^/   wide: /' | tee -a "$log"
   for device in "${devices[@]}"; do
     [ -f "$out/path-$device.txt" ] && say "   path $device: $(tail -n 1 "$out/path-$device.txt")"
   done
   [ -f "$out/batch-gpu.txt" ] && grep -E "^  " "$out/batch-gpu.txt" | sed 's/^/   batch/' | tee -a "$log"
+  for mode in never always auto; do
+    [ -f "$out/speculate-$mode.txt" ] && say "   speculate $mode: $(tail -n 1 "$out/speculate-$mode.txt")"
+  done
   return $failed
 }
 

@@ -222,9 +222,118 @@ fn folds_and_the_full_data_solve_together_as_they_do_alone_on_the_cpu() {
     }
 }
 
+/// Device work summed over a path (every problem of a batch reports the batch's figures, so
+/// the first problem's are the batch's).
+fn path_work(fits: &[Vec<Fit>]) -> lariat::solver::DeviceWork {
+    let mut sum = lariat::solver::DeviceWork::default();
+    for f in &fits[0] {
+        let Some(w) = f.device_work else { continue };
+        sum.read_backs += w.read_backs;
+        sum.working_set_rounds += w.working_set_rounds;
+        sum.block_passes += w.block_passes;
+        sum.gap_checks += w.gap_checks;
+        sum.speculative_passes += w.speculative_passes;
+        sum.speculative_passes_used += w.speculative_passes_used;
+    }
+    sum
+}
+
+/// A gap check that carries the round's block pass (speculation.rs) gives each answer the
+/// correlations its certificate needs: the same optima, certified, with one wait fewer per
+/// device round; never carried, no check brings a pass.
+#[test]
+fn checks_that_carry_the_pass_certify_the_same_answers_with_fewer_waits() {
+    use lariat::solver::gpu::speculation::SpeculativePass;
+    let gpu_with = |mode| {
+        gpu_or_skip(GpuOptions {
+            speculative_pass: Some(mode),
+            max_panel_cols: Some(150),
+            ..GpuOptions::default()
+        })
+    };
+    let (Some(mut always), Some(mut never)) = (
+        gpu_with(SpeculativePass::Always),
+        gpu_with(SpeculativePass::Never),
+    ) else {
+        return;
+    };
+    let (n, p) = (60, 400);
+    let (x, y) = awkward(n, p, 19);
+    let labels = fold_labels(n, 4);
+    let prm = params(1e-6);
+    for prep in [Preprocess::default(), Preprocess::ALL[3]] {
+        for l1_ratio in [1.0, 0.5] {
+            let stats = ColumnStats::for_folds(&x, prep, &labels).unwrap();
+            let pbs: Vec<Problem> = stats
+                .into_iter()
+                .map(|s| Problem::with_stats(&x, Arc::new(s), &y).unwrap())
+                .collect();
+            let refs: Vec<&Problem> = pbs.iter().collect();
+            let grids: Vec<Vec<ElasticNet>> =
+                refs.iter().map(|pb| grid(pb, l1_ratio, 10)).collect();
+            let carried = paths(&refs, &grids, &mut always, &prm);
+            let plain = paths(&refs, &grids, &mut never, &prm);
+            let what = format!("{prep:?} l1_ratio {l1_ratio}");
+            assert_matches_cpu(&what, &refs, &grids, &carried, &plain);
+            let (a, b) = (path_work(&carried), path_work(&plain));
+            eprintln!(
+                "{what}: carried {} read-backs over {} device rounds ({} checks, {} passes, {} \
+                 of them carried, {} used); not carried {} over {} ({} checks, {} passes)",
+                a.read_backs,
+                a.working_set_rounds,
+                a.gap_checks,
+                a.block_passes,
+                a.speculative_passes,
+                a.speculative_passes_used,
+                b.read_backs,
+                b.working_set_rounds,
+                b.gap_checks,
+                b.block_passes
+            );
+            assert!(
+                a.working_set_rounds > 0,
+                "{what}: no round ran on the device"
+            );
+            // Every check carried a pass, and each device round ended with one it used.
+            assert_eq!(a.speculative_passes, a.gap_checks, "{what}");
+            assert_eq!(a.speculative_passes_used, a.working_set_rounds, "{what}");
+            assert_eq!((b.speculative_passes, b.speculative_passes_used), (0, 0));
+            // A round's own pass is gone: per device round, one wait fewer.
+            assert!(
+                a.block_passes - a.speculative_passes < b.block_passes,
+                "{what}: {a:?} vs {b:?}"
+            );
+            assert!(a.read_backs < b.read_backs, "{what}: {a:?} vs {b:?}");
+        }
+    }
+}
+
+/// The costs `auto` weighs are measured on the device: a wait and a pass, finite and positive.
+#[test]
+fn the_costs_of_speculation_are_measured() {
+    use lariat::solver::gpu::speculation::measure;
+    let Some(gpu) = gpu_or_skip(GpuOptions::default()) else {
+        return;
+    };
+    let (x, y) = random_problem(40, 300, 3);
+    let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+    let mut block = BlockResident::upload(gpu.context(), &pb, 1, None).unwrap();
+    let c = measure(gpu.context(), gpu.kernels(), &mut block, &pb).unwrap();
+    assert!(c.round_trip > 0.0 && c.round_trip.is_finite(), "{c:?}");
+    assert!(
+        c.miss_per_problem >= 0.0 && c.miss_per_problem.is_finite(),
+        "{c:?}"
+    );
+}
+
 #[test]
 fn responses_solve_together_and_a_finished_problem_adds_no_passes() {
-    let Some(mut gpu) = gpu_or_skip(GpuOptions::default()) else {
+    use lariat::solver::gpu::speculation::SpeculativePass;
+    // Passes counted one per round (checks that carry one would add the ones they waste).
+    let Some(mut gpu) = gpu_or_skip(GpuOptions {
+        speculative_pass: Some(SpeculativePass::Never),
+        ..GpuOptions::default()
+    }) else {
         return;
     };
     let (n, p) = (50, 600);

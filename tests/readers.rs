@@ -265,3 +265,34 @@ fn gpu_memory_budget_is_read_or_refused() {
         "{err}"
     );
 }
+
+/// `LARIAT_SPECULATIVE_PASS` takes auto, always or never; anything else is refused by name.
+#[cfg(feature = "gpu")]
+#[test]
+fn speculative_pass_mode_is_read_or_refused() {
+    let d = temp_dir("readers-speculate");
+    let x = write(&d, "x.csv", b"a,b,y\n1,2,3\n4,5,6.5\n7,8,9\n2,1,3.5\n");
+    let run = |mode: &str| {
+        let o = Command::new(env!("CARGO_BIN_EXE_lariat"))
+            .args(["fit", "--x", s(&x), "--target", "y", "--lambda", "0.1"])
+            .args(["--device", "gpu", "-q"])
+            .env("LARIAT_SPECULATIVE_PASS", mode)
+            .output()
+            .unwrap();
+        (o.status.code(), out(&o).1)
+    };
+    let (code, err) = run("sometimes");
+    if err.contains("adapter") && std::env::var(common::REQUIRE_GPU_ENV).as_deref() != Ok("1") {
+        eprintln!("skipped: no GPU adapter ({err})");
+        return;
+    }
+    assert_eq!(code, Some(2), "{err}: an invalid value is a usage error");
+    assert!(
+        err.contains("invalid LARIAT_SPECULATIVE_PASS = 'sometimes': one of auto, always, never"),
+        "{err}"
+    );
+    for mode in ["auto", "always", "never"] {
+        let (code, err) = run(mode);
+        assert_eq!(code, Some(0), "{mode}: {err}");
+    }
+}

@@ -49,6 +49,9 @@ pub struct SubSpec<'a> {
 pub struct SubResult {
     pub w: Vec<f64>,
     pub n_iter: usize,
+    /// Correlations over every column at the engine's own residual for this answer, when it
+    /// computed them with its last check (they spare the round's full pass).
+    pub pass: Option<DeviceCorrelations>,
 }
 
 /// What a backend computes for the driver.
@@ -126,10 +129,15 @@ pub fn solve(
 fn certify_open(engine: &mut dyn BatchEngine, open: &mut [Open]) -> Result<Vec<Certificate>> {
     let mut certs: Vec<Option<Certificate>> = open
         .par_iter_mut()
-        .map(|o| {
-            o.exact
-                .take()
-                .map(|grad| exact_certificate(o.pb, &o.pen, &o.w, grad))
+        .map(|o| match (o.exact.take(), o.device_pass.take()) {
+            (Some(grad), _) => Some(exact_certificate(o.pb, &o.pen, &o.w, grad)),
+            (None, Some(dev)) => {
+                let r = o.pb.residual(&o.w);
+                let cert = certify_at(o.pb, &o.pen, &o.w, &r, Some(&dev));
+                o.full_passes += 1 + usize::from(cert.exact_columns == o.pb.p());
+                Some(cert)
+            }
+            (None, None) => None,
         })
         .collect();
     let need: Vec<usize> = (0..open.len()).filter(|&i| certs[i].is_none()).collect();
@@ -210,6 +218,7 @@ fn solve_rounds(
             if let Some(res) = res {
                 open[i].engine_round_from = Some(rounds[i].gap);
                 open[i].accept(&rounds[i], &res.w, res.n_iter);
+                open[i].device_pass = res.pass;
                 solved[i] = true;
             }
         }
@@ -244,6 +253,8 @@ struct Open<'a> {
     sets: WorkingSetRule,
     /// Exact correlations at `w` (a warm start's), which spare the first pass.
     exact: Option<Vec<f64>>,
+    /// The engine's correlations at `w` (its subproblem's answer), which spare the next.
+    device_pass: Option<DeviceCorrelations>,
     n_iter: usize,
     full_passes: usize,
     /// The gap the last round on the engine started from, to tell whether it still gains.
@@ -278,6 +289,7 @@ impl<'a> Open<'a> {
             sets: WorkingSetRule::new(keep, strong, &w),
             w,
             exact,
+            device_pass: None,
             n_iter: 0,
             full_passes: 0,
             engine_round_from: None,

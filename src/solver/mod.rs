@@ -79,6 +79,12 @@ pub struct DeviceWork {
     /// FISTA steps, summed over the batch's problems, and the gap checks that read them.
     pub fista_steps: usize,
     pub gap_checks: usize,
+    /// Block passes carried by gap checks (counted in `block_passes` too), and those that
+    /// came with the answers; the rest were checks that did not end their round.
+    #[serde(default)]
+    pub speculative_passes: usize,
+    #[serde(default)]
+    pub speculative_passes_used: usize,
 }
 
 /// Where the iteration stands after a gap check: done (converged, out of iterations, or

@@ -66,17 +66,37 @@ impl BatchEngine for GpuBackend {
             if !self.sub_batch.as_ref().is_some_and(|b| b.holds(n, m)) {
                 self.sub_batch = Some(SubBatch::new(&self.ctx, &self.kernels, n, 2 * m));
             }
+            let block = self.block.as_mut().expect("uploaded by begin");
+            let full_width = if self.speculation.carries(
+                chunk.len(),
+                &self.ctx,
+                &self.kernels,
+                (&mut *block, chunk[0].pb),
+            )? {
+                let pbs: Vec<&Problem> = chunk.iter().map(|s| s.pb).collect();
+                Some(block.load_layout(&self.ctx, &self.kernels, &pbs))
+            } else {
+                None
+            };
             let sub = self.sub_batch.as_mut().expect("made above");
-            let source = self.block.as_ref().expect("uploaded by begin");
             let t0 = std::time::Instant::now();
-            let (results, checks) = sub.solve(
+            let (results, counts) = sub.solve(
                 &self.ctx,
                 &self.kernels,
                 chunk,
-                source,
+                (&*block, full_width),
                 &mut self.step_hints,
             )?;
-            self.stats.gap_checks += checks;
+            self.speculation.record(counts.checks);
+            self.stats.gap_checks += counts.checks;
+            self.stats.block_passes += counts.speculative_passes;
+            self.stats.speculative_passes += counts.speculative_passes;
+            self.stats.speculative_passes_used += usize::from(counts.speculative_used);
+            for r in &results {
+                if let Some(dev) = &r.pass {
+                    check_finite(&dev.g)?;
+                }
+            }
             self.stats.iterate_seconds += t0.elapsed().as_secs_f64();
             self.stats.gpu_iterations += results.iter().map(|r| r.n_iter).sum::<usize>();
             out.extend(results.into_iter().map(Some));
@@ -118,6 +138,7 @@ impl GpuBackend {
         self.stats.upload_seconds = t0.elapsed().as_secs_f64();
         self.stats.n_panels = block.n_panels();
         self.block = Some(block);
+        self.speculation.forget_costs();
         Ok(())
     }
 }

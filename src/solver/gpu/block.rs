@@ -6,7 +6,9 @@
 
 use super::context::GpuContext;
 use super::kernels::{BlockUniform, Kernels, BLOCK_WIDTHS};
-use super::resident::{panel_cols, run_and_read_prefixes, storage, uniform_init, write_panel};
+use super::resident::{
+    compute_pass, panel_cols, run_and_read_prefixes, storage, uniform_init, write_panel,
+};
 use crate::error::{Error, Result};
 use crate::problem::Problem;
 
@@ -223,16 +225,31 @@ impl BlockResident {
         rs: &[Vec<f32>],
     ) -> usize {
         let k = problems.len();
-        assert!((1..=MAX_BATCH).contains(&k) && rs.len() == k);
-        let slots = self.slots_for(ctx, problems);
-        let (kernel, width) = kernels.block_for(k);
+        assert!(rs.len() == k);
+        let width = self.load_layout(ctx, kernels, problems);
         let mut r = vec![0f32; width * self.n];
         for (c, rc) in rs.iter().enumerate() {
             r[c * self.n..(c + 1) * self.n].copy_from_slice(rc);
         }
+        ctx.queue.write_buffer(&self.r, 0, bytemuck::cast_slice(&r));
+        width
+    }
+
+    /// Writes the slots and sizes of a batch of `problems` and makes its bind groups, but
+    /// not its residuals (a pass from residuals already on the device,
+    /// [`BlockResident::encode_pass_from`]); returns the kernel width that serves it.
+    pub fn load_layout(
+        &mut self,
+        ctx: &GpuContext,
+        kernels: &Kernels,
+        problems: &[&Problem],
+    ) -> usize {
+        let k = problems.len();
+        assert!((1..=MAX_BATCH).contains(&k));
+        let slots = self.slots_for(ctx, problems);
+        let (kernel, width) = kernels.block_for(k);
         let mut slot_of = vec![0u32; width];
         slot_of[..k].copy_from_slice(&slots);
-        ctx.queue.write_buffer(&self.r, 0, bytemuck::cast_slice(&r));
         ctx.queue
             .write_buffer(&self.slot_of, 0, bytemuck::cast_slice(&slot_of));
         for panel in &self.panels {
@@ -272,6 +289,28 @@ impl BlockResident {
             self.bind_groups[wi] = Some(groups);
         }
         width
+    }
+
+    /// A block pass at the residuals `r` (`k` of them, problem c at `c n`, zero outside its
+    /// rows) already on the device, for the batch laid out by [`BlockResident::load_layout`]:
+    /// the residuals are copied in, then the pass; the correlations are in
+    /// [`BlockResident::correlations`].
+    pub fn encode_pass_from(
+        &self,
+        enc: &mut wgpu::CommandEncoder,
+        kernels: &Kernels,
+        (r, k, width): (&wgpu::Buffer, usize, usize),
+    ) {
+        enc.copy_buffer_to_buffer(r, 0, &self.r, 0, (4 * k * self.n) as u64);
+        compute_pass(enc, "block pass (speculative)", |pass| {
+            self.encode(kernels, pass, width)
+        });
+    }
+
+    /// The correlations of the last pass (problem c at `c p`), with their bytes for `k`
+    /// problems.
+    pub fn correlations(&self, k: usize) -> (&wgpu::Buffer, u64) {
+        (&self.g, (4 * k * self.p) as u64)
     }
 
     /// One block pass over every panel, for the batch loaded at `width`.

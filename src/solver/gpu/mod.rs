@@ -18,6 +18,7 @@ pub mod context;
 mod finish;
 pub mod kernels;
 pub mod resident;
+pub mod speculation;
 mod sub_batch;
 
 use std::time::Instant;
@@ -62,6 +63,9 @@ pub struct GpuOptions {
     /// Wrap dispatches into 2-D grids beyond this many workgroups in x (default 65535, the
     /// limit; tests force small values so that the 2-D path of wide problems runs in CI).
     pub max_grid_x: Option<u32>,
+    /// Whether gap checks carry the round's block pass ([`speculation`]); default:
+    /// `LARIAT_SPECULATIVE_PASS`, else `auto`.
+    pub speculative_pass: Option<speculation::SpeculativePass>,
 }
 
 /// Statistics of the last solve (upload and step size: of the last time they were needed),
@@ -90,6 +94,10 @@ pub struct GpuStats {
     pub block_passes: usize,
     /// Lanczos steps of the last step size (of the last working set, with working sets).
     pub lanczos_steps: usize,
+    /// Block passes carried by gap checks (in `block_passes` too), and those that came with
+    /// the answers (the others were a check that did not end its round).
+    pub speculative_passes: usize,
+    pub speculative_passes_used: usize,
 }
 
 impl GpuStats {
@@ -105,6 +113,8 @@ impl GpuStats {
             block_passes: self.block_passes,
             fista_steps: self.gpu_iterations,
             gap_checks: self.gap_checks,
+            speculative_passes: self.speculative_passes,
+            speculative_passes_used: self.speculative_passes_used,
         }
     }
 
@@ -118,6 +128,8 @@ impl GpuStats {
         self.polish_features = 0;
         self.working_set_rounds = 0;
         self.block_passes = 0;
+        self.speculative_passes = 0;
+        self.speculative_passes_used = 0;
     }
 }
 
@@ -163,6 +175,8 @@ pub struct GpuBackend {
     /// FISTA steps each problem's last device subproblem took (by [`Problem::id`]): where
     /// its next one puts its first gap check.
     step_hints: std::collections::HashMap<u64, usize>,
+    /// Whether gap checks carry the round's block pass, and the costs that decide it.
+    speculation: speculation::Speculation,
     /// Why the last solve ran on the CPU ([`GpuOptions::cpu_fallback`]), for `device()`.
     fell_back: Option<String>,
     pub stats: GpuStats,
@@ -246,7 +260,13 @@ impl GpuBackend {
         }
         let kernels = Kernels::new(&ctx.device, config);
         ctx.check("compiling the kernels")?;
+        let mode = match opts.speculative_pass {
+            Some(mode) => mode,
+            None => speculation::SpeculativePass::from_env()?,
+        };
+        let speculation = speculation::Speculation::new(mode, ctx.report.is_software);
         Ok(GpuBackend {
+            speculation,
             ctx,
             kernels,
             opts,

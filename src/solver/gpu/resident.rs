@@ -665,21 +665,51 @@ pub fn run_and_read_after_copies(
     f: impl FnOnce(&mut wgpu::ComputePass),
     srcs: &[(&wgpu::Buffer, u64)],
 ) -> Result<Vec<Vec<f32>>> {
+    run_and_read_encoded(
+        ctx,
+        label,
+        |enc| {
+            encode_copies(enc, copies);
+            compute_pass(enc, label, f);
+        },
+        srcs,
+    )
+}
+
+/// Encodes `copies` (device to device).
+pub fn encode_copies(enc: &mut wgpu::CommandEncoder, copies: &[Copy]) {
+    for &(src, from, dst, to, bytes) in copies {
+        enc.copy_buffer_to_buffer(src, from, dst, to, bytes);
+    }
+}
+
+/// Encodes one compute pass with `f`.
+pub fn compute_pass(
+    enc: &mut wgpu::CommandEncoder,
+    label: &str,
+    f: impl FnOnce(&mut wgpu::ComputePass),
+) {
+    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        label: Some(label),
+        timestamp_writes: None,
+    });
+    f(&mut pass);
+}
+
+/// The general form: `encode` writes the whole submission (copies and compute passes in any
+/// order), then the prefixes `srcs` come back in one wait.
+pub fn run_and_read_encoded(
+    ctx: &GpuContext,
+    label: &str,
+    encode: impl FnOnce(&mut wgpu::CommandEncoder),
+    srcs: &[(&wgpu::Buffer, u64)],
+) -> Result<Vec<Vec<f32>>> {
     let size: u64 = srcs.iter().map(|(_, bytes)| bytes).sum();
     let staging = ctx.take_staging(size);
     let mut enc = ctx
         .device
         .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
-    for &(src, from, dst, to, bytes) in copies {
-        enc.copy_buffer_to_buffer(src, from, dst, to, bytes);
-    }
-    {
-        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some(label),
-            timestamp_writes: None,
-        });
-        f(&mut pass);
-    }
+    encode(&mut enc);
     let mut offset = 0;
     for &(src, bytes) in srcs {
         enc.copy_buffer_to_buffer(src, 0, &staging, offset, bytes);

@@ -11,18 +11,31 @@ use super::block::BlockResident;
 use super::context::GpuContext;
 use super::kernels::{BlockUniform, Kernels, SubUniform, BLOCK_WIDTHS};
 use super::resident::{
-    run_and_read_after_copies, run_and_read_prefixes, storage, uniform_init, Copy,
+    compute_pass, encode_copies, run_and_read_encoded, run_and_read_prefixes, storage,
+    uniform_init, Copy,
 };
 use super::{next_check_interval, stalled, FIRST_CHECK_EVERY, MAX_CHECK_EVERY, WITH_W_MAX_P};
 use crate::error::{Error, Result};
 use crate::problem::GapScalars;
 use crate::solver::batch::{SubResult, SubSpec};
+use crate::solver::certificate::DeviceCorrelations;
 use std::collections::HashMap;
 
 /// Problems per sub-batch: the block kernel's widest width.
 pub const MAX_PROBLEMS: usize = 32;
 /// Floats of state per problem (batch_fista.wgsl).
 const STATE: usize = 8;
+
+/// What one [`SubBatch::solve`] asked of the device beyond its steps.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct SolveCounts {
+    /// Gap checks (each one read-back).
+    pub checks: usize,
+    /// Block passes carried by those checks.
+    pub speculative_passes: usize,
+    /// Whether the last one came with the answers (the check ended the solve).
+    pub speculative_used: bool,
+}
 
 /// Device buffers for sub-batches of up to [`MAX_PROBLEMS`] problems over at most
 /// `m_cap` columns, kept across rounds (refilled in place while they fit).
@@ -133,17 +146,20 @@ impl SubBatch {
         self.n == n && m <= self.m_cap
     }
 
-    /// Solves `specs` (at most [`MAX_PROBLEMS`], all on one design with `n` rows).
     /// Solves `specs` (at most [`MAX_PROBLEMS`], all on the design held by `source`); returns
-    /// their answers and the gap checks it took.
+    /// their answers and its checks.
+    /// With `speculate` (the width of the batch laid out on `source` by
+    /// [`BlockResident::load_layout`]), every gap check carries a block pass over all of X at
+    /// the device's residuals: when the check ends the solve, each answer comes with the
+    /// correlations its certificate needs, and the round needs no pass of its own.
     pub(super) fn solve(
         &mut self,
         ctx: &GpuContext,
         kernels: &Kernels,
         specs: &[SubSpec],
-        source: &BlockResident,
+        (source, speculate): (&BlockResident, Option<usize>),
         hints: &mut HashMap<u64, usize>,
-    ) -> Result<(Vec<SubResult>, usize)> {
+    ) -> Result<(Vec<SubResult>, SolveCounts)> {
         let k = specs.len();
         let union = self.load(ctx, specs);
         let m = union.len();
@@ -170,14 +186,18 @@ impl SubBatch {
         let with_w = k * m <= WITH_W_MAX_P;
         let mut last_w: Option<Vec<f32>>;
         let mut copies = self.gather(source, &union);
-        let mut checks = 0;
+        let mut counts = SolveCounts::default();
+        let mut last_pass: Option<(Vec<f32>, Vec<f32>)>;
         loop {
-            checks += 1;
+            counts.checks += 1;
             let steps = every;
-            let (sums, w) =
-                self.steps_and_check(ctx, kernels, (k, m, width), (steps, with_w), &copies)?;
+            let full = speculate.map(|width| (source, width));
+            let (sums, w, pass) =
+                self.steps_and_check(ctx, kernels, (k, m, width), (steps, with_w, full), &copies)?;
             copies.clear();
+            counts.speculative_passes += usize::from(pass.is_some());
             last_w = w;
+            last_pass = pass;
             for c in 0..k {
                 if !active[c] {
                     continue;
@@ -220,7 +240,7 @@ impl SubBatch {
             }
             // After a hinted first check that fell short, half as far again before a second
             // gives the rate (doubling would overshoot a hint that was nearly right).
-            let after_hint = hinted.is_some() && checks == 1;
+            let after_hint = hinted.is_some() && counts.checks == 1;
             every = (0..k)
                 .filter(|&c| active[c])
                 .map(|c| match after_hint {
@@ -253,6 +273,8 @@ impl SubBatch {
         for ((spec, &steps), _) in specs.iter().zip(&n_iter).zip(&reached).filter(|(_, &r)| r) {
             hints.insert(spec.pb.id(), steps);
         }
+        counts.speculative_used = last_pass.is_some();
+        let (p, n) = (source.p, self.n);
         let results = specs
             .iter()
             .enumerate()
@@ -263,21 +285,29 @@ impl SubBatch {
                     .map(|j| w[c * m + union.binary_search(j).expect("in the union")] as f64)
                     .collect(),
                 n_iter: n_iter[c],
+                // The residual each problem was frozen at is the one the pass read.
+                pass: last_pass.as_ref().map(|(g, r)| DeviceCorrelations {
+                    g: g[c * p..(c + 1) * p].to_vec(),
+                    r: r[c * n..(c + 1) * n].to_vec(),
+                }),
             })
             .collect();
-        Ok((results, checks))
+        Ok((results, counts))
     }
 
     /// One submission: `steps` FISTA steps of every active problem, then the gap sums at w;
-    /// returns the sums (8 floats per problem) and, `with_w`, the iterates.
+    /// returns the sums (8 floats per problem), with `with_w` the iterates, and with `full`
+    /// (the batch's X and the width it is laid out at) a block pass over all of X at the
+    /// residuals the check left: the correlations and those residuals.
+    #[allow(clippy::type_complexity)]
     fn steps_and_check(
         &self,
         ctx: &GpuContext,
         kernels: &Kernels,
         (k, m, width): (usize, usize, usize),
-        (steps, with_w): (usize, bool),
+        (steps, with_w, full): (usize, bool, Option<(&BlockResident, usize)>),
         copies: &[Copy],
-    ) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
+    ) -> Result<(Vec<f32>, Option<Vec<f32>>, Option<(Vec<f32>, Vec<f32>)>)> {
         let block = self.block[width_index(width)]
             .as_ref()
             .expect("made before the loop");
@@ -297,26 +327,42 @@ impl SubBatch {
         if with_w {
             reads.push((&self.w, (4 * k * m) as u64));
         }
-        let mut read = run_and_read_after_copies(
+        if let Some((block, _)) = full {
+            reads.push(block.correlations(k));
+            reads.push((&self.r, (4 * k * self.n) as u64));
+        }
+        let mut read = run_and_read_encoded(
             ctx,
             "sub-batch FISTA",
-            copies,
-            |pass| {
-                for _ in 0..steps {
-                    encode(pass, &self.residual_z);
-                    pass.set_pipeline(kernels.batch_fista.pipeline("fista_batch"));
+            |enc| {
+                encode_copies(enc, copies);
+                compute_pass(enc, "sub-batch FISTA", |pass| {
+                    for _ in 0..steps {
+                        encode(pass, &self.residual_z);
+                        pass.set_pipeline(kernels.batch_fista.pipeline("fista_batch"));
+                        pass.set_bind_group(0, &self.fista, &[]);
+                        pass.dispatch_workgroups(k as u32, 1, 1);
+                    }
+                    encode(pass, &self.residual_w);
+                    pass.set_pipeline(kernels.batch_fista.pipeline("gap_batch"));
                     pass.set_bind_group(0, &self.fista, &[]);
                     pass.dispatch_workgroups(k as u32, 1, 1);
+                });
+                if let Some((block, full_width)) = full {
+                    block.encode_pass_from(enc, kernels, (&self.r, k, full_width));
                 }
-                encode(pass, &self.residual_w);
-                pass.set_pipeline(kernels.batch_fista.pipeline("gap_batch"));
-                pass.set_bind_group(0, &self.fista, &[]);
-                pass.dispatch_workgroups(k as u32, 1, 1);
             },
             &reads,
         )?;
+        let pass = match full {
+            Some(_) => {
+                let r = read.pop().unwrap_or_default();
+                Some((read.pop().unwrap_or_default(), r))
+            }
+            None => None,
+        };
         let w = if with_w { read.pop() } else { None };
-        Ok((read.pop().unwrap_or_default(), w))
+        Ok((read.pop().unwrap_or_default(), w, pass))
     }
 
     /// Writes the batch: the union of the working sets (returned, sorted; its columns are
