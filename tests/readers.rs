@@ -296,3 +296,49 @@ fn speculative_pass_mode_is_read_or_refused() {
         assert_eq!(code, Some(0), "{mode}: {err}");
     }
 }
+
+/// A one-column file that starts with a lone `0` (pandas' `Series.to_csv(index=False)` and
+/// `DataFrame.to_csv(index=False)` of one column): above decimals it is pandas' name, and the
+/// fit has the file's rows; above an integer it is refused until a flag says which; the
+/// flags decide both ways.
+#[test]
+fn a_lone_zero_above_decimals_is_pandas_name_and_above_integers_is_asked_about() {
+    let d = temp_dir("readers-lone-zero");
+    // y = 1 + 2 x exactly on 4 rows; a phantom row (0, 0) would move the fit off it.
+    let xs = [0.5, 1.5, 2.25, 3.0];
+    let col = |f: &dyn Fn(f64) -> f64| {
+        let mut t = String::from("0\n");
+        for &x in &xs {
+            t.push_str(&format!("{:?}\n", f(x)));
+        }
+        t
+    };
+    let x = write(&d, "x.csv", col(&|x| x).as_bytes());
+    let y = write(&d, "y.csv", col(&|x| 1.0 + 2.0 * x).as_bytes());
+    let (m, _, stderr) = fit(&["--x", s(&x), "--y", s(&y)], &d);
+    assert_eq!(m["n_samples"].as_u64(), Some(4), "{stderr}");
+    close(&coef(&m), &[(0, 2.0)]);
+    assert!(
+        stderr.contains("the first row '0' was taken as a header"),
+        "{stderr}"
+    );
+    // Integers below: refused, naming both flags; each flag then decides.
+    let xi = write(&d, "xi.csv", b"0\n1\n2\n3\n4\n");
+    let yi = write(&d, "yi.csv", b"0\n3\n5\n7\n9\n");
+    let o = lariat(&["fit", "--x", s(&xi), "--y", s(&yi), "--lambda", "1e-6"]);
+    let err = out(&o).1;
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("xi.csv:1:1") && err.contains("--header or --no-header"),
+        "{err}"
+    );
+    let (m, _, _) = fit(&["--x", s(&xi), "--y", s(&yi), "--header"], &d);
+    assert_eq!(m["n_samples"].as_u64(), Some(4));
+    close(&coef(&m), &[(0, 2.0)]);
+    let (m, _, _) = fit(&["--x", s(&xi), "--y", s(&yi), "--no-header"], &d);
+    assert_eq!(m["n_samples"].as_u64(), Some(5));
+    // Above a row that is not a number, it is data, and the bad row is the error.
+    let bad = write(&d, "bad.csv", b"0\nabc\n1.5\n");
+    let o = lariat(&["fit", "--x", s(&bad), "--y", s(&yi), "--lambda", "0.1"]);
+    assert!(out(&o).1.contains("bad.csv:2:1"), "{}", out(&o).1);
+}

@@ -152,8 +152,9 @@ fn kind(field: &str) -> Kind {
 ///    data otherwise (a bad cell in a data row is then reported as such). This guess is
 ///    close, and is warned about.
 ///
-/// The decision for `0,1` and `0,1,2` (rule 3), and a single `0` (data), are also warned
-/// about: short rows like these can as well be data.
+/// The decision for `0,1` and `0,1,2` (rule 3) is also warned about: short rows like these can
+/// as well be data. A single `0` is pandas' name of an unnamed column (`Series.to_csv()`) or a
+/// first value; the row below decides ([`lone_zero_is_a_header`]).
 ///
 /// Returns the decision, and a warning when the guess is close.
 pub fn decide_header(first: &[String]) -> (HeaderChoice, Option<String>) {
@@ -219,12 +220,7 @@ fn decide(first: &[String]) -> (bool, String, Option<String>) {
                 .iter()
                 .enumerate()
                 .all(|(i, f)| f.bytes().all(|b| b.is_ascii_digit()) && f.parse() == Ok(i + 1));
-        let warn = if counting && k == 1 {
-            Some(format!(
-                "the first row '0' was taken as data; {flag_yes} (pandas' default name of a \
-                 single column)"
-            ))
-        } else if from_one {
+        let warn = if from_one {
             Some(format!(
                 "the first row '{}' was taken as data; {flag_yes} (column numbers)",
                 first.join(",")
@@ -249,6 +245,35 @@ fn decide(first: &[String]) -> (bool, String, Option<String>) {
         )
     };
     (present, reason, Some(warn))
+}
+
+/// Whether the first row is the single field `0`.
+fn is_lone_zero(first: &[String]) -> bool {
+    matches!(first, [f] if f == "0")
+}
+
+/// A first row `0` above the row `text` (at `ctx`): a header when that row is one number
+/// written as a decimal (`2.5`, `1e-3`: pandas writes every value of a float column so, and
+/// would have written a first value 0 as `0.0`); data when it is not one number (several
+/// fields, or text: the error is then the data's); refused when it is an integer, where both
+/// readings are as likely (`Series([0, 1, 1]).to_csv()` against the values 0, 0, 1, 1).
+fn lone_zero_is_a_header(ctx: &LineCtx, text: &str) -> Result<bool> {
+    let field = text.trim().trim_matches('"').trim();
+    if field.contains([',', ';', '\t']) || field.parse::<f64>().is_err() {
+        return Ok(false);
+    }
+    if field.contains(['.', 'e', 'E']) {
+        return Ok(true);
+    }
+    Err(Error::Parse {
+        path: ctx.path.to_path_buf(),
+        line: 1,
+        col: 1,
+        msg: "the first row is a lone '0', which is pandas' name of an unnamed column as \
+              often as a first value (the values below are integers): pass --header or \
+              --no-header"
+            .into(),
+    })
 }
 
 fn read_table(
@@ -312,6 +337,38 @@ fn read_table(
             choice
         }
     };
+    // A lone `0`: the row below says whether it is pandas' name of the column.
+    let mut second: Option<(LineCtx, String)> = None;
+    let choice = if opts.header == Header::Auto && !choice.present && is_lone_zero(&first) {
+        second = lines.next_nonblank(b" ")?.map(|(c, t)| (c, t.to_string()));
+        match second
+            .as_ref()
+            .map(|(c, t)| (c, lone_zero_is_a_header(c, t)))
+        {
+            None => choice,
+            Some((_, Ok(present))) => {
+                if present {
+                    notices.push(Notice {
+                        warning: true,
+                        text: format!(
+                            "{}: the first row '0' was taken as a header (pandas' name of an \
+                             unnamed column: the values below it are written as decimals); \
+                             pass --no-header if it is data",
+                            path.display()
+                        ),
+                    });
+                }
+                HeaderChoice {
+                    present,
+                    reason: "a lone 0 above decimals is pandas' name of an unnamed column".into(),
+                    all_numbers: !present,
+                }
+            }
+            Some((_, Err(e))) => return Err(e),
+        }
+    } else {
+        choice
+    };
     let has_header = choice.present;
     let names = has_header.then(|| first.clone());
     let index = resolve_index(path, opts.index_col, names.as_deref(), width)?;
@@ -370,6 +427,9 @@ fn read_table(
                 },
                 (e, _) => e,
             })?;
+    }
+    if let Some((ctx, text)) = &second {
+        sink.push_line(ctx, text, delim, &mut scratch)?;
     }
     while let Some((ctx, text)) = lines.next_nonblank(b" ")? {
         sink.push_line(&ctx, text, delim, &mut scratch)?;
