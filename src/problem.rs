@@ -664,7 +664,7 @@ impl<'a> Problem<'a> {
             .iter()
             .zip(w)
             .map(|(gj, wj)| (gj - n * pen.l2() * wj).abs())
-            .fold(0.0, f64::max);
+            .fold(0.0, nan_max);
         let scalars = GapScalars {
             r_sq: sq_norm(r),
             r_yc: r.iter().zip(&self.yc).map(|(a, b)| a * b).sum(),
@@ -684,7 +684,10 @@ impl<'a> Problem<'a> {
         let primal = s.r_sq / (2.0 * n) + pen.l1() * s.w_l1 + 0.5 * pen.l2() * s.w_sq;
         let dual = if pen.l1() > 0.0 {
             // Dual point s r, scaled into the feasible set ||Xe^T theta - n l2 w||_inf <= n l1.
-            let scale = if s.g_inf > 0.0 {
+            // A NaN maximum correlation must make the gap NaN, not pass as "0 <= l1".
+            let scale = if s.g_inf.is_nan() {
+                f64::NAN
+            } else if s.g_inf > 0.0 {
                 (n * pen.l1() / s.g_inf).min(1.0)
             } else {
                 1.0
@@ -823,4 +826,14 @@ fn check_response(x: &dyn Design, y: &[f64]) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// The larger of `a` and `b`, NaN if either is (f64::max drops a NaN, which in a gap's
+/// maximum correlation would certify an answer computed from NaN).
+pub fn nan_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
 }

@@ -71,7 +71,8 @@ pub fn check_fits(fits: &[Fit], penalties: &[ElasticNet]) -> Result<()> {
         if !(fit.objective.is_finite() && fit.gap.is_finite() && fit.gap_tol.is_finite()) {
             return Err(Error::OutOfRange(format!(
                 "the solve at lambda {:.4e} ended with objective {}, duality gap {} and \
-                 tolerance {}: the data's scale is beyond f64; rescale X and y",
+                 tolerance {}: the data's scale is beyond f64 (rescale X and y), or X or y \
+                 changed while it ran",
                 pen.lambda, fit.objective, fit.gap, fit.gap_tol
             )));
         }
@@ -97,6 +98,40 @@ pub fn check_predictions(yhat: &[f64]) -> Result<()> {
 mod tests {
     use super::*;
     use crate::solver::Status;
+
+    /// A gap computed from a NaN (a correlation of NaN data) is NaN, stays NaN in the fit
+    /// (never clamped to a zero gap) and is refused.
+    #[test]
+    fn a_nan_gap_is_never_a_certificate() {
+        use crate::design::Dense;
+        use crate::problem::{Preprocess, Problem};
+        let x = Dense::from_col_major(3, 2, vec![1.0, 2.0, 4.0, 0.5, -1.0, 3.0]);
+        let y = [1.0, 2.0, 0.0];
+        let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+        let pen = ElasticNet {
+            lambda: 0.1,
+            l1_ratio: 1.0,
+        };
+        let w = [0.0, 0.0];
+        let info = pb.duality_gap_from(&w, pb.yc(), &[f64::NAN, 0.5], &pen);
+        assert!(info.gap.is_nan(), "{info:?}");
+        assert_eq!(
+            crate::solver::stop_status(info.gap, 1e-9, 1, 100),
+            Some(Status::MaxIter)
+        );
+        let fit = Fit::finished(
+            w.to_vec(),
+            &info,
+            1e-9,
+            (1, 1),
+            Status::MaxIter,
+            "cpu",
+            vec![],
+        );
+        assert!(fit.gap.is_nan());
+        let err = check_fits(&[fit], &[pen]).unwrap_err().to_string();
+        assert!(err.contains("changed while it ran"), "{err}");
+    }
 
     fn fit_with(objective: f64, gap: f64, gap_tol: f64) -> Fit {
         Fit {

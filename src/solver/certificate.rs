@@ -24,7 +24,7 @@
 use rayon::prelude::*;
 
 use crate::penalty::ElasticNet;
-use crate::problem::{sq_norm, GapInfo, GapScalars, Problem};
+use crate::problem::{nan_max, sq_norm, GapInfo, GapScalars, Problem};
 
 /// Correlations and residual the device computed at some `w^` (the bound holds for any `w`
 /// certified with them, loosening as its residual moves away from `r^`).
@@ -83,7 +83,7 @@ pub fn certify_at(
         return full_pass(pb, pen, w, r);
     };
     let bounds = correlation_bounds(pb, pen, w, r, dev);
-    let floor = bounds.par_iter().map(|b| b.lo).reduce(|| 0.0, f64::max);
+    let floor = bounds.par_iter().map(|b| b.lo).reduce(|| 0.0, nan_max);
     // Non-zeros are always recomputed: then every inexact entry has w_j = 0, and its bound
     // holds whatever l2 the next lambda brings (the Elastic Net's c_j depends on l2 w_j).
     let candidates: Vec<usize> = (0..pb.p())
@@ -110,7 +110,7 @@ pub fn certify_at(
     let g_inf = candidates
         .iter()
         .map(|&j| (grad[j] - n * pen.l2() * w[j]).abs())
-        .fold(0.0, f64::max);
+        .fold(0.0, nan_max);
     let info = pb.gap_from_scalars(&scalars(pb, w, r, g_inf, sq_norm(&grad)), pen);
     Certificate {
         info,

@@ -97,7 +97,7 @@ pub(crate) fn stop_status(
 ) -> Option<Status> {
     if gap <= gap_tol {
         Some(Status::Converged)
-    } else if n_iter >= max_iter || crate::interrupt::requested() {
+    } else if n_iter >= max_iter || gap.is_nan() || crate::interrupt::requested() {
         Some(Status::MaxIter)
     } else {
         None
@@ -118,7 +118,13 @@ impl Fit {
         Fit {
             w,
             objective: info.primal,
-            gap: info.gap.max(0.0),
+            // A NaN stays NaN (f64::max would make it 0, a certificate): range::check_fits
+            // refuses it.
+            gap: if info.gap.is_nan() {
+                info.gap
+            } else {
+                info.gap.max(0.0)
+            },
             gap_tol,
             n_iter,
             full_passes,

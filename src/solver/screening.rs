@@ -110,7 +110,7 @@ pub fn gap_safe_screen(
         .iter()
         .zip(w)
         .map(|(&gj, &wj)| correlation(n, pen, gj, wj).abs())
-        .fold(0.0, f64::max);
+        .fold(0.0, crate::problem::nan_max);
     let scale = nl1.max(c_inf);
     let radius = (2.0 * n * gap.max(0.0)).sqrt() / nl1;
     let norms = pb.col_sq_norms();
