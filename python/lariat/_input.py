@@ -59,19 +59,28 @@ def lariat_X(X: Any) -> LariatX:
         return (
             int(n),
             int(p),
-            X.indptr.astype(np.int64, copy=False),
-            X.indices.astype(np.int64, copy=False),
-            X.data.astype(np.float64, copy=False),
+            _aligned(X.indptr, np.int64),
+            _aligned(X.indices, np.int64),
+            _aligned(X.data, np.float64),
         )
     if not X.dtype.isnative:
         X = X.astype(X.dtype.newbyteorder("="))
+    if not X.flags.aligned:
+        # Read in place, a misaligned buffer (np.frombuffer at an odd offset) would be read
+        # through misaligned pointers; a copy in the same order is aligned.
+        X = X.copy(order="K")
     return X
+
+
+def _aligned(a: np.ndarray, dtype: Any) -> np.ndarray:
+    """``a`` as a C-contiguous, aligned array of ``dtype`` (copied only when it is not)."""
+    return np.require(a, dtype=dtype, requirements=["C", "A"])
 
 
 def responses(y: np.ndarray) -> np.ndarray:
     """y as ``k x n`` rows (one response per row, contiguous), whether y is 1-D or 2-D."""
     y2 = y.reshape(-1, 1) if y.ndim == 1 else y
-    return np.ascontiguousarray(y2.T, dtype=np.float64)
+    return _aligned(y2.T, np.float64)
 
 
 def options(

@@ -222,3 +222,29 @@ def test_parameters_of_the_wrong_type_are_refused():
     ]:
         with pytest.raises((TypeError, ValueError), match=match):
             lariat.Lasso(**params).fit(X, y)
+
+
+def _misaligned(a):
+    """A copy of ``a`` (float64, C order) in a buffer one byte off alignment, as
+    ``np.frombuffer`` gives when a binary file has an odd-sized header."""
+    buf = bytearray(a.nbytes + 1)
+    out = np.frombuffer(buf, dtype=np.float64, offset=1, count=a.size).reshape(a.shape)
+    out[...] = a
+    assert not out.flags.aligned
+    return out
+
+
+def test_misaligned_buffers_fit_as_aligned_ones():
+    """Dense X, y and sparse data in misaligned buffers: the same fit as aligned copies (the
+    compiled module reads aligned memory only; a misaligned buffer is copied)."""
+    X, y = wide_problem(n=30, p=40, seed=18)
+    want = lariat.Lasso(alpha=0.05, tol=1e-10).fit(X, y)
+    got = lariat.Lasso(alpha=0.05, tol=1e-10).fit(_misaligned(X), _misaligned(y))
+    # (C order here, whatever X's was: the sums run in another order.)
+    np.testing.assert_allclose(got.coef_, want.coef_, rtol=1e-9, atol=1e-12)
+    S = sp.csc_matrix(X)
+    S_off = sp.csc_matrix((_misaligned(S.data), S.indices, S.indptr), shape=S.shape)
+    sparse = lariat.Lasso(alpha=0.05, tol=1e-10).fit(S_off, y)
+    np.testing.assert_allclose(sparse.coef_, want.coef_, rtol=1e-9, atol=1e-12)
+    cv = lariat.LassoCV(cv=3, n_alphas=5).fit(X, _misaligned(y))
+    assert cv.alpha_ == lariat.LassoCV(cv=3, n_alphas=5).fit(X, y).alpha_
