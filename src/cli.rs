@@ -15,8 +15,8 @@ use lariat::data::{
 };
 use lariat::evaluate::{error_curve, holdout_rows, ErrorCurve};
 use lariat::fit::{
-    fit, fit_path_on_rows, fit_path_with_progress, FitConfig, FitOutcome, LambdaGrid, LambdaSpec,
-    PathOutcome,
+    fit, fit_path_on_rows, fit_path_with_progress, FitConfig, FitOutcome, GridRule, LambdaGrid,
+    LambdaSpec, PathOutcome,
 };
 use lariat::model::Model;
 use lariat::outputs::Outputs;
@@ -397,7 +397,7 @@ impl GridArgs {
             None => LambdaGrid::Geometric {
                 n_lambdas: self.n_lambdas,
                 min_ratio: self.lambda_min_ratio,
-                if_lambda_max_zero: None,
+                rule: GridRule::Glmnet,
             },
         })
     }

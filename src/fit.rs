@@ -106,19 +106,28 @@ pub const RIDGE_GRID_L1_RATIO: f64 = 1e-3;
 pub enum LambdaGrid {
     /// One lambda (a single fit).
     One(LambdaSpec),
-    /// glmnet's grid: `n_lambdas` values from `lambda_max` down to `min_ratio * lambda_max`,
-    /// log-spaced; `min_ratio` defaults to 1e-4 when n > p, else 1e-2. For `l1_ratio` below
-    /// [`RIDGE_GRID_L1_RATIO`], `lambda_max` is taken at that value.
+    /// `n_lambdas` values from `lambda_max` down to `min_ratio * lambda_max`, log-spaced;
+    /// `min_ratio` defaults to 1e-4 when n > p, else 1e-2. Where it starts and what it does
+    /// where `lambda_max` is 0 follow `rule`.
     Geometric {
         n_lambdas: usize,
         min_ratio: Option<f64>,
-        /// Where `lambda_max` is 0 (y constant once centred, or no usable column), every
-        /// lambda of the grid takes this value, as scikit-learn's grid does (its
-        /// `np.finfo(float).resolution`, 1e-15); `None` refuses, as glmnet does.
-        if_lambda_max_zero: Option<f64>,
+        rule: GridRule,
     },
     /// Explicit values, solved in the order given.
     Explicit(Vec<f64>),
+}
+
+/// Whose conventions a default grid follows where glmnet and scikit-learn differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GridRule {
+    /// glmnet's (the command line's): below `l1_ratio` = [`RIDGE_GRID_L1_RATIO`] (Ridge
+    /// included) `lambda_max` is taken at that value; where `lambda_max` is 0 (y constant
+    /// once centred, or no usable column) there is no grid, an error.
+    Glmnet,
+    /// scikit-learn's (the Python estimators'): `lambda_max` at the `l1_ratio` itself (none
+    /// for Ridge, an error); where it is 0, `n_lambdas` copies of its float resolution, 1e-15.
+    ScikitLearn,
 }
 
 /// A path of fits, in grid order. Models hold only their non-zeros, so a long path at large p
@@ -152,7 +161,7 @@ pub fn resolve_grid(problem: &Problem, grid: &LambdaGrid, l1_ratio: f64) -> Resu
         LambdaGrid::Geometric {
             n_lambdas,
             min_ratio,
-            if_lambda_max_zero,
+            rule,
         } => {
             if *n_lambdas == 0 {
                 return Err(Error::invalid("n-lambdas", 0, "must be at least 1"));
@@ -169,11 +178,20 @@ pub fn resolve_grid(problem: &Problem, grid: &LambdaGrid, l1_ratio: f64) -> Resu
                     "must be in (0, 1]",
                 ));
             }
-            // glmnet's rule: below l1_ratio = 1e-3 (Ridge included, which has no lambda_max)
-            // the grid starts where it would at 1e-3.
-            let lmax = problem.lambda_max(l1_ratio.max(RIDGE_GRID_L1_RATIO));
-            if let (0.0, Some(flat)) = (lmax, if_lambda_max_zero) {
-                vec![*flat; *n_lambdas]
+            let lmax = match rule {
+                GridRule::Glmnet => problem.lambda_max(l1_ratio.max(RIDGE_GRID_L1_RATIO)),
+                GridRule::ScikitLearn if l1_ratio > 0.0 => problem.lambda_max(l1_ratio),
+                GridRule::ScikitLearn => {
+                    return Err(Error::invalid(
+                        "l1-ratio",
+                        l1_ratio,
+                        "a default grid needs l1_ratio > 0 (Ridge has no alpha_max); give \
+                         the alphas",
+                    ))
+                }
+            };
+            if lmax == 0.0 && *rule == GridRule::ScikitLearn {
+                vec![1e-15; *n_lambdas]
             } else if !(lmax.is_finite() && lmax > 0.0) {
                 return Err(Error::invalid(
                     "n-lambdas",

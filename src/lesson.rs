@@ -18,7 +18,7 @@ use crate::cv::{cross_validate, Folds};
 use crate::design::{Dense, Design};
 use crate::error::{Error, Result};
 use crate::evaluate::{error_curve, holdout_rows, ErrorCurve};
-use crate::fit::{fit, fit_path, FitConfig, FitOutcome, LambdaGrid, LambdaSpec};
+use crate::fit::{fit, fit_path, FitConfig, FitOutcome, GridRule, LambdaGrid, LambdaSpec};
 use crate::params::Algorithm;
 use crate::solver::BackendKind;
 
@@ -222,7 +222,7 @@ pub fn lesson(
     let grid = LambdaGrid::Geometric {
         n_lambdas: cfg.n_lambdas,
         min_ratio: None,
-        if_lambda_max_zero: None,
+        rule: GridRule::Glmnet,
     };
     let path_cfg = with(Algorithm::Cd, None, 1.0, BackendKind::Cpu);
     let path = fit_path(x, y, None, &path_cfg, &grid)?;

@@ -345,7 +345,7 @@ fn a_finished_problem_adds_no_passes() {
 #[test]
 fn many_responses_in_fit_path_and_cv_equal_one_at_a_time() {
     use lariat::cv::{cross_validate, cross_validate_responses, Folds};
-    use lariat::fit::{fit_path, fit_paths_with_progress, FitConfig, LambdaGrid};
+    use lariat::fit::{fit_path, fit_paths_with_progress, FitConfig, GridRule, LambdaGrid};
     let (x, y) = random_problem(45, 60, 17);
     let mut rng = lariat::synth::Rng::new(2);
     let y2: Vec<f64> = y.iter().map(|v| -0.5 * v + rng.normal()).collect();
@@ -363,7 +363,7 @@ fn many_responses_in_fit_path_and_cv_equal_one_at_a_time() {
     let grid = LambdaGrid::Geometric {
         n_lambdas: 12,
         min_ratio: Some(0.05),
-        if_lambda_max_zero: None,
+        rule: GridRule::Glmnet,
     };
     let paths = fit_paths_with_progress(&x, &ys, None, &cfg, &grid, &mut |_, _| {}).unwrap();
     let folds = Folds::random(45, 5, 9).unwrap();

@@ -6,7 +6,7 @@ mod common;
 
 use common::{gpu_or_skip, random_problem, rel_diff};
 use lariat::engine::Engine;
-use lariat::fit::{fit_path, fit_paths_in, FitConfig, LambdaGrid};
+use lariat::fit::{fit_path, fit_paths_in, FitConfig, GridRule, LambdaGrid};
 use lariat::params::{Algorithm, SolverParams};
 use lariat::solver::gpu::GpuOptions;
 use lariat::solver::BackendKind;
@@ -34,7 +34,7 @@ fn one_engine_fits_many_designs_on_the_gpu() {
     let grid = LambdaGrid::Geometric {
         n_lambdas: 5,
         min_ratio: Some(0.1),
-        if_lambda_max_zero: None,
+        rule: GridRule::Glmnet,
     };
     for seed in 0..4 {
         // Same shape each time; each design is dropped at the end of the iteration, so the
@@ -88,7 +88,7 @@ fn an_engine_serves_row_subsets_on_the_device_it_was_given() {
     let grid = LambdaGrid::Geometric {
         n_lambdas: 4,
         min_ratio: Some(0.1),
-        if_lambda_max_zero: None,
+        rule: GridRule::Glmnet,
     };
     let auto = cfg(BackendKind::Auto, Algorithm::Auto);
     let run = |engine: &mut lariat::engine::Engine| {

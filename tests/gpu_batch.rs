@@ -399,7 +399,7 @@ fn responses_solve_together_and_a_finished_problem_adds_no_passes() {
 fn cv_on_the_gpu_chooses_what_the_cpu_chooses() {
     use lariat::cv::{cross_validate_in, Folds};
     use lariat::engine::Engine;
-    use lariat::fit::{FitConfig, LambdaGrid};
+    use lariat::fit::{FitConfig, GridRule, LambdaGrid};
     let Some(gpu) = gpu_or_skip(GpuOptions::default()) else {
         return;
     };
@@ -408,7 +408,7 @@ fn cv_on_the_gpu_chooses_what_the_cpu_chooses() {
     let grid = LambdaGrid::Geometric {
         n_lambdas: 20,
         min_ratio: Some(0.01),
-        if_lambda_max_zero: None,
+        rule: GridRule::Glmnet,
     };
     // The held-out error moves to first order with the coefficients (which a gap of tol
     // bounds only to sqrt(tol)): a tight tolerance makes both answers the optimum's.

@@ -6,7 +6,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use lariat::design::Csc;
-use lariat::fit::{fit_path, FitConfig, LambdaGrid};
+use lariat::fit::{fit_path, FitConfig, GridRule, LambdaGrid};
 use lariat::solver::BackendKind;
 use lariat::synth::Rng;
 
@@ -55,7 +55,7 @@ fn a_long_path_at_large_p_stays_within_a_memory_bound() {
     let grid = LambdaGrid::Geometric {
         n_lambdas: 100,
         min_ratio: Some(0.01),
-        if_lambda_max_zero: None,
+        rule: GridRule::Glmnet,
     };
     let base = LIVE.load(Ordering::SeqCst);
     PEAK.store(base, Ordering::SeqCst);

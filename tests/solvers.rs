@@ -165,13 +165,13 @@ fn warm_started_path_matches_cold_fits() {
 
 #[test]
 fn default_grids_follow_glmnet_for_ridge_and_refuse_a_constant_y_unless_told() {
-    use lariat::fit::{resolve_grid, LambdaGrid};
+    use lariat::fit::{resolve_grid, GridRule, LambdaGrid};
     let (x, y) = random_problem(30, 50, 77);
     let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
     let grid = LambdaGrid::Geometric {
         n_lambdas: 10,
         min_ratio: None,
-        if_lambda_max_zero: None,
+        rule: GridRule::Glmnet,
     };
     // glmnet starts a Ridge (or alpha < 1e-3) path where alpha = 1e-3 would: lambda_max(1)
     // scaled by 1000, since lambda_max is inversely proportional to the L1 share.
@@ -194,12 +194,16 @@ fn default_grids_follow_glmnet_for_ridge_and_refuse_a_constant_y_unless_told() {
     let flat_grid = LambdaGrid::Geometric {
         n_lambdas: 4,
         min_ratio: None,
-        if_lambda_max_zero: Some(1e-15),
+        rule: GridRule::ScikitLearn,
     };
     assert_eq!(resolve_grid(&pb, &flat_grid, 1.0).unwrap(), vec![1e-15; 4]);
-    // ... only where lambda_max is 0.
+    // ... only where lambda_max is 0; and scikit-learn's starts at the l1_ratio itself,
+    // however small (glmnet's at 1e-3), with none for Ridge.
     let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
     assert_eq!(resolve_grid(&pb, &flat_grid, 1.0).unwrap()[0], lasso[0]);
+    let sk = resolve_grid(&pb, &flat_grid, 1e-4).unwrap();
+    assert!(rel_diff(sk[0], 1e4 * lasso[0]) < 1e-12, "{}", sk[0]);
+    assert!(resolve_grid(&pb, &flat_grid, 0.0).is_err());
 }
 
 /// Anderson extrapolation only ever accepts a point that lowers the objective, and the gap

@@ -13,7 +13,7 @@ mod view;
 
 use lariat::cv::{cross_validate_in, CvOutcome, Folds};
 use lariat::design::{Csc, Design};
-use lariat::fit::{fit_paths_from, fit_paths_in, FitConfig, LambdaGrid, PathOutcome};
+use lariat::fit::{fit_paths_from, fit_paths_in, FitConfig, GridRule, LambdaGrid, PathOutcome};
 use lariat::params::{Algorithm, Screening, SolverParams};
 use lariat::problem::Preprocess;
 use lariat::solver::BackendKind;
@@ -183,7 +183,7 @@ fn grid(lambdas: Option<Vec<f64>>, n_lambdas: usize, min_ratio: Option<f64>) -> 
         None => LambdaGrid::Geometric {
             n_lambdas,
             min_ratio,
-            if_lambda_max_zero: Some(1e-15),
+            rule: GridRule::ScikitLearn,
         },
     }
 }

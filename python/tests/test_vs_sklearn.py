@@ -171,6 +171,19 @@ def test_a_constant_response_gets_sklearns_flat_grid():
     assert not both.coef_[1].any() and both.intercept_[1] == 3.25
 
 
+def test_grids_below_l1_ratio_1e3_start_where_sklearns_do():
+    """scikit-learn's alpha_max is max|X^T y| / (n l1_ratio) however small l1_ratio is (glmnet,
+    and lariat's command line, start there at 1e-3): the same alphas_, so the same alpha_."""
+    X, y = wide_problem(n=40, p=30, seed=33)
+    for ratio in [1e-4, 1e-8]:
+        ours = lariat.ElasticNetCV(l1_ratio=ratio, cv=3, n_alphas=6).fit(X, y)
+        ref = sk.ElasticNetCV(l1_ratio=ratio, cv=3, alphas=6).fit(X, y)
+        np.testing.assert_allclose(ours.alphas_, ref.alphas_, rtol=1e-12)
+        a_ours, _, _ = lariat.enet_path(X, y, l1_ratio=ratio, n_alphas=4)
+        a_ref, _, _ = sk.enet_path(X, y, l1_ratio=ratio, alphas=4)
+        np.testing.assert_allclose(a_ours, a_ref, rtol=1e-12)
+
+
 def test_shapes_follow_sklearn_in_the_corner_cases():
     """A (n, 1) y gives intercept_ of shape (1,); no intercept gives 0.0 whatever y; a list of
     one l1_ratio is squeezed as a scalar."""
