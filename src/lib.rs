@@ -42,6 +42,7 @@
 //! input).
 
 pub mod bench;
+pub mod cleanup;
 pub mod cv;
 pub mod data;
 pub mod design;

@@ -19,6 +19,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::cleanup;
 use crate::error::{Error, Result};
 
 /// Writes `bytes` to `path` atomically (see the module doc for what `path` may name).
@@ -107,11 +108,11 @@ impl Destination {
                 state: State::Stream(bytes.to_vec()),
             }),
             Kind::File { real, keep } => {
-                let tmp = write_temp(real, bytes, keep.as_ref())
+                let (tmp, reg) = write_temp(real, bytes, keep.as_ref())
                     .map_err(|e| Error::io(&self.given, e))?;
                 Ok(Staged {
                     dest: self.clone(),
-                    state: State::Temp(tmp),
+                    state: State::Temp(tmp, reg),
                 })
             }
         }
@@ -128,7 +129,8 @@ pub struct Staged {
 
 #[derive(Debug)]
 enum State {
-    Temp(PathBuf),
+    /// A finished temporary, and its entry in the table a fatal signal cleans up.
+    Temp(PathBuf, cleanup::Registered),
     Stream(Vec<u8>),
     Done,
 }
@@ -148,9 +150,11 @@ impl Staged {
     /// Puts the output in place: renames the temporary over the final file, or streams the
     /// bytes into the FIFO or device.
     pub fn publish(mut self) -> Result<()> {
-        let state = std::mem::replace(&mut self.state, State::Done);
-        let result = match (&state, &self.dest.kind) {
-            (State::Temp(tmp), Kind::File { real, .. }) => rename_into_place(tmp, real),
+        let mut state = std::mem::replace(&mut self.state, State::Done);
+        let result = match (&mut state, &self.dest.kind) {
+            (State::Temp(tmp, reg), Kind::File { real, .. }) => {
+                rename_into_place(tmp, real).inspect(|()| cleanup::forget(reg))
+            }
             (State::Stream(bytes), Kind::Stream) => OpenOptions::new()
                 .write(true)
                 .open(&self.dest.given)
@@ -167,8 +171,9 @@ impl Staged {
 
 impl Drop for Staged {
     fn drop(&mut self) {
-        if let State::Temp(tmp) = &self.state {
-            let _ = std::fs::remove_file(tmp);
+        if let State::Temp(tmp, reg) = &mut self.state {
+            let _ = std::fs::remove_file(&*tmp);
+            cleanup::forget(reg);
         }
     }
 }
@@ -216,7 +221,11 @@ fn new_file_path(path: &Path) -> Result<PathBuf> {
 
 /// Writes `bytes` to a new temporary file beside `real` (same directory, so the rename stays
 /// on one file system), with the permissions of the file it will replace.
-fn write_temp(real: &Path, bytes: &[u8], keep: Option<&Permissions>) -> std::io::Result<PathBuf> {
+fn write_temp(
+    real: &Path,
+    bytes: &[u8],
+    keep: Option<&Permissions>,
+) -> std::io::Result<(PathBuf, cleanup::Registered)> {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let dir = real.parent().unwrap_or(Path::new("."));
     let name = real
@@ -230,8 +239,16 @@ fn write_temp(real: &Path, bytes: &[u8], keep: Option<&Permissions>) -> std::io:
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
+    let mut reg = cleanup::register(&tmp);
+    let mut f: File = match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+        Ok(f) => f,
+        Err(e) => {
+            // Not ours to remove (it may exist already): only forgotten.
+            cleanup::forget(&mut reg);
+            return Err(e);
+        }
+    };
     let result = (|| {
-        let mut f: File = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         f.write_all(bytes)?;
         if let Some(perm) = keep {
             f.set_permissions(perm.clone())?;
@@ -239,9 +256,10 @@ fn write_temp(real: &Path, bytes: &[u8], keep: Option<&Permissions>) -> std::io:
         f.sync_all()
     })();
     match result {
-        Ok(()) => Ok(tmp),
+        Ok(()) => Ok((tmp, reg)),
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
+            cleanup::forget(&mut reg);
             Err(e)
         }
     }

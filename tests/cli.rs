@@ -612,3 +612,51 @@ fn an_uncertifiable_lambda_is_called_that() {
         .unwrap_or(0.0);
     assert!(ratio > 0.0 && ratio < 1e-3, "{model}");
 }
+
+/// A run ended by SIGTERM or SIGINT after staging its outputs leaves no temporary and no
+/// output: the `--csv` FIFO, published first, holds the run while `--out`'s temporary exists.
+#[cfg(unix)]
+#[test]
+fn a_signal_while_outputs_wait_leaves_no_temporary() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = common::temp_dir("cli-signal");
+    let x = dir.join("x.csv");
+    let mut text = String::from("a,b,y\n");
+    for i in 0..20 {
+        let (a, b) = (i as f64 * 0.37 % 1.0, (i * i) as f64 * 0.11 % 1.0);
+        text.push_str(&format!("{a},{b},{}\n", 1.0 + 2.0 * a - b));
+    }
+    std::fs::write(&x, text).unwrap();
+    for (sig, name) in [(15, "TERM"), (2, "INT")] {
+        let fifo = dir.join(format!("fifo-{name}.csv"));
+        let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success());
+        let out = dir.join(format!("path-{name}.json"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lariat"))
+            .args(["path", "--x", x.to_str().unwrap(), "--target", "y"])
+            .args(["--n-lambdas", "5", "-q", "--out", out.to_str().unwrap()])
+            .args(["--csv", fifo.to_str().unwrap()])
+            .spawn()
+            .unwrap();
+        let temporary = || {
+            std::fs::read_dir(&dir).unwrap().any(|e| {
+                let n = e.unwrap().file_name().to_string_lossy().into_owned();
+                n.starts_with(&format!(".path-{name}.json.lariat-")) && n.ends_with(".tmp")
+            })
+        };
+        let t0 = std::time::Instant::now();
+        while !temporary() {
+            assert!(t0.elapsed().as_secs() < 60, "no temporary was staged");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let killed = Command::new("kill")
+            .args([&format!("-{name}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(sig), "{status:?}");
+        assert!(!temporary(), "SIG{name} left the temporary of --out");
+        assert!(!out.exists(), "SIG{name}: --out was published");
+    }
+}
