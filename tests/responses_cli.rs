@@ -270,3 +270,41 @@ fn a_bad_response_is_named_by_its_place() {
         assert!(!out.exists(), "{cmd:?}");
     }
 }
+
+/// A bad value in a `--y` of several columns is reported as that value, at its place, in
+/// every command (not as "expected one column").
+#[test]
+fn a_bad_value_in_several_responses_is_named_where_it_is() {
+    let dir = common::temp_dir("responses-bad");
+    let xs = dir.join("x.csv");
+    let mut x = String::from("a,b\n");
+    let mut y = String::from("u,v\n");
+    for i in 0..12 {
+        x.push_str(&format!("{},{}\n", i % 5, (i * 3) % 7));
+        let v = if i == 6 {
+            "NA".to_string()
+        } else {
+            format!("{}", i % 4)
+        };
+        y.push_str(&format!("{},{v}\n", i % 3));
+    }
+    std::fs::write(&xs, x).unwrap();
+    let ys = dir.join("y.csv");
+    std::fs::write(&ys, y).unwrap();
+    let (x_s, y_s) = (xs.to_str().unwrap(), ys.to_str().unwrap());
+    for cmd in [
+        vec!["fit", "--lambda", "0.1"],
+        vec!["path", "--n-lambdas", "3"],
+        vec!["cv", "--folds", "3", "--n-lambdas", "3"],
+    ] {
+        let mut args = cmd.clone();
+        args.extend(["--x", x_s, "--y", y_s, "-q"]);
+        let o = lariat(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{cmd:?}: {err}");
+        assert!(
+            err.contains("y.csv:8:2: cannot parse 'NA'") && !err.contains("one column"),
+            "{cmd:?}: {err}"
+        );
+    }
+}

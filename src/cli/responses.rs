@@ -5,7 +5,7 @@
 use anyhow::{bail, Context, Result};
 use lariat::cv::{cross_validate_responses, Folds};
 use lariat::data::csv::read_dataset_targets;
-use lariat::data::{read_dataset, Dataset, Format, Target};
+use lariat::data::{read_dataset, table_width, Dataset, Format, Target};
 use lariat::fit::{fit_paths_with_progress, fit_responses, FitConfig, LambdaGrid};
 use lariat::outputs::Outputs;
 
@@ -64,9 +64,13 @@ fn from_y(data: &DataArgs, input: &InputArgs) -> Result<Option<Responses>> {
     let Some(path) = &data.y else {
         return Ok(None);
     };
-    let Ok(ds) = read_dataset(path, &input.read_options(None)) else {
+    let opts = input.read_options(None);
+    let ds = match read_dataset(path, &opts) {
+        Ok(ds) => ds,
+        // A table of several columns with a bad value: that value is the error.
+        Err(e) if table_width(path, &opts).is_some_and(|w| w >= 2) => return Err(e.into()),
         // Not a matrix (a 1-D .npy, say): the single-response reader says what it is.
-        return Ok(None);
+        Err(_) => return Ok(None),
     };
     let k = ds.x.n_cols();
     if k < 2 {

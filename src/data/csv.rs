@@ -713,6 +713,23 @@ fn preview(names: &[String]) -> String {
     }
 }
 
+/// Fields in the first non-blank line of the CSV at `path` less a pandas index (an empty
+/// first field), or `None` when it cannot be read.
+pub fn first_row_width(path: &Path, opts: &ReadOptions) -> Option<usize> {
+    let file = std::fs::File::open(path).ok()?;
+    let mut lines = Lines::new(path, BufReader::new(file));
+    let (ctx, line) = lines.next_nonblank(b" ").ok()??;
+    let delim = opts.delimiter.unwrap_or_else(|| detect_delimiter(line));
+    let mut fields = Vec::new();
+    let mut scratch = String::new();
+    for_each_field(&ctx, line, delim, &mut scratch, |_, f| {
+        fields.push(f.trim().is_empty());
+        Ok(())
+    })
+    .ok()?;
+    Some(fields.len() - usize::from(fields.len() > 1 && fields[0]))
+}
+
 /// The most frequent candidate delimiter outside quotes; `,` when none occurs.
 fn detect_delimiter(line: &str) -> u8 {
     let mut counts = [0usize; CANDIDATES.len()];

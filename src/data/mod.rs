@@ -234,6 +234,20 @@ pub fn read_dataset(path: &Path, opts: &ReadOptions) -> Result<Dataset> {
     nonempty(ds)
 }
 
+/// How many columns the file at `path` holds as a table, from its first bytes or line (a
+/// 1-D `.npy` holds one), without reading the rest; `None` when that cannot be told.
+pub fn table_width(path: &Path, opts: &ReadOptions) -> Option<usize> {
+    match check_format(path, opts).ok()? {
+        Format::Npy => match npy::shape_of(path)?[..] {
+            [_] => Some(1),
+            [_, c] => Some(c),
+            _ => None,
+        },
+        Format::Csv => csv::first_row_width(path, opts),
+        Format::Libsvm => None,
+    }
+}
+
 /// [`read_dataset`] from bytes in memory (the fuzz targets' entry point); `path` names the
 /// input in messages and, without `opts.format`, gives the format by its extension.
 pub fn read_dataset_bytes(bytes: &[u8], path: &Path, opts: &ReadOptions) -> Result<Dataset> {

@@ -455,6 +455,19 @@ fn first_non_finite<T: Element>(data: &[T]) -> Option<usize> {
         .map(|k| start + k)
 }
 
+/// The shape in the header of the `.npy` file at `path` (read from its first bytes only), or
+/// `None` when it cannot be read as one.
+pub fn shape_of(path: &Path) -> Option<Vec<usize>> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(1 << 17)
+        .read_to_end(&mut head)
+        .ok()?;
+    parse_header(path, &head).ok().map(|h| h.shape)
+}
+
 fn parse_header(path: &Path, bytes: &[u8]) -> Result<NpyHeader> {
     if bytes.len() < 10 || !bytes.starts_with(MAGIC) {
         return Err(format_err(
