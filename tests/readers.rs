@@ -342,3 +342,48 @@ fn a_lone_zero_above_decimals_is_pandas_name_and_above_integers_is_asked_about()
     let o = lariat(&["fit", "--x", s(&bad), "--y", s(&yi), "--lambda", "0.1"]);
     assert!(out(&o).1.contains("bad.csv:2:1"), "{}", out(&o).1);
 }
+
+/// A `.npy` X from a pipe (`--x /dev/stdin`, which cannot be memory-mapped) fits as the file
+/// does, and a directory named like one is refused by name.
+#[cfg(unix)]
+#[test]
+fn a_npy_from_a_pipe_reads_and_a_directory_is_named() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let d = temp_dir("readers-npy-pipe");
+    let (n, p) = (6, 2);
+    let cols = [1.0, 2.0, 0.0, 4.0, 3.0, 5.0, 0.0, 1.0, 3.0, 2.0, 5.0, 1.0];
+    let xs = d.join("x.npy");
+    lariat::data::npy::write_npy_f64(&xs, n, p, &cols).unwrap();
+    let y: Vec<f64> = (0..n).map(|i| 1.0 + 2.0 * cols[i] - cols[n + i]).collect();
+    let ys = d.join("y.npy");
+    lariat::data::npy::write_npy_vec(&ys, &y).unwrap();
+    let (from_file, _, _) = fit(&["--x", s(&xs), "--y", s(&ys)], &d);
+    let m = d.join("piped.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lariat"))
+        .args(["fit", "--x", "/dev/stdin", "--format", "npy", "--y", s(&ys)])
+        .args(["--lambda", "1e-6", "--tol", "1e-12", "--out", s(&m)])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&std::fs::read(&xs).unwrap())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", out(&o).1);
+    let piped: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&m).unwrap()).unwrap();
+    assert_eq!(piped["coef"], from_file["coef"]);
+    let dir = d.join("dir.npy");
+    std::fs::create_dir(&dir).unwrap();
+    let o = lariat(&["fit", "--x", s(&dir), "--y", s(&ys), "--lambda", "0.1"]);
+    assert!(
+        out(&o).1.contains("is a directory, not a .npy file"),
+        "{}",
+        out(&o).1
+    );
+}

@@ -64,6 +64,10 @@ fn from_y(data: &DataArgs, input: &InputArgs) -> Result<Option<Responses>> {
     let Some(path) = &data.y else {
         return Ok(None);
     };
+    // A pipe (`--y <(...)`) can be read once: it is one response, read by that reader.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return Ok(None);
+    }
     let opts = input.read_options(None);
     let ds = match read_dataset(path, &opts) {
         Ok(ds) => ds,

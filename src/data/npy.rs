@@ -110,7 +110,7 @@ struct NpyHeader {
 
 /// Reads a 2-D `.npy` array as the design matrix (no target, no names).
 pub fn read_design(path: &Path) -> Result<Dataset> {
-    design_from(path, Bytes::Mapped(map_file(path)?))
+    design_from(path, file_bytes(path)?)
 }
 
 /// [`read_design`] from bytes in memory (always copied); `path` only names them in messages.
@@ -118,10 +118,11 @@ pub fn read_design_bytes(bytes: &[u8], path: &Path) -> Result<Dataset> {
     design_from(path, Bytes::Borrowed(bytes))
 }
 
-/// The contents of a file: memory-mapped (then a Fortran-ordered matrix is used in place) or
-/// borrowed from the caller.
+/// The contents of a file: memory-mapped (then a Fortran-ordered matrix is used in place),
+/// read into memory (a pipe, which cannot be mapped), or borrowed from the caller.
 enum Bytes<'a> {
     Mapped(Mmap),
+    Owned(Vec<u8>),
     Borrowed(&'a [u8]),
 }
 
@@ -130,6 +131,7 @@ impl std::ops::Deref for Bytes<'_> {
     fn deref(&self) -> &[u8] {
         match self {
             Bytes::Mapped(m) => m,
+            Bytes::Owned(v) => v,
             Bytes::Borrowed(b) => b,
         }
     }
@@ -175,7 +177,7 @@ fn design_from(path: &Path, bytes: Bytes) -> Result<Dataset> {
 
 /// Reads a vector: a 1-D array, or a 2-D array with a single column or a single row.
 pub fn read_vector(path: &Path) -> Result<Vec<f64>> {
-    read_vector_bytes(&map_file(path)?, path)
+    read_vector_bytes(&file_bytes(path)?, path)
 }
 
 /// [`read_vector`] from bytes in memory; `path` only names them in messages.
@@ -266,6 +268,24 @@ pub(crate) fn row_to_col_major<T: bytemuck::Pod + Send + Sync>(
             }
         });
     out
+}
+
+/// The bytes of the file at `path`: a regular file mapped, a pipe or device read (it cannot
+/// be mapped: `--x /dev/stdin`, `<(...)`), a directory refused by name.
+fn file_bytes(path: &Path) -> Result<Bytes<'static>> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        return Err(format_err(path, "is a directory, not a .npy file".into()));
+    }
+    if meta.is_file() {
+        return map_file(path).map(Bytes::Mapped);
+    }
+    use std::io::Read;
+    let mut all = Vec::new();
+    super::open(path)?
+        .read_to_end(&mut all)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(Bytes::Owned(all))
 }
 
 fn map_file(path: &Path) -> Result<Mmap> {
@@ -369,7 +389,9 @@ fn load_dense<T: Element>(
             check(data)?;
             match bytes {
                 Bytes::Mapped(map) => Ok(Dense::from_mapped(n, p, map, offset)),
-                Bytes::Borrowed(_) => Ok(Dense::from_col_major(n, p, data.to_vec())),
+                Bytes::Owned(_) | Bytes::Borrowed(_) => {
+                    Ok(Dense::from_col_major(n, p, data.to_vec()))
+                }
             }
         }
         Ok(data) => {
