@@ -12,7 +12,7 @@ use lariat::params::{Algorithm, SolverParams};
 use lariat::path::{geometric_grid, solve_path};
 use lariat::penalty::ElasticNet;
 use lariat::problem::{Preprocess, Problem};
-use lariat::solver::{CpuBackend, Fit, Status};
+use lariat::solver::{Backend, CpuBackend, Fit, Status};
 use lariat::synth::Rng;
 
 /// A seeded property test: 24 random problems (shape, preprocessing, penalty all drawn).
@@ -324,5 +324,33 @@ fn a_path_past_the_interpolation_threshold_converges_in_few_sweeps() {
             let fista = solve_cpu(&pb, *pens.last().unwrap(), Algorithm::Fista, 1e-10);
             assert!((fista.objective - last.objective).abs() <= fista.gap + last.gap);
         }
+    }
+}
+
+/// The iteration cap is a cap: a solve that cannot converge (an L1 share of 1e-17, whose
+/// dual point is scaled below f64's rounding) stops at exactly `max_iter` sweeps, the face
+/// steps and extrapolations counted with them.
+#[test]
+fn a_solve_never_runs_past_its_iteration_cap() {
+    let (x, y) = random_problem(40, 60, 5);
+    let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+    let pen = ElasticNet {
+        lambda: 0.1,
+        l1_ratio: 1e-17,
+    };
+    for max_iter in [1, 2, 7, 60, 333] {
+        let params = SolverParams {
+            tol: 1e-12,
+            max_iter: Some(max_iter),
+            algorithm: Algorithm::Cd,
+            ..SolverParams::default()
+        }
+        .check()
+        .unwrap();
+        let fit = CpuBackend::new(Algorithm::Cd)
+            .solve(&pb, &pen, None, &params)
+            .unwrap();
+        assert_eq!(fit.status, Status::MaxIter, "{max_iter}");
+        assert!(fit.n_iter <= max_iter, "{} > {max_iter}", fit.n_iter);
     }
 }

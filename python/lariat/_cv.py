@@ -211,7 +211,7 @@ class ElasticNetCV(_LariatRegressor):
         self.l1_ratio_ = ratios[best_i]
         self.alpha_ = float(best.alphas[best.best])
         self.coef_ = best.coef()
-        self.intercept_ = float(best.path["intercept"][best.best])
+        self.intercept_ = np.float64(best.path["intercept"][best.best])
         self.n_iter_ = int(best.path["n_iter"][best.best])
         self.dual_gap_ = float(best.path["gap"][best.best])
         self.alphas_ = stack(lambda r: r.alphas)

@@ -224,7 +224,7 @@ class ElasticNet(_LariatRegressor):
         elif y.ndim == 2:
             self.intercept_ = np.asarray(intercepts)
         else:
-            self.intercept_ = intercepts[0]
+            self.intercept_ = np.float64(intercepts[0])  # scikit-learn's type
         self.n_iter_ = [int(q["n_iter"][0]) for q in paths] if multi else int(paths[0]["n_iter"][0])
         self.dual_gap_ = _squeeze([float(q["gap"][0]) for q in paths], multi)
         self.device_ = paths[0]["device"]

@@ -195,6 +195,10 @@ def test_shapes_follow_sklearn_in_the_corner_cases():
         a = ours.set_params(fit_intercept=False).fit(X, np.c_[y, y])
         b = ref.set_params(fit_intercept=False).fit(X, np.c_[y, y])
         assert a.intercept_ == b.intercept_ == 0.0
+    # A fitted intercept of a 1-D y is numpy's float64, as scikit-learn's.
+    for ours, ref in [(lariat.Lasso(alpha=0.1), sk.Lasso(alpha=0.1)),
+                      (lariat.LassoCV(cv=3), sk.LassoCV(cv=3))]:
+        assert type(ours.fit(X, y).intercept_) is type(ref.fit(X, y).intercept_) is np.float64
     a = lariat.ElasticNetCV(l1_ratio=[0.5], cv=3).fit(X, y)
     b = sk.ElasticNetCV(l1_ratio=[0.5], cv=3).fit(X, y)
     assert a.alphas_.shape == b.alphas_.shape and a.mse_path_.shape == b.mse_path_.shape

@@ -404,6 +404,9 @@ fn settle_active(
         if change <= tol {
             break;
         }
+        if *n_iter >= params.max_iter {
+            break; // the cap counts the step and the extrapolation too
+        }
         if since_face_step >= face_step_after(active.len(), pb.n()) {
             // Costs what its trigger allows: count it as the sweeps it is worth.
             face_step(pb, pen, &active, w, r);
