@@ -31,9 +31,30 @@ pub fn out(args: fmt::Arguments) -> anyhow::Result<()> {
         })
 }
 
-/// Writes to stderr, ignoring failure.
+/// Writes to stderr, ignoring failure. Messages quote the user's files (a field that failed
+/// to parse, a header name), so control characters other than line breaks and tabs are
+/// written escaped (`\u{1b}`): a file's bytes never drive the terminal.
 pub fn err(args: fmt::Arguments) {
-    let _ = std::io::stderr().lock().write_fmt(args);
+    let text = args.to_string();
+    let _ = std::io::stderr().lock().write_all(inert(&text).as_bytes());
+}
+
+/// `text` with its control characters escaped, line breaks and tabs kept.
+pub fn inert(text: &str) -> std::borrow::Cow<'_, str> {
+    let keep = |c: char| !c.is_control() || matches!(c, '\n' | '\r' | '\t');
+    if text.chars().all(keep) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if keep(c) {
+                c.to_string()
+            } else {
+                c.escape_unicode().to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 /// `println!` through [`out`]: evaluates to `anyhow::Result<()>`.

@@ -660,3 +660,29 @@ fn a_signal_while_outputs_wait_leaves_no_temporary() {
         assert!(!out.exists(), "SIG{name}: --out was published");
     }
 }
+
+/// A file's control characters reach the terminal escaped: a field holding ESC (the start of
+/// a terminal escape sequence) or NUL is quoted in the error as `\u{1b}`, never raw.
+#[test]
+fn control_characters_of_a_file_are_escaped_in_messages() {
+    let dir = temp_dir("cli-control");
+    let x = dir.join("x.csv");
+    std::fs::write(&x, b"a,y\n1,2\n3,\x1b[2J\x00oops\n4,5\n").unwrap();
+    let o = lariat(&[
+        "fit",
+        "--x",
+        x.to_str().unwrap(),
+        "--target",
+        "y",
+        "--lambda",
+        "0.1",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        !o.stderr.contains(&0x1b) && !o.stderr.contains(&0),
+        "{:?}",
+        o.stderr
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("\\u{1b}[2J\\u{0}oops"), "{err}");
+}
