@@ -209,7 +209,7 @@ struct BenchData {
     n_informative: usize,
 }
 
-fn synthetic_problem(cfg: &BenchConfig) -> BenchData {
+fn synthetic_problem(cfg: &BenchConfig) -> Result<BenchData> {
     let n_informative = ((cfg.p as f64 * INFORMATIVE_FRACTION).round() as usize).max(1);
     let data = generate(&SyntheticSpec {
         n: cfg.n,
@@ -218,24 +218,24 @@ fn synthetic_problem(cfg: &BenchConfig) -> BenchData {
         rho: cfg.rho,
         snr: SNR,
         seed: cfg.seed,
-    });
+    })?;
     if cfg.density >= 1.0 {
-        return BenchData {
+        return Ok(BenchData {
             x: BenchDesign::Dense(data.x),
             y: data.y,
             n_informative,
-        };
+        });
     }
     let mut rng = Rng::new(cfg.seed.wrapping_add(SPARSITY_STREAM));
     let x = thin_to_csc(&data.x, cfg.density, &mut rng);
     // The target is drawn again from the thinned matrix: the benchmark should solve a
     // regression whose signal lies in the stored entries, at the same SNR.
     let y = noisy_target(&x, &data.beta, SNR, &mut rng);
-    BenchData {
+    Ok(BenchData {
         x: BenchDesign::Sparse(x),
         y,
         n_informative,
-    }
+    })
 }
 
 /// Keeps each entry of `x` with probability `density`, as CSC.
@@ -453,7 +453,7 @@ pub struct BenchReport {
 /// worth having); it is an error only when no device could run at all.
 pub fn run_bench(cfg: &BenchConfig) -> Result<BenchReport> {
     cfg.check()?;
-    let data = synthetic_problem(cfg);
+    let data = synthetic_problem(cfg)?;
     let problem = Problem::new(data.x.as_design(), &data.y, Preprocess::default())?;
     let lambda = resolve_lambda(&problem, LambdaSpec::Ratio(cfg.lambda_ratio), cfg.l1_ratio)?;
     let penalty = check_penalty(ElasticNet {
@@ -1060,7 +1060,7 @@ mod tests {
     #[test]
     fn thinning_keeps_about_density_and_stays_valid() {
         let mut rng = Rng::new(1);
-        let x = crate::synth::toeplitz_design(50, 40, 0.5, &mut rng);
+        let x = crate::synth::toeplitz_design(50, 40, 0.5, &mut rng).unwrap();
         let csc = thin_to_csc(&x, 0.25, &mut rng);
         let kept = csc.stored_entries() as f64 / (50.0 * 40.0);
         assert!((kept - 0.25).abs() < 0.05, "kept {kept}");

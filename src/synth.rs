@@ -3,6 +3,7 @@
 //! design `corr(x_j, x_k) = rho^|j - k|`, the standard benchmark of the Lasso literature.
 
 use crate::design::Dense;
+use crate::error::{Error, Result};
 
 /// xoshiro256** seeded through SplitMix64. Not cryptographic; fast and reproducible.
 #[derive(Clone, Debug)]
@@ -80,8 +81,9 @@ pub struct Synthetic {
 
 /// Column-major `n x p` matrix with `corr(x_j, x_k) = rho^|j-k|`: each column is
 /// `rho * previous + sqrt(1 - rho^2) * fresh noise`.
-pub fn toeplitz_design(n: usize, p: usize, rho: f64, rng: &mut Rng) -> Dense<f64> {
-    let mut data = vec![0.0; n * p];
+/// Refused, not aborted, when the machine cannot hold it.
+pub fn toeplitz_design(n: usize, p: usize, rho: f64, rng: &mut Rng) -> Result<Dense<f64>> {
+    let mut data = zeros(n, p)?;
     let c = (1.0 - rho * rho).sqrt();
     for v in data.iter_mut().take(n) {
         *v = rng.normal();
@@ -93,14 +95,32 @@ pub fn toeplitz_design(n: usize, p: usize, rho: f64, rng: &mut Rng) -> Dense<f64
             *c_i = rho * p_i + c * rng.normal();
         }
     }
-    Dense::from_col_major(n, p, data)
+    Ok(Dense::from_col_major(n, p, data))
+}
+
+/// `n p` zeros, or an error that says how much memory they needed (allocating them with
+/// `vec!` aborts the process when the memory is not there).
+fn zeros(n: usize, p: usize) -> Result<Vec<f64>> {
+    let len = n
+        .checked_mul(p)
+        .ok_or_else(|| Error::OutOfRange(format!("a {n} x {p} design has too many entries")))?;
+    let mut data = Vec::new();
+    data.try_reserve_exact(len).map_err(|_| {
+        Error::OutOfRange(format!(
+            "a {n} x {p} design needs {:.2} GB of memory, which this machine (or its memory \
+             limit) does not give; use a smaller --n or --p",
+            len as f64 * 8.0 / 1e9
+        ))
+    })?;
+    data.resize(len, 0.0);
+    Ok(data)
 }
 
 /// Generates a problem with `n_informative` true features of random sign and magnitude in
 /// [1, 2], at random positions.
-pub fn generate(spec: &SyntheticSpec) -> Synthetic {
+pub fn generate(spec: &SyntheticSpec) -> Result<Synthetic> {
     let mut rng = Rng::new(spec.seed);
-    let x = toeplitz_design(spec.n, spec.p, spec.rho, &mut rng);
+    let x = toeplitz_design(spec.n, spec.p, spec.rho, &mut rng)?;
     let k = spec.n_informative.min(spec.p);
     let mut support: Vec<usize> = Vec::with_capacity(k);
     while support.len() < k {
@@ -125,10 +145,10 @@ pub fn generate(spec: &SyntheticSpec) -> Synthetic {
         1.0
     };
     let y = signal.iter().map(|s| s + noise_sd * rng.normal()).collect();
-    Synthetic {
+    Ok(Synthetic {
         x,
         y,
         beta,
         support,
-    }
+    })
 }

@@ -686,3 +686,29 @@ fn control_characters_of_a_file_are_escaped_in_messages() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("\\u{1b}[2J\\u{0}oops"), "{err}");
 }
+
+/// A synthetic design the machine cannot hold is an error that says so (exit 1), not an abort
+/// of the process (SIGABRT, "memory allocation failed").
+#[test]
+fn a_design_too_large_for_memory_is_an_error_not_an_abort() {
+    for cmd in [
+        vec!["demo", "--n", "100000000", "--p", "100000000"],
+        vec![
+            "bench",
+            "--n",
+            "100000000",
+            "--p",
+            "100000000",
+            "--device",
+            "cpu",
+        ],
+    ] {
+        let o = lariat(&cmd);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{cmd:?}: {err}");
+        assert!(
+            err.contains("needs 80000000.00 GB of memory"),
+            "{cmd:?}: {err}"
+        );
+    }
+}

@@ -47,7 +47,7 @@ fn grid(pb: &Problem, l1_ratio: f64, k: usize) -> Vec<ElasticNet> {
 /// Correlated designs make the strong rule err and screening matter.
 fn correlated_problem(n: usize, p: usize, seed: u64) -> (Dense<f64>, Vec<f64>) {
     let mut rng = Rng::new(seed);
-    let x = toeplitz_design(n, p, 0.8, &mut rng);
+    let x = toeplitz_design(n, p, 0.8, &mut rng).unwrap();
     let mut y: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
     for _ in 0..5 {
         let j = rng.below(p);

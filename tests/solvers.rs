@@ -218,7 +218,7 @@ fn anderson_extrapolation_reaches_the_same_optima_in_fewer_sweeps() {
             .enumerate()
     {
         let mut rng = Rng::new(600 + k as u64);
-        let x = lariat::synth::toeplitz_design(60, 300, rho, &mut rng);
+        let x = lariat::synth::toeplitz_design(60, 300, rho, &mut rng).unwrap();
         let mut y = vec![0.0; 60];
         for j in [3, 50, 51, 200] {
             x.col_axpy(j, 1.5, &mut y);

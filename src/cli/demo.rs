@@ -46,7 +46,7 @@ pub fn run_demo(a: DemoArgs) -> Result<()> {
                 rho: a.rho,
                 snr: a.snr,
                 seed: a.seed,
-            });
+            })?;
             let lesson = lesson_on(&data.x, &data.y, Some(&data.support), a.test_fraction, &cfg)?;
             let what = format!(
                 "built-in {} x {} Toeplitz design (rho {}), {} true features, SNR {}",
