@@ -353,3 +353,52 @@ fn a_constant_y_on_a_large_offset_centres_to_zero() {
     assert_eq!(pb.y_mean(), y[0]);
     assert_eq!(pb.lambda_max(1.0), 0.0);
 }
+
+/// The Elastic Net's dual is the better of the rescaled residual's and Fenchel's unscaled one
+/// (`math.md`); both are lower bounds. On an orthonormal design the optimum is known in closed
+/// form, so at perturbed points `P(w) - P*` must never exceed the gap reported there, and at
+/// an L1 share of 1e-17 (where the rescaled dual cannot certify: its scale is below the
+/// rounding of X^T r) the solve converges to the closed form.
+#[test]
+fn the_elastic_net_gap_bounds_the_suboptimality_down_to_a_tiny_l1_share() {
+    let (n, p) = (40, 12);
+    let x = orthonormal_design(n, p, 17);
+    let mut rng = lariat::synth::Rng::new(18);
+    let mut y: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+    x.col_axpy(2, 1.5, &mut y);
+    let pb = Problem::new(&x, &y, NO_INTERCEPT).unwrap();
+    let mut ols = vec![0.0; p];
+    x.rmatvec(&y, &mut ols);
+    ols.iter_mut().for_each(|b| *b /= n as f64);
+    for l1_ratio in [1.0, 0.9, 0.5, 1e-2, 1e-6, 1e-17] {
+        let pen = ElasticNet {
+            lambda: 0.3,
+            l1_ratio,
+        };
+        let best: Vec<f64> = ols
+            .iter()
+            .map(|&b| soft_threshold(b, pen.l1()) / (1.0 + pen.l2()))
+            .collect();
+        let p_star = pb.duality_gap(&best, &pen).primal;
+        for k in 0..30 {
+            let scale = 10f64.powi(-(k % 8));
+            let w: Vec<f64> = best.iter().map(|&b| b + scale * rng.normal()).collect();
+            let info = pb.duality_gap(&w, &pen);
+            assert!(
+                info.primal - p_star <= info.gap * (1.0 + 1e-9) + 1e-15,
+                "l1_ratio {l1_ratio}: suboptimality {} > gap {}",
+                info.primal - p_star,
+                info.gap
+            );
+            assert!(info.gap <= info.sphere_gap + 1e-15, "{info:?}");
+        }
+        let fit = solve_cpu(&pb, pen, Algorithm::Cd, 1e-10);
+        assert_eq!(fit.status, Status::Converged, "l1_ratio {l1_ratio}");
+        for j in 0..p {
+            assert!(
+                (fit.w[j] - best[j]).abs() < 1e-6,
+                "l1_ratio {l1_ratio} j {j}"
+            );
+        }
+    }
+}

@@ -89,9 +89,9 @@ fn gap_safe_never_discards_a_feature_of_the_solution() {
                     let r = pb.residual(&w);
                     let mut g = vec![0.0; pb.p()];
                     pb.rmatvec(&r, &mut g);
-                    let gap = pb.duality_gap_from(&w, &r, &g, &pen).gap;
+                    let info = pb.duality_gap_from(&w, &r, &g, &pen);
                     let mut alive = vec![true; pb.p()];
-                    let out = gap_safe_screen(&pb, &pen, &w, &g, gap, &mut alive);
+                    let out = gap_safe_screen(&pb, &pen, &w, &g, &info, &mut alive);
                     for j in &out {
                         assert_eq!(
                             exact.w[*j], 0.0,

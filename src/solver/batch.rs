@@ -327,7 +327,7 @@ impl<'a> Open<'a> {
         }
         let ws = if pen.l1() > 0.0 {
             self.sets
-                .next(pb, pen, &mut self.w, &cert.grad, gap, params)
+                .next(pb, pen, &mut self.w, &cert.grad, &cert.info, params)
         } else {
             // Ridge: every feature is in the model, the subproblem is the problem.
             (0..pb.p())

@@ -21,7 +21,7 @@ use super::screening::{gap_safe_screen, kkt_violators, strong_set, working_set};
 use super::{stop_status, Fit, Warm};
 use crate::params::ValidParams;
 use crate::penalty::{soft_threshold, ElasticNet};
-use crate::problem::{sq_norm, GapScalars, Problem};
+use crate::problem::{excess_sq, sq_norm, GapScalars, Problem};
 
 /// Each failed gap check tightens the active-set stopping threshold by at least this factor.
 const INNER_TIGHTEN: f64 = 0.25;
@@ -200,7 +200,7 @@ impl<'p> CdSolve<'p> {
         }
         let screen = self.params.screening;
         if screen.gap_safe {
-            let screened = gap_safe_screen(pb, pen, &self.w, g, info.gap, &mut self.alive);
+            let screened = gap_safe_screen(pb, pen, &self.w, g, &info, &mut self.alive);
             self.n_alive -= screened.len();
             for j in screened {
                 if self.w[j] != 0.0 {
@@ -331,13 +331,17 @@ fn restricted_gaps(
         .iter()
         .fold((0.0, 0.0), |(a, b), &j| (a + w[j].abs(), b + w[j] * w[j]));
     let (mut g_inf, mut g_inf_support) = (0.0f64, 0.0f64);
+    let (mut excess, mut excess_support) = (0.0, 0.0);
     let mut g_sq = 0.0;
     let mut visit = |j: usize| {
         let gj = pb.col_dot(j, r, 0.0);
         let violation = (gj - n * pen.l2() * w[j]).abs();
         g_inf = g_inf.max(violation);
+        let e = excess_sq(&[gj], n * pen.l1());
+        excess += e;
         if w[j] != 0.0 {
             g_inf_support = g_inf_support.max(violation);
+            excess_support += e;
         }
         g_sq += gj * gj;
     };
@@ -355,9 +359,11 @@ fn restricted_gaps(
         w_sq,
         g_inf,
         g_sq,
+        g_excess_sq: Some(excess),
     };
     let set_gap = pb.gap_from_scalars(&scalars, pen).gap;
     scalars.g_inf = g_inf_support;
+    scalars.g_excess_sq = Some(excess_support);
     RestrictedGaps {
         set: set_gap,
         support: pb.gap_from_scalars(&scalars, pen).gap,

@@ -16,7 +16,7 @@
 use rayon::prelude::*;
 
 use crate::penalty::ElasticNet;
-use crate::problem::Problem;
+use crate::problem::{GapInfo, Problem};
 
 /// When to use working sets.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -92,15 +92,18 @@ pub fn correlation(n: f64, pen: &ElasticNet, g_j: f64, w_j: f64) -> f64 {
 }
 
 /// Gap Safe sphere test: marks in `alive` (as false) every feature proven zero at the optimum.
-/// Returns the features newly discarded. `g = Xe^T r` at `w`, `gap` the duality gap there.
+/// Returns the features newly discarded. `g = Xe^T r` at `w`, `info` the gap there: the
+/// sphere is centred on the rescaled residual, so its radius comes from the gap at that
+/// point, [`GapInfo::sphere_gap`] (the certificate's own gap may be smaller).
 pub fn gap_safe_screen(
     pb: &Problem,
     pen: &ElasticNet,
     w: &[f64],
     g: &[f64],
-    gap: f64,
+    info: &GapInfo,
     alive: &mut [bool],
 ) -> Vec<usize> {
+    let gap = info.sphere_gap;
     let n = pb.n() as f64;
     let nl1 = n * pen.l1();
     if nl1 <= 0.0 || !gap.is_finite() {

@@ -8,7 +8,7 @@
 
 use crate::params::ValidParams;
 use crate::penalty::ElasticNet;
-use crate::problem::Problem;
+use crate::problem::{GapInfo, Problem};
 use crate::solver::screening::{gap_safe_screen, strong_set, working_set};
 use crate::solver::Warm;
 
@@ -49,12 +49,13 @@ impl WorkingSetRule {
         pen: &ElasticNet,
         w: &mut [f64],
         g: &[f64],
-        gap: f64,
+        info: &GapInfo,
         params: &ValidParams,
     ) -> Vec<usize> {
+        let gap = info.gap;
         if params.screening.gap_safe {
             // Safe in f64: g never under-states a correlation, the gap is certified.
-            for j in gap_safe_screen(pb, pen, w, g, gap, &mut self.keep) {
+            for j in gap_safe_screen(pb, pen, w, g, info, &mut self.keep) {
                 w[j] = 0.0;
             }
         }
@@ -131,10 +132,10 @@ pub fn screen_at_start(
     }
     let screen = params.screening;
     let r = pb.residual(&start.w);
-    let gap = pb.duality_gap_from(&start.w, &r, prev_g, pen).gap;
+    let info = pb.duality_gap_from(&start.w, &r, prev_g, pen);
     if screen.gap_safe {
         keep = std::mem::take(&mut start.keep);
-        let dropped = gap_safe_screen(pb, pen, &start.w, prev_g, gap, &mut keep);
+        let dropped = gap_safe_screen(pb, pen, &start.w, prev_g, &info, &mut keep);
         start.keep = keep;
         if dropped.iter().any(|&j| start.w[j] != 0.0) {
             // A non-zero proven zero (lambdas out of order): drop it; the correlations no

@@ -219,6 +219,7 @@ impl SubBatch {
                     g_sq: s[3] as f64,
                     r_sq: s[4] as f64,
                     r_yc: s[5] as f64,
+                    g_excess_sq: None, // the device sums no per-column excess
                 };
                 let gap = spec.pb.gap_from_scalars(&scalars, &spec.pen).gap;
                 history[c].push(gap);
