@@ -228,6 +228,16 @@ fn synthetic_problem(cfg: &BenchConfig) -> Result<BenchData> {
     }
     let mut rng = Rng::new(cfg.seed.wrapping_add(SPARSITY_STREAM));
     let x = thin_to_csc(&data.x, cfg.density, &mut rng);
+    if x.stored_entries() == 0 {
+        return Err(Error::invalid(
+            "density",
+            cfg.density,
+            format!(
+                "keeps no entry of the {} x {} design: raise --density (or --n, --p)",
+                cfg.n, cfg.p
+            ),
+        ));
+    }
     // The target is drawn again from the thinned matrix: the benchmark should solve a
     // regression whose signal lies in the stored entries, at the same SNR.
     let y = noisy_target(&x, &data.beta, SNR, &mut rng);

@@ -99,6 +99,8 @@ impl Model {
 
     /// Parses and checks a model from JSON text; `path` only names it in messages.
     pub fn from_json(text: &str, path: &Path) -> Result<Model> {
+        // A byte-order mark (Notepad's UTF-8) is not JSON, but the text inputs accept it.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         // `lariat cv --out` holds the chosen model beside the curve.
         #[derive(Deserialize)]
         struct CvFile {

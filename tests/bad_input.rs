@@ -191,6 +191,7 @@ fn cases() -> Vec<Case> {
         c(Input, "cv --x cv.csv --target y --foldid short-fold.txt", 1, "short-fold.txt: 3 fold labels for 20 rows"),
         c(Input, "cv --x cv.csv --target y --foldid one-fold.txt", 1, "one-fold.txt: a single fold label"),
         c(Input, "cv --x cv.csv --target y --foldid frac-fold.txt", 1, "frac-fold.txt: row 2: fold label 1.5 is not an integer"),
+        c(Input, "cv --x cv.csv --target y --foldid huge-fold.txt", 1, "huge-fold.txt: row 3: fold label 100000000000000000000 is beyond 2^53"),
         c(Input, "cv --x cv-const.csv --target y --foldid cv-const-fold.txt", 1, "y is constant (1) on the training rows of fold 2"),
         c(Collision, "cv --x cv.csv --target y --out cv.csv", 2, "refusing to overwrite an input"),
         c(Collision, "cv --x cv.csv --target y --foldid fold.txt --out fold.txt", 2, "refusing to overwrite an input"),
@@ -296,6 +297,10 @@ const FIXTURES: &[(&str, Fx)] = &[
     (
         "frac-fold.txt",
         Fx::Text("1\n1.5\n1\n2\n1\n2\n1\n2\n1\n2\n1\n2\n1\n2\n1\n2\n1\n2\n1\n2\n"),
+    ),
+    (
+        "huge-fold.txt",
+        Fx::Text("1\n2\n1e20\n2\n1\n2\n1\n2\n1\n2\n1\n2\n1\n2\n1\n2\n1\n2\n1\n2\n"),
     ),
     (
         "cv-const-fold.txt",

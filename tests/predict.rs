@@ -115,6 +115,18 @@ fn reordered_columns_are_matched_by_name() {
         let got = predictions(&lariat(&["predict", "--model", s(&m), "--x", s(&x)]));
         assert_eq!(got, expected(), "column order {order:?}");
     }
+    // A model saved with a UTF-8 byte-order mark (Notepad) reads as the same model.
+    let bom = write(
+        &d,
+        "m_bom.json",
+        &format!(
+            "\u{feff}{}",
+            model_json(Some(&["a", "b", "c"]), &[0, 1, 2], &[2.0, -3.0, 0.5], 3)
+        ),
+    );
+    let x = write(&d, "xb.csv", &csv(&[0, 1, 2], None));
+    let got = predictions(&lariat(&["predict", "--model", s(&bom), "--x", s(&x)]));
+    assert_eq!(got, expected(), "with a byte-order mark");
     // --by-position really ignores the names: a reordered file then gives other numbers.
     let x = write(&d, "xr.csv", &csv(&[2, 0, 1], None));
     let got = predictions(&lariat(&[

@@ -150,6 +150,13 @@ fn read_foldid(path: &Path, n: usize) -> Result<Folds> {
         .map(|(i, &v)| {
             if v.fract() == 0.0 && v.abs() < 2f64.powi(53) {
                 Ok(v as i64)
+            } else if v.fract() == 0.0 {
+                bail!(
+                    "{}: row {}: fold label {v} is beyond 2^53, where labels are no longer \
+                     exact; use small integers",
+                    path.display(),
+                    i + 1
+                )
             } else {
                 bail!(
                     "{}: row {}: fold label {v} is not an integer",

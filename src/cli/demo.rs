@@ -191,13 +191,21 @@ fn print_lesson(l: &Lesson, source: &str, budget: usize) -> Result<()> {
             l.test.mse[i]
         )?;
     }
-    outln!(
-        "below lambda {:.4e} the training error keeps falling ({:.3e} at the end) while the test \
-         error rises ({:.3e} at the end): the model fits noise",
-        l.lambdas[l.best_test],
-        l.train.mse[k - 1],
-        l.test.mse[k - 1]
-    )?;
+    // Said only where the table shows it: the test error's minimum before the path's end.
+    if l.best_test + 1 < k && l.test.mse[k - 1] > l.test.mse[l.best_test] {
+        outln!(
+            "below lambda {:.4e} the training error keeps falling ({:.3e} at the end) while the \
+             test error rises ({:.3e} at the end): the model fits noise",
+            l.lambdas[l.best_test],
+            l.train.mse[k - 1],
+            l.test.mse[k - 1]
+        )?;
+    } else {
+        outln!(
+            "the test error is lowest at the path's smallest lambda: this grid stops before the \
+             model starts to fit noise (a longer grid, --n-lambdas, may show it)"
+        )?;
+    }
     outln!(
         "cross-validation on the training rows alone picks lambda {:.4e}: test error {:.5e} \
          (the best on the path: {:.5e})",

@@ -565,6 +565,14 @@ fn resolve_index(
         IndexCol::None => Ok(None),
         IndexCol::Auto => Ok(names.filter(|n| n.len() > 1 && n[0].is_empty()).map(|_| 0)),
         IndexCol::Column(i) if i < width && width > 1 => Ok(Some(i)),
+        IndexCol::Column(i) if i >= width => Err(Error::Format {
+            path: path.to_path_buf(),
+            msg: format!(
+                "--index-col {i} is not a column: the file has {width} column(s) (0-based \
+                 indices 0 to {})",
+                width - 1
+            ),
+        }),
         IndexCol::Column(i) => Err(Error::Format {
             path: path.to_path_buf(),
             msg: format!(
@@ -845,7 +853,26 @@ fn parse_number(ctx: &LineCtx, col: usize, text: &str) -> Result<f64> {
         Err(_) => {
             // The usual reasons a cell is not a number, said where the cell is.
             const MISSING: [&str; 8] = ["NA", "N/A", "na", "n/a", "null", "NULL", "None", "?"];
-            let hint = if t.contains(',') && t.replacen(',', ".", 1).parse::<f64>().is_ok() {
+            let thousands = t.contains(',') && {
+                // 1,000 or -12,345,678.5: groups of three digits after each comma.
+                let int = t
+                    .trim_start_matches(['+', '-'])
+                    .split('.')
+                    .next()
+                    .unwrap_or("");
+                let mut groups = int.split(',');
+                let lead = groups.next().unwrap_or("");
+                (1..=3).contains(&lead.len())
+                    && lead.bytes().all(|b| b.is_ascii_digit())
+                    && groups.all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()))
+            };
+            let hint = if thousands && !t.contains('.') && t.matches(',').count() == 1 {
+                // 1,000 and 1,5 read alike: a thousands separator or a decimal comma.
+                " (a thousands separator or a decimal comma: neither is supported; write \
+                 plain numbers with '.' for decimals)"
+            } else if thousands {
+                " (thousands separators are not supported; write plain numbers)"
+            } else if t.contains(',') && t.replacen(',', ".", 1).parse::<f64>().is_ok() {
                 // European spreadsheets pair ';' delimiters with decimal commas.
                 " (decimal commas are not supported; use '.')"
             } else if MISSING.contains(&t) {
@@ -1027,6 +1054,17 @@ mod tests {
         let msg = err_text("a;b\n1,5;2\n", &ReadOptions::default());
         assert!(
             msg.contains(":2:1: cannot parse '1,5'") && msg.contains("decimal commas"),
+            "{msg}"
+        );
+        // Groups of three digits are a thousands separator, or (one group, no point) either.
+        let msg = err_text("a;b\n12,345,678.5;2\n", &ReadOptions::default());
+        assert!(
+            msg.contains("thousands separators are not supported"),
+            "{msg}"
+        );
+        let msg = err_text("a;b\n1,000;2\n", &ReadOptions::default());
+        assert!(
+            msg.contains("a thousands separator or a decimal comma"),
             "{msg}"
         );
         let msg = err_text("a,b\n1,\"2\n", &ReadOptions::default());
@@ -1243,7 +1281,15 @@ mod tests {
                 ..Default::default()
             },
         );
-        assert!(msg.contains("--index-col 2 leaves no data"), "{msg}");
+        assert!(msg.contains("--index-col 2 is not a column"), "{msg}");
+        let msg = err_text(
+            "a\n1\n",
+            &ReadOptions {
+                index_col: IndexCol::Column(0),
+                ..Default::default()
+            },
+        );
+        assert!(msg.contains("--index-col 0 leaves no data"), "{msg}");
         let msg = err_text(
             ",y\n0,1\n",
             &ReadOptions {
