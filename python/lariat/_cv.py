@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
+from sklearn.model_selection import check_cv
 
 from . import _input
 from . import _lariat
@@ -137,7 +138,7 @@ class ElasticNetCV(_LariatRegressor):
     def _l1_ratios(self) -> List[float]:
         return [float(r) for r in np.atleast_1d(self.l1_ratio)]
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> "ElasticNetCV":
+    def fit(self, X: ArrayLike, y: ArrayLike, **params: Any) -> "ElasticNetCV":
         """Cross-validates the path and fits the full data at the chosen alpha.
 
         Parameters
@@ -146,12 +147,19 @@ class ElasticNetCV(_LariatRegressor):
             Training data (read in place when it can be, see :class:`ElasticNet`).
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Target(s); a 2-D y cross-validates each column, all in one batch.
+        **params : dict
+            Parameters of the splitter's ``split`` (``groups`` for ``GroupKFold``), routed
+            as scikit-learn routes them: only with
+            ``sklearn.set_config(enable_metadata_routing=True)``.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
+        if "sample_weight" in params:
+            raise TypeError(f"{type(self).__name__}.fit does not support sample_weight")
+        split_params = _split_params(self, params)
         X, y = _input.check_fit_data(self, X, y)
         multi = y.ndim == 2 and y.shape[1] > 1
         ratios = self._l1_ratios()
@@ -161,7 +169,7 @@ class ElasticNetCV(_LariatRegressor):
                 "a list of l1_ratio with a 2-D y is not supported; cross-validate one "
                 "l1_ratio at a time"
             )
-        folds = _input.fold_labels(self.cv, X, y)
+        folds = _input.fold_labels(self.cv, X, y, **split_params)
         values, size = _input.grid(self.alphas, self.n_alphas)
         if values is None and any(r == 0 for r in ratios):
             # scikit-learn's refusal: Ridge has no alpha_max to start a grid from.
@@ -195,6 +203,16 @@ class ElasticNetCV(_LariatRegressor):
         else:
             self._set_one([per_ratio[0] for per_ratio in results], ratios)
         return self
+
+    def get_metadata_routing(self) -> Any:
+        """Where ``fit``'s extra parameters go: the splitter's ``split`` (scikit-learn's
+        routing, as its own ``ElasticNetCV``)."""
+        from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
+
+        return MetadataRouter(owner=type(self).__name__).add(
+            splitter=check_cv(self.cv),
+            method_mapping=MethodMapping().add(caller="fit", callee="split"),
+        )
 
     def _set_one(self, results: List[_CvResult], ratios: List[float]) -> None:
         """One response, one or several l1_ratios (scikit-learn's shapes and choice)."""
@@ -300,3 +318,21 @@ n_iter_, dual_gap_, n_features_in_, feature_names_in_, device_
             gap_safe=gap_safe,
             working_sets=working_sets,
         )
+
+
+def _split_params(est: Any, params: Dict[str, Any]) -> Dict[str, Any]:
+    """The parameters of ``fit`` meant for the splitter: none without metadata routing (where
+    scikit-learn refuses extra parameters too), else what routing sends to ``split``."""
+    if not params:
+        return {}
+    import sklearn
+
+    if not sklearn.get_config().get("enable_metadata_routing", False):
+        raise ValueError(
+            f"{type(est).__name__}.fit got {sorted(params)}: extra parameters of fit (such as "
+            "groups) reach the splitter only with "
+            "sklearn.set_config(enable_metadata_routing=True), as in scikit-learn"
+        )
+    from sklearn.utils.metadata_routing import process_routing
+
+    return dict(process_routing(est, "fit", **params).splitter.split)

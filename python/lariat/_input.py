@@ -177,9 +177,10 @@ def _row_indices(rows: Any, n: int) -> np.ndarray:
     return rows.astype(np.int64, copy=False)
 
 
-def fold_labels(cv: Any, X: Any, y: np.ndarray) -> np.ndarray:
+def fold_labels(cv: Any, X: Any, y: np.ndarray, **split_params: Any) -> np.ndarray:
     """One fold label per row from scikit-learn's ``cv`` (``None``: 5 folds, an int: KFold
-    without shuffling, a splitter or an iterable of (train, test)).
+    without shuffling, a splitter or an iterable of (train, test)); ``split_params`` (such as
+    ``groups``) go to its ``split``.
 
     lariat's cross-validation holds every row out exactly once, so the test sets must
     partition the rows and each training set must be the rest.
@@ -187,7 +188,7 @@ def fold_labels(cv: Any, X: Any, y: np.ndarray) -> np.ndarray:
     n = X.shape[0]
     splitter = check_cv(cv, y, classifier=False)
     labels = np.full(n, -1, dtype=np.int64)
-    for k, (train, test) in enumerate(splitter.split(X, y)):
+    for k, (train, test) in enumerate(splitter.split(X, y, **split_params)):
         train, test = _row_indices(train, n), _row_indices(test, n)
         if np.any(labels[test] >= 0) or np.unique(test).size != test.size:
             raise ValueError(

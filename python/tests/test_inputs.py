@@ -248,3 +248,28 @@ def test_misaligned_buffers_fit_as_aligned_ones():
     np.testing.assert_allclose(sparse.coef_, want.coef_, rtol=1e-9, atol=1e-12)
     cv = lariat.LassoCV(cv=3, n_alphas=5).fit(X, _misaligned(y))
     assert cv.alpha_ == lariat.LassoCV(cv=3, n_alphas=5).fit(X, y).alpha_
+
+
+def test_groups_reach_the_splitter_through_metadata_routing():
+    """As scikit-learn's: fit's groups go to the splitter's split only with metadata routing
+    on (refused, by name, without it), also inside cross_validate; the folds are GroupKFold's."""
+    import sklearn
+    from sklearn.model_selection import GroupKFold, cross_validate
+
+    X, y = wide_problem(n=48, p=30, seed=19)
+    groups = np.repeat(np.arange(6), 8)
+    with pytest.raises(ValueError, match="enable_metadata_routing"):
+        lariat.LassoCV(cv=GroupKFold(3)).fit(X, y, groups=groups)
+    with pytest.raises(TypeError, match="sample_weight"):
+        lariat.LassoCV().fit(X, y, sample_weight=np.ones(len(y)))
+    splits = list(GroupKFold(3).split(X, y, groups))
+    want = lariat.LassoCV(cv=splits, n_alphas=8).fit(X, y)
+    with sklearn.config_context(enable_metadata_routing=True):
+        got = lariat.LassoCV(cv=GroupKFold(3), n_alphas=8).fit(X, y, groups=groups)
+        nested = cross_validate(
+            lariat.LassoCV(cv=GroupKFold(3), n_alphas=8), X, y, cv=GroupKFold(2),
+            params={"groups": groups},
+        )
+    np.testing.assert_array_equal(got.mse_path_, want.mse_path_)
+    assert got.alpha_ == want.alpha_
+    assert np.all(np.isfinite(nested["test_score"]))
