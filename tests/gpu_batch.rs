@@ -169,6 +169,20 @@ fn assert_matches_cpu(
     }
 }
 
+/// The full data and each fold of `labels` as problems on `x` (statistics per fold).
+fn fold_problems<'a>(
+    x: &'a Dense<f64>,
+    y: &'a [f64],
+    prep: Preprocess,
+    labels: &[usize],
+) -> Vec<Problem<'a>> {
+    ColumnStats::for_folds(x, prep, labels)
+        .unwrap()
+        .into_iter()
+        .map(|s| Problem::with_stats(x, Arc::new(s), y).unwrap())
+        .collect()
+}
+
 fn grid(pb: &Problem, l1_ratio: f64, steps: usize) -> Vec<ElasticNet> {
     let top = if l1_ratio > 0.0 {
         pb.lambda_max(l1_ratio)
@@ -192,11 +206,7 @@ fn folds_and_the_full_data_solve_together_as_they_do_alone_on_the_cpu() {
     let prm = params(1e-8);
     for prep in Preprocess::ALL {
         for l1_ratio in [1.0, 0.5, 0.0] {
-            let stats = ColumnStats::for_folds(&x, prep, &labels).unwrap();
-            let pbs: Vec<Problem> = stats
-                .into_iter()
-                .map(|s| Problem::with_stats(&x, Arc::new(s), &y).unwrap())
-                .collect();
+            let pbs = fold_problems(&x, &y, prep, &labels);
             let refs: Vec<&Problem> = pbs.iter().collect();
             let grids: Vec<Vec<ElasticNet>> = refs.iter().map(|pb| grid(pb, l1_ratio, 8)).collect();
             let on_gpu = paths(&refs, &grids, &mut gpu, &prm);
@@ -263,11 +273,7 @@ fn checks_that_carry_the_pass_certify_the_same_answers_with_fewer_waits() {
     let prm = params(1e-6);
     for prep in [Preprocess::default(), Preprocess::ALL[3]] {
         for l1_ratio in [1.0, 0.5] {
-            let stats = ColumnStats::for_folds(&x, prep, &labels).unwrap();
-            let pbs: Vec<Problem> = stats
-                .into_iter()
-                .map(|s| Problem::with_stats(&x, Arc::new(s), &y).unwrap())
-                .collect();
+            let pbs = fold_problems(&x, &y, prep, &labels);
             let refs: Vec<&Problem> = pbs.iter().collect();
             let grids: Vec<Vec<ElasticNet>> =
                 refs.iter().map(|pb| grid(pb, l1_ratio, 10)).collect();
