@@ -70,7 +70,8 @@ pub struct InputArgs {
     /// File format of --x (and --y): npy, csv or libsvm. Default: from the extension.
     #[arg(long)]
     pub format: Option<Format>,
-    /// CSV delimiter: ',', ';' or 'tab'. Default: detected from the first line.
+    /// CSV delimiter: ',', ';', 'tab' or 'space' (runs of spaces are one separator, as
+    /// np.savetxt writes). Default: ',', ';' or tab, detected from the first line.
     #[arg(long, value_parser = parse_delimiter)]
     pub delimiter: Option<u8>,
     /// CSV files have a header row (default: decided from the first row: names are a header,
@@ -142,8 +143,10 @@ fn parse_delimiter(s: &str) -> std::result::Result<u8, String> {
         "," | "comma" => Ok(b','),
         ";" | "semicolon" => Ok(b';'),
         "\t" | "tab" | "\\t" => Ok(b'\t'),
+        // np.savetxt's default; runs of spaces count as one.
+        " " | "space" => Ok(b' '),
         _ => Err(format!(
-            "unsupported delimiter '{s}' (expected ',', ';' or 'tab')"
+            "unsupported delimiter '{s}' (expected ',', ';', 'tab' or 'space')"
         )),
     }
 }

@@ -387,3 +387,36 @@ fn a_npy_from_a_pipe_reads_and_a_directory_is_named() {
         out(&o).1
     );
 }
+
+/// np.savetxt's space-separated text: named in the error when the delimiter is not given,
+/// read with `--delimiter space` (aligned columns too).
+#[test]
+fn space_separated_text_is_named_then_read() {
+    let d = temp_dir("readers-space");
+    let (mut text, mut ys) = (String::new(), String::new());
+    for r in ROWS {
+        text.push_str(&format!(" {}   {}  \n", r[0], r[1]));
+        ys.push_str(&format!("{}\n", y_of(&r)));
+    }
+    let x = write(&d, "x.txt", text.as_bytes());
+    let y = write(&d, "y.csv", ys.as_bytes());
+    let o = lariat(&["fit", "--x", s(&x), "--y", s(&y), "--lambda", "0.1"]);
+    assert!(
+        out(&o).1.contains("pass --delimiter space"),
+        "{}",
+        out(&o).1
+    );
+    let (m, _, _) = fit(
+        &[
+            "--x",
+            s(&x),
+            "--y",
+            s(&y),
+            "--delimiter",
+            "space",
+            "--no-header",
+        ],
+        &d,
+    );
+    close(&coef(&m), &[(0, 2.0), (1, -1.0)]);
+}

@@ -770,6 +770,16 @@ fn for_each_field(
     scratch: &mut String,
     mut f: impl FnMut(usize, &str) -> Result<()>,
 ) -> Result<usize> {
+    if delim == b' ' {
+        // Space-separated (np.savetxt): runs of spaces are one separator, and spaces at the
+        // ends separate nothing; no quoting.
+        let mut count = 0;
+        for (i, field) in line.split(' ').filter(|s| !s.is_empty()).enumerate() {
+            f(i, field)?;
+            count = i + 1;
+        }
+        return Ok(count);
+    }
     let bytes = line.as_bytes();
     let mut pos = 0;
     let mut index = 0;
@@ -875,6 +885,12 @@ fn parse_number(ctx: &LineCtx, col: usize, text: &str) -> Result<f64> {
             } else if t.contains(',') && t.replacen(',', ".", 1).parse::<f64>().is_ok() {
                 // European spreadsheets pair ';' delimiters with decimal commas.
                 " (decimal commas are not supported; use '.')"
+            } else if t.split_whitespace().count() > 1
+                && t.split_whitespace().all(|f| f.parse::<f64>().is_ok())
+            {
+                // np.savetxt's default: numbers separated by spaces.
+                " (its numbers are separated by spaces, which lariat does not guess: pass \
+                 --delimiter space)"
             } else if MISSING.contains(&t) {
                 " (missing values are not supported: impute or drop them first)"
             } else if col == 1 {
@@ -1056,6 +1072,21 @@ mod tests {
             msg.contains(":2:1: cannot parse '1,5'") && msg.contains("decimal commas"),
             "{msg}"
         );
+        // np.savetxt's default delimiter, a space, is named; given, it reads (runs of spaces
+        // are one separator).
+        let msg = err_text("a b\n1.5 2\n", &ReadOptions::default());
+        assert!(msg.contains("pass --delimiter space"), "{msg}");
+        let spaced = ReadOptions {
+            delimiter: Some(b' '),
+            ..Default::default()
+        };
+        let ds = read_dataset_from(
+            "a  b\n 1.5   2\n3 4.5  \n".as_bytes(),
+            Path::new("s.txt"),
+            &spaced,
+        )
+        .unwrap();
+        assert_eq!(col_major(ds.x.as_ref()), [1.5, 3.0, 2.0, 4.5]);
         // Groups of three digits are a thousands separator, or (one group, no point) either.
         let msg = err_text("a;b\n12,345,678.5;2\n", &ReadOptions::default());
         assert!(
