@@ -116,7 +116,10 @@ impl Parsed {
                 ));
             }
             self.p = self.p.max(p);
-            self.entries.push((row, j, value));
+            // An explicit `j:0` stores nothing (it is not a non-zero, and costs a multiply).
+            if value != 0.0 {
+                self.entries.push((row, j, value));
+            }
         }
         Ok(())
     }
@@ -235,6 +238,9 @@ mod tests {
         );
         assert!(ds.feature_names.is_none());
         assert_eq!(ds.x.stored_entries(), 5);
+        // An explicit zero widens X but stores nothing.
+        let ds = read_text("1 1:0.5 3:0\n2 2:0\n").unwrap();
+        assert_eq!((ds.x.n_cols(), ds.x.stored_entries()), (3, 1));
     }
 
     #[test]
