@@ -2,6 +2,8 @@
 //! design (of the same shape, possibly at the address of a dropped one) is uploaded again,
 //! never mistaken for the old X.
 
+#![cfg(feature = "gpu")]
+
 mod common;
 
 use common::{gpu_or_skip, random_problem, rel_diff};

@@ -4,11 +4,14 @@
 
 mod common;
 
-use common::{gpu_or_skip, random_problem};
+#[cfg(feature = "gpu")]
+use common::gpu_or_skip;
+use common::random_problem;
 use lariat::params::{Algorithm, SolverParams};
 use lariat::path::solve_path;
 use lariat::penalty::ElasticNet;
 use lariat::problem::{Preprocess, Problem};
+#[cfg(feature = "gpu")]
 use lariat::solver::gpu::GpuOptions;
 use lariat::solver::{Backend, CpuBackend, Status};
 
@@ -75,6 +78,7 @@ fn zero_is_exact_on_the_cpu() {
     check(&mut CpuBackend::new(Algorithm::Fista), "fista");
 }
 
+#[cfg(feature = "gpu")]
 #[test]
 fn zero_is_exact_on_the_gpu() {
     let Some(mut gpu) = gpu_or_skip(GpuOptions::default()) else {

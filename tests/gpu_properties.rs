@@ -3,6 +3,8 @@
 //! GPU's answer must be certified (converged, its own gap within the tolerance, as a full f64
 //! pass computes it) and its objective must match the CPU optimum within the two gaps.
 
+#![cfg(feature = "gpu")]
+
 mod common;
 
 use common::{assert_gap_is_full_pass, gpu_or_skip, random_problem, solve_cpu};
