@@ -10,8 +10,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::console;
 use lariat::bench::{BenchConfig, BenchDevice};
 use lariat::data::{
-    read_dataset, read_target, Dataset, Format, Header, IndexBase, IndexCol, Notice, ReadOptions,
-    Target,
+    read_dataset, read_target_rows, Dataset, Format, Header, IndexBase, IndexCol, Notice,
+    ReadOptions, Target,
 };
 use lariat::evaluate::{error_curve, holdout_rows, ErrorCurve};
 use lariat::fit::{
@@ -599,7 +599,7 @@ fn read_xy(
     let y_path = y;
     let y = match (y, ds.y.take()) {
         (Some(path), None) => {
-            let (y, notices) = read_target(path, &input.read_options(None))?;
+            let (y, notices) = read_target_rows(path, &input.read_options(None), ds.x.n_rows())?;
             ds.notices.extend(notices);
             y
         }

@@ -337,6 +337,22 @@ fn a_lone_zero_above_decimals_is_pandas_name_and_above_integers_is_asked_about()
     close(&coef(&m), &[(0, 2.0)]);
     let (m, _, _) = fit(&["--x", s(&xi), "--y", s(&yi), "--no-header"], &d);
     assert_eq!(m["n_samples"].as_u64(), Some(5));
+    // A --y above integers is decided by X's rows (the reading that matches, with a warning).
+    let x4 = write(&d, "x4.csv", b"a\n1\n2\n3\n4\n");
+    let (m, _, stderr) = fit(&["--x", s(&x4), "--y", s(&yi)], &d);
+    assert_eq!(m["n_samples"].as_u64(), Some(4));
+    close(&coef(&m), &[(0, 2.0)]);
+    assert!(
+        stderr.contains("was taken as a header: so it has the 4 values"),
+        "{stderr}"
+    );
+    let x5 = write(&d, "x5.csv", b"a\n0\n1.5\n2.5\n3.5\n4.5\n");
+    let (m, _, stderr) = fit(&["--x", s(&x5), "--y", s(&yi)], &d);
+    assert_eq!(m["n_samples"].as_u64(), Some(5));
+    assert!(
+        stderr.contains("was taken as data: so it has the 5 values"),
+        "{stderr}"
+    );
     // Above a row that is not a number, it is data, and the bad row is the error.
     let bad = write(&d, "bad.csv", b"0\nabc\n1.5\n");
     let o = lariat(&["fit", "--x", s(&bad), "--y", s(&yi), "--lambda", "0.1"]);
@@ -419,4 +435,51 @@ fn space_separated_text_is_named_then_read() {
         &d,
     );
     close(&coef(&m), &[(0, 2.0), (1, -1.0)]);
+}
+
+/// 0-based fold labels in a text file start with a lone `0` above integers: they are data,
+/// decided by the count of X's rows, and give the folds that the same labels from 1 give.
+#[test]
+fn zero_based_fold_labels_are_read_as_data() {
+    let d = temp_dir("readers-foldid");
+    let mut x = String::from("a,b,y\n");
+    for i in 0..12 {
+        let (a, b) = ((i % 5) as f64, ((i * 7) % 4) as f64);
+        x.push_str(&format!(
+            "{a},{b},{}\n",
+            1.0 + 2.0 * a - b + 0.1 * (i % 3) as f64
+        ));
+    }
+    let xs = write(&d, "x.csv", x.as_bytes());
+    let labels: Vec<usize> = (0..12).map(|i| i % 3).collect();
+    let text = |shift: usize| {
+        labels
+            .iter()
+            .map(|l| format!("{}\n", l + shift))
+            .collect::<String>()
+    };
+    let zero = write(&d, "f0.txt", text(0).as_bytes());
+    let one = write(&d, "f1.txt", text(1).as_bytes());
+    let cv = |f: &Path, out: &str| {
+        let o = d.join(out);
+        let r = lariat(&[
+            "cv",
+            "--x",
+            s(&xs),
+            "--target",
+            "y",
+            "--foldid",
+            s(f),
+            "--n-lambdas",
+            "5",
+            "-q",
+            "--out",
+            s(&o),
+        ]);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&o).unwrap()).unwrap();
+        v["cvm"].clone()
+    };
+    assert_eq!(cv(&zero, "c0.json"), cv(&one, "c1.json"));
 }

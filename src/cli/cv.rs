@@ -9,7 +9,7 @@ use clap::Args;
 use lariat::cv::{
     check_training_responses, cross_validate, CvOutcome, Folds, Select, DEFAULT_FOLDS,
 };
-use lariat::data::{read_target, Dataset, Format, ReadOptions};
+use lariat::data::{read_target_rows, Dataset, Format, ReadOptions};
 use lariat::fit::LambdaSpec;
 use lariat::outputs::Outputs;
 use lariat::plot::{render_cv_plot, CvPicture};
@@ -134,7 +134,7 @@ fn read_foldid(path: &Path, n: usize) -> Result<Folds> {
         }),
         ..ReadOptions::default()
     };
-    let (values, notices) = read_target(path, &opts)
+    let (values, notices) = read_target_rows(path, &opts, n)
         .with_context(|| format!("reading fold labels from {}", path.display()))?;
     super::print_notices(&notices, false);
     if values.len() != n {

@@ -265,14 +265,8 @@ fn lone_zero_is_a_header(ctx: &LineCtx, text: &str) -> Result<bool> {
     if field.contains(['.', 'e', 'E']) {
         return Ok(true);
     }
-    Err(Error::Parse {
+    Err(Error::AmbiguousLoneZero {
         path: ctx.path.to_path_buf(),
-        line: 1,
-        col: 1,
-        msg: "the first row is a lone '0', which is pandas' name of an unnamed column as \
-              often as a first value (the values below are integers): pass --header or \
-              --no-header"
-            .into(),
     })
 }
 

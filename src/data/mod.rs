@@ -286,6 +286,42 @@ fn nonempty(ds: Dataset) -> Result<Dataset> {
     Ok(ds)
 }
 
+/// [`read_target`] where `n_rows` values are expected (y for an X, fold labels): a first row
+/// that is a lone `0` above integers, a header or a value as likely, is decided by the count
+/// (the reading that gives `n_rows` values, said in a warning); otherwise as `read_target`.
+pub fn read_target_rows(
+    path: &Path,
+    opts: &ReadOptions,
+    n_rows: usize,
+) -> Result<(Vec<f64>, Vec<Notice>)> {
+    match read_target(path, opts) {
+        Err(Error::AmbiguousLoneZero { .. }) => {
+            for (header, taken) in [(Header::Yes, "a header"), (Header::No, "data")] {
+                let with = ReadOptions {
+                    header,
+                    ..opts.clone()
+                };
+                if let Ok((values, mut notices)) = read_target(path, &with) {
+                    if values.len() == n_rows {
+                        notices.push(Notice {
+                            warning: true,
+                            text: format!(
+                                "{}: its first row, a lone '0', was taken as {taken}: so it has \
+                                 the {n_rows} values expected (pass --header or --no-header to \
+                                 say)",
+                                path.display()
+                            ),
+                        });
+                        return Ok((values, notices));
+                    }
+                }
+            }
+            read_target(path, opts)
+        }
+        other => other,
+    }
+}
+
 /// Reads a target vector: a 1-D (or n x 1) `.npy`, or a one-column text file (header optional),
 /// with what the reader has to report about how it read the file.
 pub fn read_target(path: &Path, opts: &ReadOptions) -> Result<(Vec<f64>, Vec<Notice>)> {
