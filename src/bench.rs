@@ -613,7 +613,7 @@ mod gpu_bench {
     use crate::solver::gpu::block::BlockResident;
     use crate::solver::gpu::context::AdapterChoice;
     use crate::solver::gpu::kernels::BLOCK_WIDTHS;
-    use crate::solver::gpu::resident::{run_and_read, run_and_read_prefixes, Resident};
+    use crate::solver::gpu::resident::{run_and_read, time_read_back, Resident};
     use crate::solver::gpu::{GpuBackend, GpuOptions};
 
     /// One submission should run at least this long, so that submission and read-back
@@ -691,11 +691,7 @@ mod gpu_bench {
             .resident()
             .ok_or_else(|| Error::Gpu("no problem on the device to time".into()))?
             .g;
-        let read = |bytes: u64| -> Result<f64> {
-            let t0 = Instant::now();
-            run_and_read_prefixes(ctx, "round trip", |_| {}, &[(g, bytes)])?;
-            Ok(t0.elapsed().as_secs_f64())
-        };
+        let read = |bytes: u64| time_read_back(ctx, g, bytes);
         let median_of = |bytes: u64| -> Result<f64> {
             read(bytes)?;
             let mut samples = (0..repeats.max(5))

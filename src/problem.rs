@@ -867,14 +867,15 @@ pub const UNSCALED_DUAL_BELOW: f64 = 1e-3;
 
 /// `sum_j (|g_j| - t)_+^2`: how far the correlations stand beyond the L1 bound `t`.
 pub fn excess_sq(g: &[f64], t: f64) -> f64 {
-    g.iter()
-        .map(|&gj| {
-            let e = gj.abs() - t;
-            if e.is_nan() {
-                e
-            } else {
-                e.max(0.0) * e.max(0.0)
-            }
-        })
-        .sum()
+    g.iter().map(|&gj| excess_term(gj, t)).sum()
+}
+
+/// One correlation's term of [`excess_sq`] (NaN stays NaN).
+pub fn excess_term(gj: f64, t: f64) -> f64 {
+    let e = gj.abs() - t;
+    if e.is_nan() {
+        e
+    } else {
+        e.max(0.0) * e.max(0.0)
+    }
 }

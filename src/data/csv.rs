@@ -270,6 +270,48 @@ fn lone_zero_is_a_header(ctx: &LineCtx, text: &str) -> Result<bool> {
     })
 }
 
+/// The first non-blank line of a CSV, its delimiter (given, else detected from it) and its
+/// fields (trimmed, quotes removed).
+struct FirstRow<'a> {
+    ctx: LineCtx<'a>,
+    line: String,
+    delim: u8,
+    fields: Vec<String>,
+}
+
+fn first_row<'a, R: BufRead>(
+    lines: &mut Lines<'a, R>,
+    opts: &ReadOptions,
+) -> Result<Option<FirstRow<'a>>> {
+    let Some((ctx, line)) = lines.next_nonblank(b" ")? else {
+        return Ok(None);
+    };
+    let delim = match opts.delimiter {
+        Some(d) if d.is_ascii() && !matches!(d, b'"' | b'\n' | b'\r') => d,
+        Some(d) => {
+            return Err(Error::invalid(
+                "delimiter",
+                format!("{:?}", d as char),
+                "an ASCII character other than '\"' and line breaks",
+            ))
+        }
+        None => detect_delimiter(line),
+    };
+    let line = line.to_string();
+    let mut fields = Vec::new();
+    let mut scratch = String::new();
+    for_each_field(&ctx, &line, delim, &mut scratch, |_, f| {
+        fields.push(f.trim().to_string());
+        Ok(())
+    })?;
+    Ok(Some(FirstRow {
+        ctx,
+        line,
+        delim,
+        fields,
+    }))
+}
+
 fn read_table(
     reader: impl BufRead,
     path: &Path,
@@ -279,7 +321,13 @@ fn read_table(
 ) -> Result<Table> {
     let mut lines = Lines::new(path, reader);
     let mut notices = Vec::new();
-    let Some((first_ctx, first_line)) = lines.next_nonblank(b" ")? else {
+    let Some(FirstRow {
+        ctx: first_ctx,
+        line: first_line,
+        delim,
+        fields: first,
+    }) = first_row(&mut lines, opts)?
+    else {
         return Ok(Table {
             rows: 0,
             x_cols: 0,
@@ -291,24 +339,8 @@ fn read_table(
             notices,
         });
     };
-    let delim = match opts.delimiter {
-        Some(d) if d.is_ascii() && !matches!(d, b'"' | b'\n' | b'\r') => d,
-        Some(d) => {
-            return Err(Error::invalid(
-                "delimiter",
-                format!("{:?}", d as char),
-                "an ASCII character other than '\"' and line breaks",
-            ))
-        }
-        None => detect_delimiter(first_line),
-    };
-    let first_line = first_line.to_string();
-    let mut first = Vec::new();
+    let width = first.len();
     let mut scratch = String::new();
-    let width = for_each_field(&first_ctx, &first_line, delim, &mut scratch, |_, f| {
-        first.push(f.trim().to_string());
-        Ok(())
-    })?;
     // A close guess: said in a warning, and in the error if the first row then fails to parse.
     let mut guess = None;
     let given = |present: bool, flag: &str| HeaderChoice {
@@ -340,22 +372,21 @@ fn read_table(
             .map(|(c, t)| (c, lone_zero_is_a_header(c, t)))
         {
             None => choice,
-            Some((_, Ok(present))) => {
-                if present {
-                    notices.push(Notice {
-                        warning: true,
-                        text: format!(
-                            "{}: the first row '0' was taken as a header (pandas' name of an \
-                             unnamed column: the values below it are written as decimals); \
-                             pass --no-header if it is data",
-                            path.display()
-                        ),
-                    });
-                }
+            Some((_, Ok(false))) => choice,
+            Some((_, Ok(true))) => {
+                notices.push(Notice {
+                    warning: true,
+                    text: format!(
+                        "{}: the first row '0' was taken as a header (pandas' name of an \
+                         unnamed column: the values below it are written as decimals); pass \
+                         --no-header if it is data",
+                        path.display()
+                    ),
+                });
                 HeaderChoice {
-                    present,
+                    present: true,
                     reason: "a lone 0 above decimals is pandas' name of an unnamed column".into(),
-                    all_numbers: !present,
+                    all_numbers: false,
                 }
             }
             Some((_, Err(e))) => return Err(e),
@@ -720,16 +751,8 @@ fn preview(names: &[String]) -> String {
 pub fn first_row_width(path: &Path, opts: &ReadOptions) -> Option<usize> {
     let file = std::fs::File::open(path).ok()?;
     let mut lines = Lines::new(path, BufReader::new(file));
-    let (ctx, line) = lines.next_nonblank(b" ").ok()??;
-    let delim = opts.delimiter.unwrap_or_else(|| detect_delimiter(line));
-    let mut fields = Vec::new();
-    let mut scratch = String::new();
-    for_each_field(&ctx, line, delim, &mut scratch, |_, f| {
-        fields.push(f.trim().is_empty());
-        Ok(())
-    })
-    .ok()?;
-    Some(fields.len() - usize::from(fields.len() > 1 && fields[0]))
+    let fields = first_row(&mut lines, opts).ok()??.fields;
+    Some(fields.len() - usize::from(fields.len() > 1 && fields[0].is_empty()))
 }
 
 /// The most frequent candidate delimiter outside quotes; `,` when none occurs.

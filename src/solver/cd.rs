@@ -21,7 +21,7 @@ use super::screening::{gap_safe_screen, kkt_violators, strong_set, working_set};
 use super::{stop_status, Fit, Warm};
 use crate::params::ValidParams;
 use crate::penalty::{soft_threshold, ElasticNet};
-use crate::problem::{excess_sq, sq_norm, GapScalars, Problem};
+use crate::problem::{excess_term, sq_norm, GapScalars, Problem};
 
 /// Each failed gap check tightens the active-set stopping threshold by at least this factor.
 const INNER_TIGHTEN: f64 = 0.25;
@@ -337,7 +337,7 @@ fn restricted_gaps(
         let gj = pb.col_dot(j, r, 0.0);
         let violation = (gj - n * pen.l2() * w[j]).abs();
         g_inf = g_inf.max(violation);
-        let e = excess_sq(&[gj], n * pen.l1());
+        let e = excess_term(gj, n * pen.l1());
         excess += e;
         if w[j] != 0.0 {
             g_inf_support = g_inf_support.max(violation);

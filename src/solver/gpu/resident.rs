@@ -653,6 +653,15 @@ pub fn run_and_read_prefixes(
     run_and_read_after_copies(ctx, label, &[], f, srcs)
 }
 
+/// Seconds for one read-back of the first `bytes` of `buf` with no work before it: the fixed
+/// cost of a wait for the device, and with more bytes the transfer (`lariat bench`, and the
+/// costs the speculative pass weighs).
+pub fn time_read_back(ctx: &GpuContext, buf: &wgpu::Buffer, bytes: u64) -> Result<f64> {
+    let t0 = std::time::Instant::now();
+    run_and_read_prefixes(ctx, "timed read-back", |_| {}, &[(buf, bytes)])?;
+    Ok(t0.elapsed().as_secs_f64())
+}
+
 /// A device-to-device copy: `bytes` from `(source, offset)` to `(target, offset)`.
 pub type Copy<'a> = (&'a wgpu::Buffer, u64, &'a wgpu::Buffer, u64, u64);
 

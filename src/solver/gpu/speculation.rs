@@ -15,7 +15,7 @@
 use super::block::BlockResident;
 use super::context::GpuContext;
 use super::kernels::Kernels;
-use super::resident::run_and_read_prefixes;
+use super::resident::time_read_back;
 use crate::error::{Error, Result};
 use crate::problem::Problem;
 
@@ -152,12 +152,9 @@ pub fn measure(
         v[v.len() / 2]
     };
     let (g, _) = block.correlations(1);
-    let mut waits = Vec::with_capacity(SAMPLES);
-    for _ in 0..SAMPLES {
-        let t0 = std::time::Instant::now();
-        run_and_read_prefixes(ctx, "speculation: a wait", |_| {}, &[(g, 4)])?;
-        waits.push(t0.elapsed().as_secs_f64());
-    }
+    let waits = (0..SAMPLES)
+        .map(|_| time_read_back(ctx, g, 4))
+        .collect::<Result<Vec<f64>>>()?;
     let zero = vec![0f32; block.n];
     let mut passes = Vec::with_capacity(SAMPLES);
     for _ in 0..SAMPLES {
