@@ -75,10 +75,13 @@ class ElasticNetCV(_LariatRegressor):
     coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
     intercept_ : float or ndarray of shape (n_targets,)
     alphas_ : ndarray of shape (n_alphas,), (n_l1_ratio, n_alphas) or (n_targets, n_alphas)
+        Given alphas are one list, (n_alphas,), whatever the number of l1_ratios, as in
+        scikit-learn; a grid is one per l1_ratio.
     mse_path_ : ndarray of shape (n_alphas, n_folds), (n_l1_ratio, n_alphas, n_folds) or
         (n_targets, n_alphas, n_folds)
-        Held-out mean squared error of each fold's model.
-    cvm_, cvsd_ : ndarray of the shape of alphas_
+        Held-out mean squared error of each fold's model. For one response every axis of
+        length 1 is dropped, as scikit-learn does: one alpha gives (n_folds,).
+    cvm_, cvsd_ : ndarray of shape (n_alphas,), (n_l1_ratio, n_alphas) or (n_targets, n_alphas)
         cv.glmnet's ``cvm`` (mean weighted by fold size) and ``cvsd``.
     lambda_min_, lambda_1se_ : float or ndarray
         cv.glmnet's ``lambda.min`` and ``lambda.1se``.
@@ -201,7 +204,7 @@ class ElasticNetCV(_LariatRegressor):
             self._set_many(results[0])
             self.l1_ratio_ = ratios[0]
         else:
-            self._set_one([per_ratio[0] for per_ratio in results], ratios)
+            self._set_one([per_ratio[0] for per_ratio in results], ratios, values is not None)
         return self
 
     def get_metadata_routing(self) -> Any:
@@ -214,8 +217,10 @@ class ElasticNetCV(_LariatRegressor):
             method_mapping=MethodMapping().add(caller="fit", callee="split"),
         )
 
-    def _set_one(self, results: List[_CvResult], ratios: List[float]) -> None:
-        """One response, one or several l1_ratios (scikit-learn's shapes and choice)."""
+    def _set_one(self, results: List[_CvResult], ratios: List[float], explicit: bool) -> None:
+        """One response, one or several l1_ratios (scikit-learn's shapes and choice: given
+        alphas are one list for every l1_ratio, and ``mse_path_`` loses every axis of
+        length 1, as ``np.squeeze`` leaves it there)."""
         best_i = 0
         for i, res in enumerate(results):
             if res.mean_mse[res.best] < results[best_i].mean_mse[results[best_i].best]:
@@ -232,8 +237,8 @@ class ElasticNetCV(_LariatRegressor):
         self.intercept_ = np.float64(best.path["intercept"][best.best])
         self.n_iter_ = int(best.path["n_iter"][best.best])
         self.dual_gap_ = float(best.path["gap"][best.best])
-        self.alphas_ = stack(lambda r: r.alphas)
-        self.mse_path_ = stack(lambda r: r.mse_path)
+        self.alphas_ = results[0].alphas if explicit else stack(lambda r: r.alphas)
+        self.mse_path_ = np.squeeze(stack(lambda r: r.mse_path))
         self.cvm_ = stack(lambda r: r.cvm)
         self.cvsd_ = stack(lambda r: r.cvsd)
         self.lambda_min_ = stack(lambda r: r.lambda_min)

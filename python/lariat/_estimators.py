@@ -136,7 +136,8 @@ class ElasticNet(_LariatRegressor):
     ----------
     coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
         Coefficients; one row per response when y is 2-D (each response is its own model,
-        all fitted in one batch over X).
+        all fitted in one batch over X). Always float64, also for a float32 X (where
+        scikit-learn returns float32): the solve and its certificate are in f64.
     intercept_ : float or ndarray of shape (n_targets,)
     n_iter_ : int or list of int
         Iterations the solver ran.

@@ -53,6 +53,28 @@ def test_lasso_cv_matches_sklearn(cv):
     assert ours.intercept_ == pytest.approx(ref.intercept_, rel=1e-6)
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"alphas": [0.05]},
+        {"alphas": [0.05], "l1_ratio": [0.5]},
+        {"alphas": [0.05], "l1_ratio": [0.5, 0.9]},
+        {"alphas": [0.05, 0.2], "l1_ratio": [0.5, 0.9]},
+        {"alphas": 1, "l1_ratio": [0.5, 0.9]},
+    ],
+)
+def test_cv_attribute_shapes_match_sklearn(params):
+    """Given alphas are one list for every l1_ratio, and mse_path_ is squeezed (one alpha:
+    (n_folds,)), as in scikit-learn: code indexing these arrays works on both."""
+    X, y = wide_problem(n=40, p=30, seed=33)
+    ours = lariat.ElasticNetCV(cv=3, **params, **TIGHT).fit(X, y)
+    ref = sk.ElasticNetCV(cv=3, **params, **TIGHT).fit(X, y)
+    assert ours.alphas_.shape == ref.alphas_.shape
+    assert ours.mse_path_.shape == ref.mse_path_.shape
+    np.testing.assert_allclose(ours.alphas_, ref.alphas_, rtol=1e-12)
+    np.testing.assert_allclose(ours.mse_path_, ref.mse_path_, rtol=1e-6)
+
+
 def test_elastic_net_cv_with_l1_ratios_matches_sklearn():
     X, y = wide_problem(seed=3)
     ratios = [0.3, 0.7, 1.0]
