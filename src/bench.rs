@@ -843,7 +843,7 @@ impl BenchReport {
             p.storage,
             p.stored_entries,
             p.lambda,
-            p.lambda_ratio,
+            crate::error::short_number(p.lambda_ratio),
             p.l1_ratio,
             p.tol,
             p.threads,

@@ -232,6 +232,41 @@ fn count(s: &str, min: usize) -> std::result::Result<usize, String> {
     }
 }
 
+/// A count in `min..=max`: a run whose time grows with the count gets a cap, so a typo cannot
+/// make it run for days.
+fn count_at_most(s: &str, min: usize, max: usize) -> std::result::Result<usize, String> {
+    match count(s, min)? {
+        v if v <= max => Ok(v),
+        _ => Err(format!("must be a whole number in [{min}, {max}]")),
+    }
+}
+
+/// The demo's race budget: each solver runs it and its halvings, so its time is linear in it.
+fn budget_value(s: &str) -> std::result::Result<usize, String> {
+    count_at_most(s, 1, 100_000)
+}
+
+/// Timed samples of bench's pass.
+fn repeats_value(s: &str) -> std::result::Result<usize, String> {
+    count_at_most(s, 1, 10_000)
+}
+
+/// A signal-to-noise ratio: > 0, `inf` for noise-free data.
+fn snr_value(s: &str) -> std::result::Result<f64, String> {
+    match number(s)? {
+        v if v > 0.0 => Ok(v),
+        _ => Err("must be a number > 0 (inf: no noise)".into()),
+    }
+}
+
+/// The demo's lambda: below lambda_max, where the model has coefficients to tell about.
+fn lesson_lambda_ratio(s: &str) -> std::result::Result<f64, String> {
+    match number(s)? {
+        v if v > 0.0 && v < 1.0 => Ok(v),
+        _ => Err("must be in (0, 1): at lambda_max and above every coefficient is 0".into()),
+    }
+}
+
 /// A count >= 1 (`--n-lambdas`, `--max-iter`, `--p`).
 fn at_least_one(s: &str) -> std::result::Result<usize, String> {
     count(s, 1)
@@ -471,31 +506,36 @@ pub struct PredictArgs {
     pub out: Option<PathBuf>,
 }
 
+/// The lesson fixes what it compares (the Lasso, and each solver in turn): the mix, the
+/// solver and the cap of `fit` are not its flags.
 #[derive(Args, Debug)]
+#[command(mut_arg("l1_ratio", |a| a.hide(true)), mut_arg("solver", |a| a.hide(true)), mut_arg("max_iter", |a| a.hide(true)))]
 pub struct DemoArgs {
-    /// Samples.
-    #[arg(long, default_value_t = 300, value_parser = at_least_two)]
+    /// Samples (built-in problem).
+    #[arg(long, default_value_t = 300, value_parser = at_least_two, conflicts_with = "x")]
     pub n: usize,
-    /// Features.
-    #[arg(long, default_value_t = 20_000, value_parser = at_least_one)]
+    /// Features (built-in problem).
+    #[arg(long, default_value_t = 20_000, value_parser = at_least_one, conflicts_with = "x")]
     pub p: usize,
-    /// True non-zero features.
-    #[arg(long, default_value_t = 30)]
+    /// True non-zero features (built-in problem).
+    #[arg(long, default_value_t = 30, conflicts_with = "x")]
     pub informative: usize,
-    /// Toeplitz correlation between neighbouring columns.
-    #[arg(long, default_value_t = 0.5, allow_negative_numbers = true, value_parser = correlation_value)]
+    /// Toeplitz correlation between neighbouring columns (built-in problem).
+    #[arg(long, default_value_t = 0.5, allow_negative_numbers = true, value_parser = correlation_value, conflicts_with = "x")]
     pub rho: f64,
-    /// Signal-to-noise ratio.
-    #[arg(long, default_value_t = 5.0)]
+    /// Signal-to-noise ratio: the signal's standard deviation over the noise's (built-in
+    /// problem; inf for none).
+    #[arg(long, default_value_t = 5.0, allow_negative_numbers = true, value_parser = snr_value, conflicts_with = "x")]
     pub snr: f64,
-    /// lambda as a fraction of lambda_max.
-    #[arg(long, default_value_t = 0.2, value_parser = positive_value)]
+    /// lambda as a fraction of lambda_max, in (0, 1).
+    #[arg(long, default_value_t = 0.2, allow_negative_numbers = true, value_parser = lesson_lambda_ratio)]
     pub lambda_ratio: f64,
     /// RNG seed (data, hold-out and folds).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Iterations each solver of the race gets (sweeps for cd, steps for fista and subgradient).
-    #[arg(long, default_value_t = 200, value_parser = at_least_one)]
+    /// Iterations each solver of the race gets (sweeps for cd, steps for fista and
+    /// subgradient), at most 100000.
+    #[arg(long, default_value_t = 200, value_parser = budget_value)]
     pub budget: usize,
     /// Fraction of the rows held out as test data.
     #[arg(long, default_value_t = 0.25, allow_negative_numbers = true)]
@@ -551,8 +591,8 @@ pub struct BenchArgs {
     /// Devices to benchmark, comma-separated: cpu, gpu.
     #[arg(long, value_delimiter = ',', default_value = "cpu,gpu")]
     pub device: Vec<BenchDevice>,
-    /// Timed samples per pass measurement (the median is reported).
-    #[arg(long, default_value_t = 5)]
+    /// Timed samples per pass measurement (the median is reported), at most 10000.
+    #[arg(long, default_value_t = 5, value_parser = repeats_value)]
     pub repeats: usize,
     /// RNG seed.
     #[arg(long, default_value_t = 0)]
@@ -735,7 +775,11 @@ fn print_summary(ds: &Dataset, out: &FitOutcome, load_s: f64, spec: LambdaSpec) 
         format!("elastic net (l1_ratio {})", m.l1_ratio)
     };
     let lam = match spec {
-        LambdaSpec::Ratio(r) => format!("{:.6e} ({r} x lambda_max)", m.lambda),
+        LambdaSpec::Ratio(r) => format!(
+            "{:.6e} ({} x lambda_max)",
+            m.lambda,
+            lariat::error::short_number(r)
+        ),
         LambdaSpec::Value(_) if out.lambda_max.is_finite() && out.lambda_max > 0.0 => {
             let ratio = m.lambda / out.lambda_max;
             // Four decimals would print a lambda far below lambda_max as 0.0000.

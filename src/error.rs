@@ -149,8 +149,40 @@ impl Error {
     ) -> Self {
         Error::InvalidParam {
             name,
-            value: value.to_string(),
+            value: compact_number(value.to_string()),
             expected: expected.to_string(),
         }
+    }
+}
+
+/// A long number in scientific form: f64's `Display` writes 1e-300 with 300 digits. An
+/// integer that a 64-bit count can hold (20 digits) keeps every digit.
+fn compact_number(text: String) -> String {
+    let long = text.len() > 20 || (text.len() > 16 && text.contains('.'));
+    match text.parse::<f64>() {
+        Ok(v) if long && v.is_finite() => format!("{v:e}"),
+        _ => text,
+    }
+}
+
+/// `v` as a person writes it: 0.25 as 0.25, 1e-300 as 1e-300 (not 300 digits).
+pub fn short_number(v: f64) -> String {
+    compact_number(v.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_decimals_are_written_in_scientific_form() {
+        let e = super::Error::invalid("holdout", 1e-300, "must be larger");
+        assert_eq!(e.to_string(), "invalid holdout = 1e-300: must be larger");
+        let e = super::Error::invalid("n-lambdas", 12345678901234567890usize, "fewer");
+        assert_eq!(
+            e.to_string(),
+            "invalid n-lambdas = 12345678901234567890: fewer"
+        );
+        assert_eq!(super::short_number(0.25), "0.25");
+        assert_eq!(super::short_number(1e-300), "1e-300");
+        assert_eq!(super::short_number(1.5e300), "1.5e300");
     }
 }

@@ -71,11 +71,22 @@ pub fn holdout_rows(n: usize, fraction: f64, seed: u64) -> Result<Vec<bool>> {
         return Err(Error::invalid("holdout", fraction, "must be in (0, 1)"));
     }
     let test = (fraction * n as f64).round() as usize;
-    if test == 0 || test >= n {
+    if test == 0 {
         return Err(Error::invalid(
             "holdout",
             fraction,
-            format!("leaves {test} of {n} rows for testing; both parts need at least one row"),
+            format!("leaves 0 of {n} rows for testing; the test part needs at least one row"),
+        ));
+    }
+    // One training row has no spread to centre or fit: every lambda would be lambda_max's.
+    if n - test.min(n) < 2 {
+        return Err(Error::invalid(
+            "holdout",
+            fraction,
+            format!(
+                "leaves {} of {n} rows for training; a fit needs at least 2",
+                n - test.min(n)
+            ),
         ));
     }
     let mut order: Vec<usize> = (0..n).collect();
@@ -154,5 +165,12 @@ mod tests {
         assert!(holdout_rows(50, 0.0, 0).is_err());
         assert!(holdout_rows(50, 1.0, 0).is_err());
         assert!(holdout_rows(3, 0.1, 0).is_err());
+        // 119 of 120 rows held out leaves one to train on.
+        let one_left = holdout_rows(120, 0.99, 0).unwrap_err().to_string();
+        assert!(
+            one_left.contains("leaves 1 of 120 rows for training"),
+            "{one_left}"
+        );
+        assert!(holdout_rows(120, 0.98, 0).is_ok());
     }
 }

@@ -101,6 +101,10 @@ pub fn resolve_lambda(problem: &Problem, spec: LambdaSpec, l1_ratio: f64) -> Res
 /// rule, so Ridge and near-Ridge paths get a grid too).
 pub const RIDGE_GRID_L1_RATIO: f64 = 1e-3;
 
+/// The most lambdas a path takes: each is a solve and a model kept, so a grid of 1e8 (a typo
+/// for 1e3?) would exhaust memory or run for days; glmnet's and scikit-learn's default is 100.
+pub const MAX_LAMBDAS: usize = 100_000;
+
 /// The lambdas of a path.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LambdaGrid {
@@ -166,6 +170,13 @@ pub fn resolve_grid(problem: &Problem, grid: &LambdaGrid, l1_ratio: f64) -> Resu
             if *n_lambdas == 0 {
                 return Err(Error::invalid("n-lambdas", 0, "must be at least 1"));
             }
+            if *n_lambdas > MAX_LAMBDAS {
+                return Err(Error::invalid(
+                    "n-lambdas",
+                    n_lambdas,
+                    format!("must be at most {MAX_LAMBDAS} (each lambda is a solve)"),
+                ));
+            }
             let ratio = min_ratio.unwrap_or(if problem.n() > problem.p() {
                 1e-4
             } else {
@@ -207,6 +218,13 @@ pub fn resolve_grid(problem: &Problem, grid: &LambdaGrid, l1_ratio: f64) -> Resu
     };
     if lambdas.is_empty() {
         return Err(Error::invalid("lambdas", "[]", "the grid is empty"));
+    }
+    if lambdas.len() > MAX_LAMBDAS {
+        return Err(Error::invalid(
+            "lambdas",
+            format!("{} values", lambdas.len()),
+            format!("at most {MAX_LAMBDAS} lambdas (each is a solve)"),
+        ));
     }
     for &lambda in &lambdas {
         check_penalty(ElasticNet { lambda, l1_ratio })?;

@@ -133,7 +133,19 @@ pub fn lesson_on(
             x.n_cols()
         )));
     }
-    let train = holdout_rows(x.n_rows(), test_fraction, cfg.seed)?;
+    // The demo's flag for the hold-out is --test-fraction.
+    let train = holdout_rows(x.n_rows(), test_fraction, cfg.seed).map_err(|e| match e {
+        Error::InvalidParam {
+            name: "holdout",
+            value,
+            expected,
+        } => Error::InvalidParam {
+            name: "test-fraction",
+            value,
+            expected,
+        },
+        e => e,
+    })?;
     let n_train = train.iter().filter(|&&t| t).count();
     // Its cross-validation needs a row per fold, and a centred fit more than one row.
     let needed = cfg.folds.max(3);

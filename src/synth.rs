@@ -139,11 +139,23 @@ pub fn generate(spec: &SyntheticSpec) -> Result<Synthetic> {
     crate::design::Design::matvec(&x, &beta, &mut signal);
     let mean = signal.iter().sum::<f64>() / spec.n as f64;
     let sd = (signal.iter().map(|s| (s - mean) * (s - mean)).sum::<f64>() / spec.n as f64).sqrt();
-    let noise_sd = if spec.snr > 0.0 && sd > 0.0 {
-        sd / spec.snr
-    } else {
-        1.0
-    };
+    if spec.snr.is_nan() || spec.snr <= 0.0 {
+        return Err(Error::invalid(
+            "snr",
+            spec.snr,
+            "must be > 0 (inf: no noise)",
+        ));
+    }
+    // Without a signal (no informative feature) the noise is the whole response.
+    let noise_sd = if sd > 0.0 { sd / spec.snr } else { 1.0 };
+    // Far below this the response's sums of squares would overflow f64.
+    if noise_sd.is_nan() || noise_sd > 1e100 {
+        return Err(Error::invalid(
+            "snr",
+            spec.snr,
+            format!("too small: the noise's sd would be {noise_sd:.1e} (the signal's {sd:.1e})"),
+        ));
+    }
     let y = signal.iter().map(|s| s + noise_sd * rng.normal()).collect();
     Ok(Synthetic {
         x,

@@ -10,7 +10,40 @@ use lariat::synth::{generate, SyntheticSpec};
 
 use super::{read_xy, DemoArgs, LambdaSpec};
 
+/// `fit`'s flags that the lesson fixes (it races every solver on the Lasso, uncapped but for
+/// the budget): given, they would be ignored, so they are refused.
+fn refuse_fixed_flags(a: &DemoArgs) -> lariat::Result<()> {
+    let given = [
+        (
+            "l1-ratio",
+            a.model.l1_ratio != 1.0,
+            a.model.l1_ratio.to_string(),
+        ),
+        (
+            "max-iter",
+            a.model.max_iter.is_some(),
+            format!("{:?}", a.model.max_iter.unwrap_or(0)),
+        ),
+        (
+            "solver",
+            a.model.solver != lariat::params::Algorithm::Auto,
+            format!("{:?}", a.model.solver).to_lowercase(),
+        ),
+    ];
+    match given.into_iter().find(|(_, set, _)| *set) {
+        Some((name, _, value)) => Err(lariat::Error::InvalidParam {
+            name,
+            value,
+            expected: "not a demo flag: the lesson races every solver on the Lasso (its \
+                       --budget caps them); use fit, path or cv for other settings"
+                .into(),
+        }),
+        None => Ok(()),
+    }
+}
+
 pub fn run_demo(a: DemoArgs) -> Result<()> {
+    refuse_fixed_flags(&a)?;
     let mut outs = Outputs::plan(
         &[("--x", a.x.as_deref()), ("--y", a.y.as_deref())],
         &[("--out", a.out.as_deref()), ("--plot", a.plot.as_deref())],
