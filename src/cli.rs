@@ -104,6 +104,7 @@ impl InputArgs {
             },
             index_col: self.index_col.unwrap_or_default(),
             libsvm_base: self.libsvm_base,
+            min_cols: 0,
         }
     }
 }
@@ -381,12 +382,8 @@ impl DataArgs {
 
     /// Reads X and y as the flags say.
     fn read(&self, input: &InputArgs) -> Result<(Dataset, Vec<f64>)> {
-        read_xy(
-            &self.x,
-            self.y.as_deref(),
-            self.target.first().map(String::as_str),
-            input,
-        )
+        let opts = input.read_options(self.target.first().map(String::as_str));
+        read_xy(&self.x, self.y.as_deref(), &opts, "--y")
     }
 }
 
@@ -460,21 +457,24 @@ pub struct PathArgs {
     /// Draw the coefficient paths against log(lambda) here (.svg or .png, by the extension).
     #[arg(long, value_parser = plot_path_value)]
     pub plot: Option<PathBuf>,
-    /// Test data: X with the training data's columns; the test error is reported per lambda.
-    #[arg(long, requires = "test_y", conflicts_with = "holdout")]
+    /// Test data: X with the training data's columns; the test error (MSE, and R^2 about the
+    /// test rows' own mean, as scikit-learn's r2_score) is reported per lambda. Its target is
+    /// --test-y, else the column --target names, else its LIBSVM labels.
+    #[arg(long, conflicts_with = "holdout", group = "test_data")]
     pub test_x: Option<PathBuf>,
     /// Test data's target (.npy or one-column CSV), with --test-x.
     #[arg(long, requires = "test_x")]
     pub test_y: Option<PathBuf>,
     /// Hold this fraction of the rows out (drawn with --seed) for the test error; the path is
     /// fitted on the other rows.
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, group = "test_data")]
     pub holdout: Option<f64>,
     /// Seed of --holdout.
     #[arg(long, default_value_t = 0, requires = "holdout")]
     pub seed: u64,
-    /// Draw the training and test error against log(lambda) here (.svg or .png).
-    #[arg(long, value_parser = plot_path_value)]
+    /// Draw the training and test error against log(lambda) here (.svg or .png); needs
+    /// --test-x or --holdout.
+    #[arg(long, value_parser = plot_path_value, requires = "test_data")]
     pub error_plot: Option<PathBuf>,
     /// Print nothing but errors and warnings.
     #[arg(long, short)]
@@ -629,28 +629,34 @@ fn print_written(written: &[PathBuf]) -> Result<()> {
 }
 
 /// Reads X and y as the flags say, checking that they belong together.
+/// X and y: y from the file `y` (given by the flag `y_flag`), else the column `opts.target`
+/// of X, else X's own (LIBSVM).
 fn read_xy(
     x: &Path,
     y: Option<&Path>,
-    target: Option<&str>,
-    input: &InputArgs,
+    opts: &ReadOptions,
+    y_flag: &str,
 ) -> Result<(Dataset, Vec<f64>)> {
-    let mut ds = read_dataset(x, &input.read_options(target))?;
+    let mut ds = read_dataset(x, opts)?;
     let y_path = y;
     let y = match (y, ds.y.take()) {
         (Some(path), None) => {
-            let (y, notices) = read_target_rows(path, &input.read_options(None), ds.x.n_rows())?;
+            let y_opts = ReadOptions {
+                target: None,
+                ..opts.clone()
+            };
+            let (y, notices) = read_target_rows(path, &y_opts, ds.x.n_rows())?;
             ds.notices.extend(notices);
             y
         }
         (None, Some(y)) => y,
         (Some(path), Some(_)) => bail!(
-            "{}: this file already carries the target; drop --y {}",
+            "{}: this file already carries the target; drop {y_flag} {}",
             x.display(),
             path.display()
         ),
         (None, None) => bail!(
-            "no target: give --y FILE, or --target NAME|INDEX for a column of {}",
+            "no target: give {y_flag} FILE, or --target NAME|INDEX for a column of {}",
             x.display()
         ),
     };
@@ -1017,9 +1023,6 @@ fn run_path(a: PathArgs) -> Result<()> {
         }
         (None, None) => None,
     };
-    if test.is_none() && a.error_plot.is_some() {
-        bail!("--error-plot needs test data: give --test-x and --test-y, or --holdout FRACTION");
-    }
     // All outputs are staged before any is published: a plot that fails to draw leaves no
     // fresh JSON or CSV beside the old plot.
     if outs.wants("--out") {
@@ -1079,11 +1082,26 @@ fn run_path(a: PathArgs) -> Result<()> {
 
 /// `--test-x` and `--test-y`, checked against the training data's columns.
 fn read_test_data(a: &PathArgs, train: &Dataset) -> Result<Option<(Dataset, Vec<f64>)>> {
-    let (Some(tx), Some(ty)) = (&a.test_x, &a.test_y) else {
+    let Some(tx) = &a.test_x else {
         return Ok(None);
     };
-    let (ds, y) =
-        read_xy(tx, Some(ty), None, &a.input).context("the test data (--test-x, --test-y)")?;
+    // Without --test-y the test file holds its target as the training file does: a CSV in
+    // the column --target names, a LIBSVM file in its labels.
+    let is_csv = a
+        .input
+        .format
+        .map_or_else(|| Format::from_path(tx).ok(), Some)
+        == Some(Format::Csv);
+    let target = match &a.test_y {
+        None if is_csv => a.data.target.first().map(String::as_str),
+        _ => None,
+    };
+    let opts = ReadOptions {
+        min_cols: train.x.n_cols(),
+        ..a.input.read_options(target)
+    };
+    let (ds, y) = read_xy(tx, a.test_y.as_deref(), &opts, "--test-y")
+        .context("the test data (--test-x, --test-y)")?;
     if ds.x.n_cols() != train.x.n_cols() {
         bail!(
             "{}: the test data have {} columns, the training data {} ({})",

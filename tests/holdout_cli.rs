@@ -137,6 +137,95 @@ fn test_files_give_the_test_error_of_each_model() {
     }
 }
 
+/// Without --test-y the test file holds its own target as the training file does: in the
+/// column --target names, or in its LIBSVM labels, where a test file may also lack the
+/// training data's trailing all-zero features (its width is implied by its largest index).
+#[test]
+fn test_files_may_carry_their_own_target() {
+    let (x, y) = random_problem(60, 12, 21);
+    let (n, p) = (60, 12);
+    // The last feature is zero on the test rows, so a LIBSVM test file omits it.
+    let mut data: Vec<f64> = (0..p).flat_map(|j| x.col(j).to_vec()).collect();
+    let (train_rows, test_rows): (Vec<usize>, Vec<usize>) = (0..n).partition(|i| i % 4 != 0);
+    test_rows.iter().for_each(|&i| data[(p - 1) * n + i] = 0.0);
+    let x = Dense::from_col_major(n, p, data);
+    let names: Vec<String> = (0..p).map(|j| format!("g{j}")).collect();
+    let dir = common::temp_dir("test-target");
+    let (train, test_csv, test_svm) = (
+        dir.join("train.csv"),
+        dir.join("test.csv"),
+        dir.join("test.svm"),
+    );
+    write_csv(&train, &x, &y, &train_rows, &names);
+    write_csv(&test_csv, &x, &y, &test_rows, &names);
+    let mut svm = String::new();
+    for &i in &test_rows {
+        svm.push_str(&format!("{:e}", y[i]));
+        (0..p - 1).for_each(|j| svm.push_str(&format!(" {}:{:e}", j + 1, x.col(j)[i])));
+        svm.push('\n');
+    }
+    std::fs::write(&test_svm, svm).unwrap();
+    for test in [&test_csv, &test_svm] {
+        let out = dir.join("path.json");
+        let r = lariat(&[
+            "path",
+            "--x",
+            train.to_str().unwrap(),
+            "--target",
+            "y",
+            "--n-lambdas",
+            "8",
+            "--test-x",
+            test.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        let test_mse = floats(&v["test"]["mse"]);
+        assert_eq!(v["test"]["n"], test_rows.len());
+        for (k, fit) in v["fits"].as_array().unwrap().iter().enumerate() {
+            let want = mse(fit, &x, &y, &test_rows);
+            assert!(
+                (test_mse[k] - want).abs() < 1e-9 * want.max(1.0),
+                "{test:?} {k}"
+            );
+        }
+    }
+    // A LIBSVM test file with --test-y as well has two targets: the flag to drop is named.
+    let r = lariat(&[
+        "path",
+        "--x",
+        train.to_str().unwrap(),
+        "--target",
+        "y",
+        "--test-x",
+        test_svm.to_str().unwrap(),
+        "--test-y",
+        test_csv.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("already carries the target; drop --test-y"),
+        "{stderr}"
+    );
+    // --error-plot without test data is a usage error, refused before X is read.
+    let r = lariat(&[
+        "path",
+        "--x",
+        "absent.csv",
+        "--target",
+        "y",
+        "--error-plot",
+        "e.svg",
+    ]);
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--holdout"), "{stderr}");
+    assert!(!stderr.contains("absent.csv"), "{stderr}");
+}
+
 #[test]
 fn a_holdout_fits_on_the_other_rows() {
     let (x, y) = random_problem(60, 30, 4);

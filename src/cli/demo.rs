@@ -59,7 +59,12 @@ pub fn run_demo(a: DemoArgs) -> Result<()> {
     };
     let (lesson, source) = match &a.x {
         Some(x) => {
-            let (ds, y) = read_xy(x, a.y.as_deref(), a.target.as_deref(), &a.input)?;
+            let (ds, y) = read_xy(
+                x,
+                a.y.as_deref(),
+                &a.input.read_options(a.target.as_deref()),
+                "--y",
+            )?;
             let lesson = lesson_on(ds.x.as_ref(), &y, None, a.test_fraction, &cfg)?;
             (lesson, format!("{} from {}", ds.x.describe(), x.display()))
         }

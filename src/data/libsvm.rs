@@ -24,15 +24,29 @@ use crate::error::{Error, Result};
 pub const MAX_COLUMNS: usize = 1 << 24;
 
 /// Reads a LIBSVM file: the labels become `y`, the features a sparse `X`.
-pub fn read(path: &Path, base: IndexBase) -> Result<Dataset> {
-    read_from(BufReader::new(super::open(path)?), path, base)
+/// It has at least `min_cols` columns (0: as many as its largest index implies).
+pub fn read(path: &Path, base: IndexBase, min_cols: usize) -> Result<Dataset> {
+    read_at_least(BufReader::new(super::open(path)?), path, base, min_cols)
 }
 
-/// [`read`] from any reader; `path` only names the input in messages.
+/// [`read`] from any reader, as wide as its largest index implies; `path` only names the
+/// input in messages.
 pub fn read_from(reader: impl BufRead, path: &Path, base: IndexBase) -> Result<Dataset> {
+    read_at_least(reader, path, base, 0)
+}
+
+/// [`read_from`] with at least `min_cols` columns: the trailing all-zero features a file of
+/// the same data may lack.
+pub fn read_at_least(
+    reader: impl BufRead,
+    path: &Path,
+    base: IndexBase,
+    min_cols: usize,
+) -> Result<Dataset> {
     let mut lines = Lines::new(path, reader);
     let mut parsed = Parsed {
         base,
+        p: min_cols,
         ..Parsed::default()
     };
     while let Some((ctx, bytes)) = lines.next_line()? {
@@ -208,14 +222,14 @@ mod tests {
 
     fn read_text(text: &str) -> Result<Dataset> {
         let t = TempFile::with_bytes("t.svm", text.as_bytes());
-        read(t.path(), IndexBase::One)
+        read(t.path(), IndexBase::One, 0)
     }
 
     fn err_text(text: &str) -> String {
         let t = TempFile::with_bytes("e.svm", text.as_bytes());
         let msg = format!(
             "{}",
-            read(t.path(), IndexBase::One).expect_err("expected an error")
+            read(t.path(), IndexBase::One, 0).expect_err("expected an error")
         );
         assert!(msg.starts_with(&t.path().display().to_string()), "{msg}");
         msg
@@ -255,7 +269,7 @@ mod tests {
             "{msg}"
         );
         let t = TempFile::with_bytes("z.svm", b"1 2:5\n0 0:1 1:3\n");
-        let ds = read(t.path(), IndexBase::Zero).unwrap();
+        let ds = read(t.path(), IndexBase::Zero, 0).unwrap();
         assert_eq!((ds.x.n_rows(), ds.x.n_cols()), (2, 3));
         assert_eq!(col_major(ds.x.as_ref()), [0.0, 1.0, 0.0, 3.0, 5.0, 0.0]);
         // The same file body read one-based (without the 0:) puts 2:5 in column 1.

@@ -221,6 +221,10 @@ pub struct ReadOptions {
     pub index_col: IndexCol,
     /// LIBSVM only: the number of the first feature.
     pub libsvm_base: IndexBase,
+    /// LIBSVM only: at least this many columns. A file's width is only implied by its largest
+    /// index, so test data read against a training set may lack its trailing all-zero
+    /// features; they are added back.
+    pub min_cols: usize,
 }
 
 /// Reads a design matrix (and the target, if the file carries one).
@@ -229,7 +233,7 @@ pub fn read_dataset(path: &Path, opts: &ReadOptions) -> Result<Dataset> {
     let ds = match format {
         Format::Npy => npy::read_design(path)?,
         Format::Csv => csv::read_dataset(path, opts)?,
-        Format::Libsvm => libsvm::read(path, opts.libsvm_base)?,
+        Format::Libsvm => libsvm::read(path, opts.libsvm_base, opts.min_cols)?,
     };
     nonempty(ds)
 }
@@ -255,7 +259,7 @@ pub fn read_dataset_bytes(bytes: &[u8], path: &Path, opts: &ReadOptions) -> Resu
     let ds = match format {
         Format::Npy => npy::read_design_bytes(bytes, path)?,
         Format::Csv => csv::read_dataset_from(bytes, path, opts)?,
-        Format::Libsvm => libsvm::read_from(bytes, path, opts.libsvm_base)?,
+        Format::Libsvm => libsvm::read_at_least(bytes, path, opts.libsvm_base, opts.min_cols)?,
     };
     nonempty(ds)
 }
