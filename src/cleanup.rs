@@ -9,7 +9,7 @@
 //! lock and no allocation. A slot's string is never freed (a run stages a handful of files),
 //! so the handler never reads freed memory, whatever thread it interrupts.
 
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 /// Temporaries that can be registered at once; beyond that a file is not covered.
 const SLOTS: usize = 64;
@@ -18,13 +18,26 @@ const SLOTS: usize = 64;
 const EMPTY: AtomicPtr<std::ffi::c_char> = AtomicPtr::new(std::ptr::null_mut());
 static PATHS: [AtomicPtr<std::ffi::c_char>; SLOTS] = [EMPTY; SLOTS];
 
-/// A registered temporary; [`forget`] it once it is renamed into place or removed.
+/// Whether [`remove_on_signals`] ran: without its handler nothing reads the table, and a
+/// library user's registrations would only leak their strings.
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// A registered temporary; [`forget`] it once it is renamed into place or removed (dropping
+/// it forgets it too).
 #[derive(Debug)]
 pub struct Registered(Option<usize>);
 
-/// Registers `path` for removal on a fatal signal (before the file is created, so no moment
-/// leaves it uncovered).
+impl Drop for Registered {
+    fn drop(&mut self) {
+        forget(self);
+    }
+}
+
+/// Registers `path`, a file this process has just created, for removal on a fatal signal.
 pub fn register(path: &std::path::Path) -> Registered {
+    if !INSTALLED.load(Ordering::SeqCst) {
+        return Registered(None);
+    }
     #[cfg(unix)]
     {
         use std::os::unix::ffi::OsStrExt;
@@ -65,12 +78,20 @@ pub fn forget(reg: &mut Registered) {
 
 /// Installs the handler for SIGINT, SIGTERM and SIGHUP (the command line does; a library
 /// user keeps its own handlers). One-shot: the default action is restored on entry, and the
-/// signal, raised again, ends the process as it would have without the handler.
+/// signal, raised again, ends the process as it would have without the handler. A signal the
+/// process inherited as ignored (`nohup`, a background job of a script) stays ignored.
 pub fn remove_on_signals() {
     #[cfg(unix)]
-    // SAFETY: the handler only reads atomics, calls unlink and raise (async-signal-safe).
+    // SAFETY: the handler only reads atomics, calls unlink and raise (async-signal-safe);
+    // sigaction with a null new action only reads the current one.
     unsafe {
         for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(sig, std::ptr::null(), &mut old) != 0
+                || old.sa_sigaction == libc::SIG_IGN
+            {
+                continue;
+            }
             let mut act: libc::sigaction = std::mem::zeroed();
             act.sa_sigaction = on_signal as *const () as usize;
             act.sa_flags = libc::SA_RESETHAND;
@@ -78,6 +99,7 @@ pub fn remove_on_signals() {
             libc::sigaction(sig, &act, std::ptr::null_mut());
         }
     }
+    INSTALLED.store(true, Ordering::SeqCst);
 }
 
 #[cfg(unix)]

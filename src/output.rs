@@ -239,15 +239,10 @@ fn write_temp(
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
+    // Registered once created, not before: a signal between the two leaves a stray
+    // temporary, where the other order could remove a file of that name that is not ours.
+    let mut f: File = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
     let mut reg = cleanup::register(&tmp);
-    let mut f: File = match OpenOptions::new().write(true).create_new(true).open(&tmp) {
-        Ok(f) => f,
-        Err(e) => {
-            // Not ours to remove (it may exist already): only forgotten.
-            cleanup::forget(&mut reg);
-            return Err(e);
-        }
-    };
     let result = (|| {
         f.write_all(bytes)?;
         if let Some(perm) = keep {

@@ -661,6 +661,64 @@ fn a_signal_while_outputs_wait_leaves_no_temporary() {
     }
 }
 
+/// A hangup the run inherited as ignored (`nohup lariat ...`) stays ignored: the run goes on
+/// and publishes its outputs (the cleanup handler once replaced SIG_IGN, so a hangup killed it).
+#[cfg(unix)]
+#[test]
+fn an_ignored_hangup_stays_ignored() {
+    let dir = common::temp_dir("cli-nohup");
+    let x = dir.join("x.csv");
+    let mut text = String::from("a,b,y\n");
+    for i in 0..20 {
+        let (a, b) = (i as f64 * 0.37 % 1.0, (i * i) as f64 * 0.11 % 1.0);
+        text.push_str(&format!("{a},{b},{}\n", 1.0 + 2.0 * a - b));
+    }
+    std::fs::write(&x, text).unwrap();
+    let fifo = dir.join("fifo.csv");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let out = dir.join("path.json");
+    // nohup sets SIGHUP to SIG_IGN and execs lariat in the same process.
+    let mut child = Command::new("nohup")
+        .arg(env!("CARGO_BIN_EXE_lariat"))
+        .args(["path", "--x", x.to_str().unwrap(), "--target", "y"])
+        .args(["--n-lambdas", "5", "-q", "--out", out.to_str().unwrap()])
+        .args(["--csv", fifo.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let staged = || {
+        std::fs::read_dir(&dir).unwrap().any(|e| {
+            let n = e.unwrap().file_name().to_string_lossy().into_owned();
+            n.starts_with(".path.json.lariat-") && n.ends_with(".tmp")
+        })
+    };
+    let t0 = std::time::Instant::now();
+    while !staged() {
+        assert!(t0.elapsed().as_secs() < 60, "no temporary was staged");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let hup = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    if let Some(status) = child.try_wait().unwrap() {
+        panic!("the ignored SIGHUP ended the run: {status:?}");
+    }
+    // Reading the FIFO lets the run publish and finish.
+    let csv = std::fs::read_to_string(&fifo).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(csv.starts_with("lambda,feature,value"), "{csv}");
+    assert!(out.exists() && !staged());
+}
+
 /// A file's control characters reach the terminal escaped: a field holding ESC (the start of
 /// a terminal escape sequence) or NUL is quoted in the error as `\u{1b}`, never raw.
 #[test]

@@ -353,6 +353,28 @@ fn a_lone_zero_above_decimals_is_pandas_name_and_above_integers_is_asked_about()
         stderr.contains("was taken as data: so it has the 5 values"),
         "{stderr}"
     );
+    // The same --y from a pipe, which can be read only once: decided the same way.
+    #[cfg(unix)]
+    {
+        use std::io::Write;
+        let m = d.join("piped.json");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lariat"))
+            .args(["fit", "--x", s(&x4), "--y", "/dev/stdin", "--format", "csv"])
+            .args(["--lambda", "1e-6", "--tol", "1e-12", "--out", s(&m)])
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&std::fs::read(&yi).unwrap()).unwrap();
+        drop(stdin);
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", out(&o).1);
+        let piped: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&m).unwrap()).unwrap();
+        assert_eq!(piped["n_samples"].as_u64(), Some(4));
+        close(&coef(&piped), &[(0, 2.0)]);
+    }
     // Above a row that is not a number, it is data, and the bad row is the error.
     let bad = write(&d, "bad.csv", b"0\nabc\n1.5\n");
     let o = lariat(&["fit", "--x", s(&bad), "--y", s(&yi), "--lambda", "0.1"]);

@@ -298,14 +298,21 @@ pub fn read_target_rows(
     opts: &ReadOptions,
     n_rows: usize,
 ) -> Result<(Vec<f64>, Vec<Notice>)> {
-    match read_target(path, opts) {
+    if target_format(path, opts)? != Format::Csv {
+        return read_target(path, opts);
+    }
+    // Read once: a pipe (`--y <(...)`) cannot be read again for the second reading.
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut open(path)?, &mut bytes).map_err(|e| Error::io(path, e))?;
+    let read = |o: &ReadOptions| nonempty_target(csv::read_vector_from(&bytes[..], path, o)?, path);
+    match read(opts) {
         Err(Error::AmbiguousLoneZero { .. }) => {
             for (header, taken) in [(Header::Yes, "a header"), (Header::No, "data")] {
                 let with = ReadOptions {
                     header,
                     ..opts.clone()
                 };
-                if let Ok((values, mut notices)) = read_target(path, &with) {
+                if let Ok((values, mut notices)) = read(&with) {
                     if values.len() == n_rows {
                         notices.push(Notice {
                             warning: true,
@@ -320,20 +327,24 @@ pub fn read_target_rows(
                     }
                 }
             }
-            read_target(path, opts)
+            read(opts)
         }
         other => other,
+    }
+}
+
+/// The format of a target file: `opts.format`, else its extension.
+fn target_format(path: &Path, opts: &ReadOptions) -> Result<Format> {
+    match opts.format {
+        Some(f) => Ok(f),
+        None => Format::from_path(path),
     }
 }
 
 /// Reads a target vector: a 1-D (or n x 1) `.npy`, or a one-column text file (header optional),
 /// with what the reader has to report about how it read the file.
 pub fn read_target(path: &Path, opts: &ReadOptions) -> Result<(Vec<f64>, Vec<Notice>)> {
-    let format = match opts.format {
-        Some(f) => f,
-        None => Format::from_path(path)?,
-    };
-    let (y, notices) = match format {
+    let read = match target_format(path, opts)? {
         Format::Npy => (npy::read_vector(path)?, Vec::new()),
         Format::Csv => csv::read_vector_from(std::io::BufReader::new(open(path)?), path, opts)?,
         Format::Libsvm => {
@@ -343,6 +354,14 @@ pub fn read_target(path: &Path, opts: &ReadOptions) -> Result<(Vec<f64>, Vec<Not
             )))
         }
     };
+    nonempty_target(read, path)
+}
+
+/// A target as read, refused when it holds no value.
+fn nonempty_target(
+    (y, notices): (Vec<f64>, Vec<Notice>),
+    path: &Path,
+) -> Result<(Vec<f64>, Vec<Notice>)> {
     if y.is_empty() {
         return Err(Error::Empty {
             path: path.to_path_buf(),
