@@ -39,9 +39,12 @@ pub fn err(args: fmt::Arguments) {
     let _ = std::io::stderr().lock().write_all(inert(&text).as_bytes());
 }
 
-/// `text` with its control characters escaped, line breaks and tabs kept.
+/// `text` with its control characters escaped, line breaks and tabs kept. A carriage return
+/// (which would let a field overwrite the line) and the bidirectional overrides and isolates
+/// (which reorder what the terminal shows) count as control characters.
 pub fn inert(text: &str) -> std::borrow::Cow<'_, str> {
-    let keep = |c: char| !c.is_control() || matches!(c, '\n' | '\r' | '\t');
+    let bidi = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    let keep = |c: char| (!c.is_control() || matches!(c, '\n' | '\t')) && !bidi(c);
     if text.chars().all(keep) {
         return text.into();
     }
@@ -82,4 +85,16 @@ macro_rules! errout {
     ($($arg:tt)*) => {
         $crate::console::err(format_args!($($arg)*))
     };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn carriage_returns_and_bidi_overrides_are_escaped_line_breaks_kept() {
+        assert_eq!(
+            super::inert("a\rb\u{202e}c\u{2066}d"),
+            "a\\u{d}b\\u{202e}c\\u{2066}d"
+        );
+        assert_eq!(super::inert("line\n\tnext"), "line\n\tnext");
+    }
 }

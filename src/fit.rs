@@ -101,6 +101,9 @@ pub fn resolve_lambda(problem: &Problem, spec: LambdaSpec, l1_ratio: f64) -> Res
 /// rule, so Ridge and near-Ridge paths get a grid too).
 pub const RIDGE_GRID_L1_RATIO: f64 = 1e-3;
 
+/// `np.finfo(np.float64).resolution`: scikit-learn's flat grid below it.
+const SKLEARN_RESOLUTION: f64 = 1e-15;
+
 /// The most lambdas a path takes: each is a solve and a model kept, so a grid of 1e8 (a typo
 /// for 1e3?) would exhaust memory or run for days; glmnet's and scikit-learn's default is 100.
 pub const MAX_LAMBDAS: usize = 100_000;
@@ -130,7 +133,8 @@ pub enum GridRule {
     /// once centred, or no usable column) there is no grid, an error.
     Glmnet,
     /// scikit-learn's (the Python estimators'): `lambda_max` at the `l1_ratio` itself (none
-    /// for Ridge, an error); where it is 0, `n_lambdas` copies of its float resolution, 1e-15.
+    /// for Ridge, an error); where it is at most 1e-15 (its float resolution), `n_lambdas`
+    /// copies of that.
     ScikitLearn,
 }
 
@@ -201,8 +205,9 @@ pub fn resolve_grid(problem: &Problem, grid: &LambdaGrid, l1_ratio: f64) -> Resu
                     ))
                 }
             };
-            if lmax == 0.0 && *rule == GridRule::ScikitLearn {
-                vec![1e-15; *n_lambdas]
+            // scikit-learn's `_alpha_grid`: at or below its float resolution the grid is flat.
+            if lmax <= SKLEARN_RESOLUTION && *rule == GridRule::ScikitLearn {
+                vec![SKLEARN_RESOLUTION; *n_lambdas]
             } else if !(lmax.is_finite() && lmax > 0.0) {
                 return Err(Error::invalid(
                     "n-lambdas",

@@ -23,10 +23,10 @@ fn main() -> ExitCode {
             std::env::set_var("XDG_RUNTIME_DIR", &dir);
         }
     }
-    // clap prints its own message and exits with 2 for a command line it refuses (1 never:
-    // its exit code for --help and --version is 0).
     // A run ended by a signal removes the temporaries of outputs it had not published.
     lariat::cleanup::remove_on_signals();
+    // clap prints its own message and exits with 2 for a command line it refuses (1 never:
+    // its exit code for --help and --version is 0).
     let args = cli::Cli::parse();
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,

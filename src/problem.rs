@@ -826,9 +826,9 @@ pub fn sq_norm(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum()
 }
 
-/// `||v||_inf`.
+/// `||v||_inf`, NaN when `v` holds one (a gap built on it must not certify).
 pub fn inf_norm(v: &[f64]) -> f64 {
-    v.iter().fold(0.0, |m, x| m.max(x.abs()))
+    v.iter().fold(0.0, |m, x| nan_max(m, x.abs()))
 }
 
 /// `y` must have one entry per row of a non-empty `x`.

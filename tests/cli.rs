@@ -743,6 +743,21 @@ fn control_characters_of_a_file_are_escaped_in_messages() {
     );
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("\\u{1b}[2J\\u{0}oops"), "{err}");
+    // A right-to-left override would reorder what the terminal shows.
+    std::fs::write(&x, "a,y\n1,2\n3,ok\u{202e}txt\n4,5\n").unwrap();
+    let o = lariat(&[
+        "fit",
+        "--x",
+        x.to_str().unwrap(),
+        "--target",
+        "y",
+        "--lambda",
+        "0.1",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(!err.contains('\u{202e}'), "{err:?}");
+    assert!(err.contains("ok\\u{202e}txt"), "{err}");
 }
 
 /// A synthetic design the machine cannot hold is an error that says so (exit 1), not an abort

@@ -186,6 +186,11 @@ def test_a_constant_response_gets_sklearns_flat_grid():
     a_ref, coef_ref, _ = sk.lasso_path(X, flat - 3.25, alphas=5)
     np.testing.assert_array_equal(a_ours, a_ref)
     assert not coef_ours.any() and not coef_ref.any()
+    # Not exactly constant: alpha_max of 1e-18, below scikit-learn's resolution, is flat too.
+    nearly = 1e-18 * np.sign(X[:, 0])
+    a_ours, _, _ = lariat.lasso_path(X, nearly, n_alphas=5)
+    a_ref, _, _ = sk.lasso_path(X, nearly, alphas=5)
+    np.testing.assert_array_equal(a_ours, a_ref)
     both = lariat.LassoCV(cv=3, n_alphas=7).fit(X, np.c_[y, flat])
     single = lariat.LassoCV(cv=3, n_alphas=7).fit(X, y)
     np.testing.assert_array_equal(both.alphas_[1], ref.alphas_)

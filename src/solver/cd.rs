@@ -21,7 +21,7 @@ use super::screening::{gap_safe_screen, kkt_violators, strong_set, working_set};
 use super::{stop_status, Fit, Warm};
 use crate::params::ValidParams;
 use crate::penalty::{soft_threshold, ElasticNet};
-use crate::problem::{excess_term, sq_norm, GapScalars, Problem};
+use crate::problem::{excess_term, nan_max, sq_norm, GapScalars, Problem};
 
 /// Each failed gap check tightens the active-set stopping threshold by at least this factor.
 const INNER_TIGHTEN: f64 = 0.25;
@@ -336,11 +336,11 @@ fn restricted_gaps(
     let mut visit = |j: usize| {
         let gj = pb.col_dot(j, r, 0.0);
         let violation = (gj - n * pen.l2() * w[j]).abs();
-        g_inf = g_inf.max(violation);
+        g_inf = nan_max(g_inf, violation);
         let e = excess_term(gj, n * pen.l1());
         excess += e;
         if w[j] != 0.0 {
-            g_inf_support = g_inf_support.max(violation);
+            g_inf_support = nan_max(g_inf_support, violation);
             excess_support += e;
         }
         g_sq += gj * gj;

@@ -84,6 +84,11 @@ pub fn certify_at(
     };
     let bounds = correlation_bounds(pb, pen, w, r, dev);
     let floor = bounds.par_iter().map(|b| b.lo).reduce(|| 0.0, nan_max);
+    // A NaN bound (a column or residual beyond f64 in its norm) would let `hi >= floor`
+    // drop every column: only exact correlations can certify then.
+    if floor.is_nan() || bounds.iter().any(|b| b.hi.is_nan()) {
+        return full_pass(pb, pen, w, r);
+    }
     // Non-zeros are always recomputed: then every inexact entry has w_j = 0, and its bound
     // holds whatever l2 the next lambda brings (the Elastic Net's c_j depends on l2 w_j).
     let candidates: Vec<usize> = (0..pb.p())

@@ -390,8 +390,12 @@ pub fn make_backend(req: &BackendRequest) -> Result<Box<dyn Backend>> {
             let wants_gpu = req.entries >= AUTO_GPU_MIN_ENTRIES
                 && !matches!(req.algorithm, Algorithm::Cd | Algorithm::Subgradient);
             if wants_gpu {
-                if let Ok(b) = gpu_backend(req, false) {
-                    return Ok(b);
+                match gpu_backend(req, false) {
+                    Ok(b) => return Ok(b),
+                    // A setting the user got wrong (LARIAT_GPU_MEMORY, LARIAT_SPECULATIVE_PASS)
+                    // is said, not hidden behind the CPU.
+                    Err(e @ Error::InvalidParam { .. }) => return Err(e),
+                    Err(_) => {}
                 }
             }
             Ok(Box::new(CpuBackend::new(req.algorithm)))

@@ -114,6 +114,10 @@ pub fn gap_safe_screen(
         .zip(w)
         .map(|(&gj, &wj)| correlation(n, pen, gj, wj).abs())
         .fold(0.0, crate::problem::nan_max);
+    // A NaN correlation bounds nothing: no feature is screened on it.
+    if c_inf.is_nan() {
+        return Vec::new();
+    }
     let scale = nl1.max(c_inf);
     let radius = (2.0 * n * gap.max(0.0)).sqrt() / nl1;
     let norms = pb.col_sq_norms();
