@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::console;
 use lariat::bench::{BenchConfig, BenchDevice};
+use lariat::data::csv::read_dataset_targets;
 use lariat::data::{
     read_dataset, read_target_rows, Dataset, Format, Header, IndexBase, IndexCol, Notice,
     ReadOptions, Target,
@@ -18,7 +19,7 @@ use lariat::fit::{
     fit, fit_path_on_rows, fit_path_with_progress, FitConfig, FitOutcome, GridRule, LambdaGrid,
     LambdaSpec, PathOutcome,
 };
-use lariat::model::Model;
+use lariat::model::{FitChoice, Model};
 use lariat::outputs::Outputs;
 use lariat::params::{
     check_l1_ratio, check_penalty, Algorithm, Screening, SolverParams, DEFAULT_TOL,
@@ -483,16 +484,24 @@ pub struct PathArgs {
 
 #[derive(Args, Debug)]
 pub struct PredictArgs {
-    /// Model JSON written by `lariat fit --out`.
+    /// Model JSON written by `lariat fit --out`, or a `lariat cv --out` (its refit model), or
+    /// a `lariat path --out` with --lambda or --fit to choose one of its fits.
     #[arg(long)]
     pub model: PathBuf,
     /// Design matrix X. Its columns are matched to the model's features by name when both
     /// have names (in any order), else by position.
     #[arg(long)]
     pub x: PathBuf,
-    /// CSV: a column of --x to drop before predicting (the target, when present).
+    /// CSV: columns of --x to drop before predicting (the targets, when present), as fit's
+    /// --target names them (`--target a,b` or the flag repeated).
+    #[arg(long, value_delimiter = ',', value_name = "TARGET")]
+    pub target: Vec<String>,
+    /// A path JSON (`lariat path --out`): predict with its fit at this lambda, one of its grid.
+    #[arg(long, allow_negative_numbers = true, value_parser = number, conflicts_with = "fit")]
+    pub lambda: Option<f64>,
+    /// A path JSON: predict with its fit at this 0-based position of the grid.
     #[arg(long)]
-    pub target: Option<String>,
+    pub fit: Option<usize>,
     /// Ignore columns of --x that the model does not know (by default an error).
     #[arg(long)]
     pub allow_extra_columns: bool,
@@ -854,8 +863,25 @@ fn run_predict(a: PredictArgs) -> Result<()> {
         &[("--model", Some(&a.model)), ("--x", Some(&a.x))],
         &[("--out", a.out.as_deref())],
     )?;
-    let model = Model::read(&a.model)?;
-    let ds = read_dataset(&a.x, &a.input.read_options(a.target.as_deref()))?;
+    let choice = match (a.lambda, a.fit) {
+        (Some(l), _) => Some(FitChoice::Lambda(l)),
+        (None, Some(k)) => Some(FitChoice::Index(k)),
+        (None, None) => None,
+    };
+    let model = match choice {
+        Some(choice) => Model::read_from_path(&a.model, choice)?,
+        None => Model::read(&a.model)?,
+    };
+    let ds = match a.target.as_slice() {
+        [] | [_] => read_dataset(
+            &a.x,
+            &a.input.read_options(a.target.first().map(String::as_str)),
+        )?,
+        many => {
+            let targets: Vec<Target> = many.iter().map(|t| Target::parse(t)).collect();
+            read_dataset_targets(&a.x, &a.input.read_options(None), &targets)?.0
+        }
+    };
     print_notices(&ds.notices, false);
     let opts = lariat::predict::MatchOptions {
         allow_extra_columns: a.allow_extra_columns,

@@ -75,6 +75,24 @@ pub struct Model {
     pub gpu: Option<crate::solver::DeviceWork>,
 }
 
+/// Which fit of a regularization path to use.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FitChoice {
+    /// The fit at this 0-based position of the grid.
+    Index(usize),
+    /// The fit at this lambda (the grid's own value, to 1e-9 relative).
+    Lambda(f64),
+}
+
+impl std::fmt::Display for FitChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FitChoice::Index(k) => write!(f, "--fit {k}"),
+            FitChoice::Lambda(l) => write!(f, "--lambda {l:e}"),
+        }
+    }
+}
+
 impl Model {
     /// Predictions `X coef + intercept`.
     pub fn predict(&self, x: &dyn Design) -> Result<Vec<f64>> {
@@ -95,6 +113,66 @@ impl Model {
     pub fn read(path: &Path) -> Result<Model> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         Model::from_json(&text, path)
+    }
+
+    /// Reads one fit of a path file (`lariat path --out`), chosen by `choice`.
+    pub fn read_from_path(path: &Path, choice: FitChoice) -> Result<Model> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Model::from_path_json(&text, path, choice)
+    }
+
+    /// [`Model::read_from_path`] from JSON text; `path` only names it in messages.
+    pub fn from_path_json(text: &str, path: &Path, choice: FitChoice) -> Result<Model> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let whole = |msg: String| Error::Format {
+            path: path.to_path_buf(),
+            msg,
+        };
+        #[derive(Deserialize)]
+        struct PathFile {
+            lambdas: Vec<f64>,
+            fits: Vec<serde_json::Value>,
+        }
+        let file: PathFile = serde_json::from_str(text).map_err(|_| {
+            whole(format!(
+                "{choice} chooses a fit of a path (`lariat path --out` of one response, with \
+                 lambdas and fits); this file is not one"
+            ))
+        })?;
+        let k = match choice {
+            FitChoice::Index(k) if k < file.fits.len() => k,
+            FitChoice::Index(k) => {
+                return Err(whole(format!(
+                    "--fit {k}: the path has {} fits (0 to {})",
+                    file.fits.len(),
+                    file.fits.len().saturating_sub(1)
+                )))
+            }
+            FitChoice::Lambda(lambda) => {
+                let near = |k: &usize| (file.lambdas[*k] / lambda).ln().abs();
+                let nearest = (0..file.lambdas.len()).min_by(|a, b| near(a).total_cmp(&near(b)));
+                match nearest {
+                    Some(k) if near(&k) <= 1e-9 => k,
+                    Some(k) => {
+                        return Err(whole(format!(
+                            "--lambda {lambda:e}: the path has no fit there; the nearest is \
+                             fit {k} at lambda {:e} (the grid runs from {:e} to {:e}); refit \
+                             with `lariat fit --lambda {lambda:e}` for that lambda",
+                            file.lambdas[k],
+                            file.lambdas[0],
+                            file.lambdas[file.lambdas.len() - 1],
+                        )))
+                    }
+                    None => return Err(whole("the path has no fits".into())),
+                }
+            }
+        };
+        let model: Model = serde_json::from_value(file.fits[k].clone())
+            .map_err(|e| whole(format!("fit {k} is not a lariat model: {e}")))?;
+        model
+            .validate()
+            .map_err(|msg| whole(format!("fit {k}: not a usable model: {msg}")))?;
+        Ok(model)
     }
 
     /// Parses and checks a model from JSON text; `path` only names it in messages.
@@ -214,19 +292,19 @@ fn explain(text: &str, path: &Path, e: serde_json::Error) -> Error {
         let n = fits.as_array().map_or(0, Vec::len);
         return whole(format!(
             "this is a regularization path (written by `lariat path --out`, {n} fits), not a \
-             model; predict takes one model, such as `lariat fit --out` writes, or one fit of \
-             the path: jq '.fits[K]' {} > model.json",
-            path.display()
+             model; choose one of its fits with --lambda L (a lambda of its grid) or --fit K \
+             (0-based)",
         ));
     }
     if let Some(names) = obj.get("responses").and_then(|r| r.as_array()) {
-        let key = ["models", "paths", "cvs"]
+        // A response's model in each layout (one fit of a path).
+        let pick = [("models", "[K]"), ("paths", "[K].fits[J]"), ("cvs", "[K]")]
             .into_iter()
-            .find(|k| obj.contains_key(*k))
-            .unwrap_or("models");
+            .find(|(k, _)| obj.contains_key(*k))
+            .map_or("models[K]".to_string(), |(k, sel)| format!("{k}{sel}"));
         return whole(format!(
             "this file holds the results of {} responses (`--y` with several columns), not one \
-             model; predict takes one: jq '.{key}[K]' {} > model.json",
+             model; predict takes one: jq '.{pick}' {} > model.json",
             names.len(),
             path.display()
         ));

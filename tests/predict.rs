@@ -323,6 +323,146 @@ fn wrong_json_files_are_named_for_what_they_are() {
     );
 }
 
+/// A path JSON predicts with the fit `--lambda` (a lambda of its grid) or `--fit` (a position)
+/// chooses: the predictions of that fit, computed here from its coefficients; a lambda off the
+/// grid or a position past it is named. `--target a,b` drops both columns, as in fit.
+#[test]
+fn a_path_predicts_with_the_fit_it_is_asked_for() {
+    let d = temp_dir("predict-path-fit");
+    let x = write(
+        &d,
+        "x.csv",
+        "a,b,c,y,z\n1,2,0.5,3,1\n4,5,1,6.5,0\n7,8,2,9,1\n2,1,3,3.5,0\n5,3,1,4,2\n",
+    );
+    // The data to predict on carry the target and one more column, w: both dropped.
+    let px = write(
+        &d,
+        "px.csv",
+        "a,b,c,y,z,w\n1,2,0.5,3,1,9\n4,5,1,6.5,0,9\n7,8,2,9,1,9\n2,1,3,3.5,0,9\n5,3,1,4,2,9\n",
+    );
+    let p = d.join("path.json");
+    let o = lariat(&[
+        "path",
+        "--x",
+        s(&x),
+        "--target",
+        "y",
+        "--n-lambdas",
+        "6",
+        "--out",
+        s(&p),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    let rows = [
+        [1.0, 2.0, 0.5, 1.0],
+        [4.0, 5.0, 1.0, 0.0],
+        [7.0, 8.0, 2.0, 1.0],
+        [2.0, 1.0, 3.0, 0.0],
+        [5.0, 3.0, 1.0, 2.0],
+    ];
+    let want = |k: usize| -> Vec<f64> {
+        let fit = &v["fits"][k];
+        let idx = fit["coef"]["indices"].as_array().unwrap();
+        let val = fit["coef"]["values"].as_array().unwrap();
+        rows.iter()
+            .map(|r| {
+                fit["intercept"].as_f64().unwrap()
+                    + idx
+                        .iter()
+                        .zip(val)
+                        .map(|(j, w)| r[j.as_u64().unwrap() as usize] * w.as_f64().unwrap())
+                        .sum::<f64>()
+            })
+            .collect()
+    };
+    let close = |got: Vec<f64>, want: Vec<f64>| {
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                (g - w).abs() <= 1e-12 * w.abs().max(1.0),
+                "{got:?} vs {want:?}"
+            );
+        }
+    };
+    for k in [0, 3, 5] {
+        let lambda = format!("{:e}", v["lambdas"][k].as_f64().unwrap());
+        for pick in [["--lambda", lambda.as_str()], ["--fit", &k.to_string()]] {
+            let o = lariat(
+                &[
+                    &[
+                        "predict",
+                        "--model",
+                        s(&p),
+                        "--x",
+                        s(&px),
+                        "--target",
+                        "y,w",
+                    ][..],
+                    &pick[..],
+                ]
+                .concat(),
+            );
+            close(predictions(&o), want(k));
+        }
+    }
+    expect_error(
+        &[
+            "predict",
+            "--model",
+            s(&p),
+            "--x",
+            s(&px),
+            "--target",
+            "y,w",
+            "--lambda",
+            "1e9",
+        ],
+        &["--lambda 1e9: the path has no fit there; the nearest is fit 0"],
+    );
+    expect_error(
+        &[
+            "predict",
+            "--model",
+            s(&p),
+            "--x",
+            s(&px),
+            "--target",
+            "y,w",
+            "--fit",
+            "6",
+        ],
+        &["--fit 6: the path has 6 fits (0 to 5)"],
+    );
+    expect_error(
+        &[
+            "predict",
+            "--model",
+            s(&p),
+            "--x",
+            s(&px),
+            "--target",
+            "y,w",
+        ],
+        &["choose one of its fits with --lambda L", "--fit K"],
+    );
+    let one = write(&d, "one.json", &v["fits"][2].to_string());
+    expect_error(
+        &[
+            "predict",
+            "--model",
+            s(&one),
+            "--x",
+            s(&px),
+            "--target",
+            "y,w",
+            "--fit",
+            "0",
+        ],
+        &["one.json: --fit 0 chooses a fit of a path"],
+    );
+}
+
 mod permuted {
     //! Property: any order of the columns, with or without extra columns, predicts what the
     //! model says, computed here term by term from the rows as written.

@@ -308,3 +308,57 @@ fn a_bad_value_in_several_responses_is_named_where_it_is() {
         );
     }
 }
+
+/// A `--y` of one row (a row vector, `y[None, :]`) is one response, as `--test-y` reads it;
+/// response names that repeat are warned about, their order kept.
+#[test]
+fn a_row_vector_is_one_response_and_repeated_names_are_warned_about() {
+    let (x, y) = random_problem(12, 4, 8);
+    let dir = common::temp_dir("responses-shapes");
+    let xs = dir.join("x.npy");
+    let cols: Vec<f64> = (0..4).flat_map(|j| x.col(j).to_vec()).collect();
+    lariat::data::npy::write_npy_f64(&xs, 12, 4, &cols).unwrap();
+    let (column, row) = (dir.join("y.npy"), dir.join("y_row.npy"));
+    lariat::data::npy::write_npy_vec(&column, &y).unwrap();
+    lariat::data::npy::write_npy_f64(&row, 1, 12, &y).unwrap();
+    let fit = |y: &std::path::Path, name: &str| {
+        let out = dir.join(name);
+        let r = lariat(&[
+            "fit",
+            "--x",
+            xs.to_str().unwrap(),
+            "--y",
+            y.to_str().unwrap(),
+            "--lambda-ratio",
+            "0.1",
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ]);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        untimed(json(&out))
+    };
+    assert_eq!(fit(&row, "row.json"), fit(&column, "column.json"));
+    let ys = dir.join("dup.csv");
+    let t: String = std::iter::once("a,a,b\n".to_string())
+        .chain((0..12).map(|i| format!("{:e},{:e},{:e}\n", y[i], 2.0 * y[i], -y[i])))
+        .collect();
+    std::fs::write(&ys, t).unwrap();
+    let out = dir.join("dup.json");
+    let r = lariat(&[
+        "fit",
+        "--x",
+        xs.to_str().unwrap(),
+        "--y",
+        ys.to_str().unwrap(),
+        "--lambda-ratio",
+        "0.1",
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(r.status.success(), "{err}");
+    assert!(err.contains("columns 0 and 1 are both named 'a'"), "{err}");
+    assert_eq!(json(&out)["responses"], serde_json::json!(["a", "a", "b"]));
+}

@@ -77,7 +77,8 @@ fn from_y(data: &DataArgs, input: &InputArgs) -> Result<Option<Responses>> {
         Err(_) => return Ok(None),
     };
     let k = ds.x.n_cols();
-    if k < 2 {
+    // One row of values is a row vector: one response, as the single-response reader reads it.
+    if k < 2 || ds.x.n_rows() == 1 {
         return Ok(None);
     }
     let n = ds.x.n_rows();
@@ -91,6 +92,22 @@ fn from_y(data: &DataArgs, input: &InputArgs) -> Result<Option<Responses>> {
     let names = ds
         .feature_names
         .unwrap_or_else(|| (0..k).map(|j| format!("y{j}")).collect());
+    if let Some((a, b)) =
+        (0..k).find_map(|b| (0..b).find(|&a| names[a] == names[b]).map(|a| (a, b)))
+    {
+        super::print_notices(
+            &[lariat::data::Notice {
+                warning: true,
+                text: format!(
+                    "{}: columns {a} and {b} are both named '{}'; the JSON's responses keep \
+                     their column order",
+                    path.display(),
+                    names[a]
+                ),
+            }],
+            false,
+        );
+    }
     Ok(Some(Responses { ys, names }))
 }
 
