@@ -300,13 +300,19 @@ fn checks_that_carry_the_pass_certify_the_same_answers_with_fewer_waits() {
                 a.working_set_rounds > 0,
                 "{what}: no round ran on the device"
             );
-            // Every check carried a pass, and each device round ended with one it used.
-            assert_eq!(a.speculative_passes, a.gap_checks, "{what}");
-            assert_eq!(a.speculative_passes_used, a.working_set_rounds, "{what}");
-            assert_eq!((b.speculative_passes, b.speculative_passes_used), (0, 0));
-            // A round's own pass is gone: per device round, one wait fewer.
+            // Checks carry a pass only in rounds whose whole batch is on the device (a problem
+            // left to the host needs the round's pass anyway); each pass used spares exactly
+            // one plain pass.
+            assert!(a.speculative_passes <= a.gap_checks, "{what}");
             assert!(
-                a.block_passes - a.speculative_passes < b.block_passes,
+                a.speculative_passes_used > 0,
+                "{what}: no carried pass was used"
+            );
+            assert!(a.speculative_passes_used <= a.working_set_rounds, "{what}");
+            assert_eq!((b.speculative_passes, b.speculative_passes_used), (0, 0));
+            assert_eq!(
+                a.block_passes - a.speculative_passes,
+                b.block_passes - a.speculative_passes_used,
                 "{what}: {a:?} vs {b:?}"
             );
             assert!(a.read_backs < b.read_backs, "{what}: {a:?} vs {b:?}");

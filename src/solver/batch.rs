@@ -65,7 +65,13 @@ pub trait BatchEngine {
     /// (`f64::INFINITY`: it has none, coordinate descent on the host solves them all).
     fn subproblem_floor(&self) -> f64;
     /// Solves `specs` together; `None` for one it cannot take (the host solves it).
-    fn solve_subproblems(&mut self, specs: &[SubSpec]) -> Result<Vec<Option<SubResult>>>;
+    /// `whole_batch`: every open problem is among `specs`, so answers that bring their own
+    /// pass ([`SubResult::pass`]) can spare the round's full pass; otherwise it runs anyway.
+    fn solve_subproblems(
+        &mut self,
+        specs: &[SubSpec],
+        whole_batch: bool,
+    ) -> Result<Vec<Option<SubResult>>>;
     /// The device its fits are labelled with ("gpu", "cpu").
     fn label(&self) -> &'static str;
     /// Told how many columns each certificate from its pass recomputed in f64 (for reports).
@@ -127,19 +133,27 @@ pub fn solve(
 /// The f64 certificate of every open problem at its `w`: from the exact correlations a warm
 /// start brought, else from one full pass for all the others (residuals in f64 on the host).
 fn certify_open(engine: &mut dyn BatchEngine, open: &mut [Open]) -> Result<Vec<Certificate>> {
+    let carried: Vec<bool> = open
+        .iter()
+        .map(|o| o.exact.is_none() && o.device_pass.is_some())
+        .collect();
     let mut certs: Vec<Option<Certificate>> = open
         .par_iter_mut()
         .map(|o| match (o.exact.take(), o.device_pass.take()) {
             (Some(grad), _) => Some(exact_certificate(o.pb, &o.pen, &o.w, grad)),
             (None, Some(dev)) => {
                 let r = o.pb.residual(&o.w);
-                let cert = certify_at(o.pb, &o.pen, &o.w, &r, Some(&dev));
-                o.full_passes += 1 + usize::from(cert.exact_columns == o.pb.p());
-                Some(cert)
+                Some(certify_at(o.pb, &o.pen, &o.w, &r, Some(&dev)))
             }
             (None, None) => None,
         })
         .collect();
+    // The engine's own passes (carried by its subproblems' answers) count as passes.
+    for (i, cert) in certs.iter().enumerate() {
+        if let (Some(cert), true) = (cert, carried[i]) {
+            count_pass(engine, &mut open[i], cert);
+        }
+    }
     let need: Vec<usize> = (0..open.len()).filter(|&i| certs[i].is_none()).collect();
     if need.is_empty() {
         return Ok(certs.into_iter().map(Option::unwrap).collect());
@@ -163,15 +177,20 @@ fn certify_open(engine: &mut dyn BatchEngine, open: &mut [Open]) -> Result<Vec<C
         })
         .collect();
     for (&i, cert) in need.iter().zip(made) {
-        engine.certified(cert.exact_columns);
-        // A certificate that had to read every column was a second pass, on the host.
-        open[i].full_passes += 1 + usize::from(cert.exact_columns == open[i].pb.p());
+        count_pass(engine, &mut open[i], &cert);
         certs[i] = Some(cert);
     }
     Ok(certs
         .into_iter()
         .map(|c| c.expect("every problem certified"))
         .collect())
+}
+
+/// A certificate from a pass of the engine: one pass, and a second on the host where the
+/// certificate had to read every column; the engine hears how many it read.
+fn count_pass(engine: &mut dyn BatchEngine, o: &mut Open, cert: &Certificate) {
+    engine.certified(cert.exact_columns);
+    o.full_passes += 1 + usize::from(cert.exact_columns == o.pb.p());
 }
 
 /// The certificate of `w` from its exact f64 correlations.
@@ -213,7 +232,7 @@ fn solve_rounds(
         .collect::<Result<_>>()?;
     let mut solved = vec![false; open.len()];
     if !specs.is_empty() {
-        let results = engine.solve_subproblems(&specs)?;
+        let results = engine.solve_subproblems(&specs, mine.len() == open.len())?;
         for (&i, res) in mine.iter().zip(results) {
             if let Some(res) = res {
                 open[i].engine_round_from = Some(rounds[i].gap);
@@ -430,7 +449,11 @@ impl BatchEngine for CpuEngine {
         f64::INFINITY
     }
 
-    fn solve_subproblems(&mut self, specs: &[SubSpec]) -> Result<Vec<Option<SubResult>>> {
+    fn solve_subproblems(
+        &mut self,
+        specs: &[SubSpec],
+        _whole_batch: bool,
+    ) -> Result<Vec<Option<SubResult>>> {
         Ok(specs.iter().map(|_| None).collect())
     }
 

@@ -53,9 +53,19 @@ impl BatchEngine for GpuBackend {
         F32_GAP_FLOOR
     }
 
-    fn solve_subproblems(&mut self, specs: &[SubSpec]) -> Result<Vec<Option<SubResult>>> {
+    fn solve_subproblems(
+        &mut self,
+        specs: &[SubSpec],
+        whole_batch: bool,
+    ) -> Result<Vec<Option<SubResult>>> {
         self.stats.working_set_rounds += 1;
         let n = specs[0].pb.design().n_rows();
+        // A carried pass spares the round's pass only if every open problem brings one: a
+        // problem left to the host (here or by the driver) makes the driver wait for it.
+        let spared = whole_batch
+            && specs
+                .chunks(MAX_PROBLEMS)
+                .all(|c| sub_batch::fits(&self.ctx, n, union_len(c)));
         let mut out = Vec::with_capacity(specs.len());
         for chunk in specs.chunks(MAX_PROBLEMS) {
             let m = union_len(chunk);
@@ -67,12 +77,13 @@ impl BatchEngine for GpuBackend {
                 self.sub_batch = Some(SubBatch::new(&self.ctx, &self.kernels, n, 2 * m));
             }
             let block = self.block.as_mut().expect("uploaded by begin");
-            let full_width = if self.speculation.carries(
-                chunk.len(),
-                &self.ctx,
-                &self.kernels,
-                (&mut *block, chunk[0].pb),
-            )? {
+            let full_width = if spared
+                && self.speculation.carries(
+                    chunk.len(),
+                    &self.ctx,
+                    &self.kernels,
+                    (&mut *block, chunk[0].pb),
+                )? {
                 let pbs: Vec<&Problem> = chunk.iter().map(|s| s.pb).collect();
                 Some(block.load_layout(&self.ctx, &self.kernels, &pbs))
             } else {

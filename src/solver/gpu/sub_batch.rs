@@ -37,6 +37,16 @@ pub(super) struct SolveCounts {
     pub speculative_used: bool,
 }
 
+/// What one gap check reads back.
+struct CheckRead {
+    /// [`STATE`] floats per problem: the gap's sums at w.
+    sums: Vec<f32>,
+    /// The iterates, when asked for.
+    w: Option<Vec<f32>>,
+    /// A carried block pass: the correlations over all of X and the residuals they were at.
+    pass: Option<(Vec<f32>, Vec<f32>)>,
+}
+
 /// Device buffers for sub-batches of up to [`MAX_PROBLEMS`] problems over at most
 /// `m_cap` columns, kept across rounds (refilled in place while they fit).
 pub(super) struct SubBatch {
@@ -192,7 +202,7 @@ impl SubBatch {
             counts.checks += 1;
             let steps = every;
             let full = speculate.map(|width| (source, width));
-            let (sums, w, pass) =
+            let CheckRead { sums, w, pass } =
                 self.steps_and_check(ctx, kernels, (k, m, width), (steps, with_w, full), &copies)?;
             copies.clear();
             counts.speculative_passes += usize::from(pass.is_some());
@@ -300,7 +310,6 @@ impl SubBatch {
     /// returns the sums (8 floats per problem), with `with_w` the iterates, and with `full`
     /// (the batch's X and the width it is laid out at) a block pass over all of X at the
     /// residuals the check left: the correlations and those residuals.
-    #[allow(clippy::type_complexity)]
     fn steps_and_check(
         &self,
         ctx: &GpuContext,
@@ -308,7 +317,7 @@ impl SubBatch {
         (k, m, width): (usize, usize, usize),
         (steps, with_w, full): (usize, bool, Option<(&BlockResident, usize)>),
         copies: &[Copy],
-    ) -> Result<(Vec<f32>, Option<Vec<f32>>, Option<(Vec<f32>, Vec<f32>)>)> {
+    ) -> Result<CheckRead> {
         let block = self.block[width_index(width)]
             .as_ref()
             .expect("made before the loop");
@@ -332,7 +341,7 @@ impl SubBatch {
             reads.push(block.correlations(k));
             reads.push((&self.r, (4 * k * self.n) as u64));
         }
-        let mut read = run_and_read_encoded(
+        let read = run_and_read_encoded(
             ctx,
             "sub-batch FISTA",
             |enc| {
@@ -355,15 +364,13 @@ impl SubBatch {
             },
             &reads,
         )?;
-        let pass = match full {
-            Some(_) => {
-                let r = read.pop().unwrap_or_default();
-                Some((read.pop().unwrap_or_default(), r))
-            }
-            None => None,
-        };
-        let w = if with_w { read.pop() } else { None };
-        Ok((read.pop().unwrap_or_default(), w, pass))
+        // The reads come back in the order they were asked for: sums, [w], [g, r].
+        let mut read = read.into_iter();
+        let mut next = |what: &str| read.next().unwrap_or_else(|| panic!("{what} was read"));
+        let sums = next("the gap sums");
+        let w = with_w.then(|| next("the iterate"));
+        let pass = full.map(|_| (next("the pass's correlations"), next("its residuals")));
+        Ok(CheckRead { sums, w, pass })
     }
 
     /// Writes the batch: the union of the working sets (returned, sorted; its columns are
