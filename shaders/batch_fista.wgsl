@@ -12,7 +12,8 @@
 //              of kept in a buffer.
 // gap_batch:   the sums of the duality gap of problem c at w (r and g taken at w), as
 //              reduce.wgsl's, into out[8 c ..]: [||w||_1, ||w||^2, ||g - n l2 w||_inf, ||g||^2,
-//              ||r||^2, r^T y, non-finite count, 0]; the host forms each problem's gap in f64.
+//              ||r||^2, r^T y, non-finite count, sum_j max(|g_j| - n l1, 0)^2]; the host forms
+//              each problem's gap in f64 (the last sum is the unscaled dual's, near Ridge).
 //
 // A frozen problem (active == 0: it met its target) is skipped by both; the host freezes
 // problems between submissions (stop masks), so a finished one costs nothing more.
@@ -41,6 +42,7 @@ var<workgroup> s2: array<f32, WG>;
 var<workgroup> s3: array<f32, WG>;
 var<workgroup> s4: array<f32, WG>;
 var<workgroup> s5: array<f32, WG>;
+var<workgroup> s6: array<f32, WG>;
 var<workgroup> bad: array<u32, WG>;
 
 @compute @workgroup_size(WG)
@@ -87,11 +89,13 @@ fn gap_batch(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     if (c >= S.k || state[8u * c + 5u] == 0.0) { return; } // uniform
     let l2 = state[8u * c + 2u];
     let n_l2 = l2 / state[8u * c + 3u];
+    let n_l1 = state[8u * c + 1u] / state[8u * c + 3u];
     let base = c * S.m;
     var a0 = 0.0;
     var a1 = 0.0;
     var a2 = 0.0;
     var a3 = 0.0;
+    var a6 = 0.0;
     var nb = 0u;
     for (var j = lid; j < S.m; j += WG) {
         let wj = w[base + j];
@@ -100,6 +104,8 @@ fn gap_batch(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
         a1 += wj * wj;
         a2 = max(a2, abs(gj - n_l2 * wj));
         a3 += gj * gj;
+        let e = max(abs(gj) - n_l1, 0.0);
+        a6 += e * e;
         nb += non_finite(wj) + non_finite(gj);
     }
     var a4 = 0.0;
@@ -116,6 +122,7 @@ fn gap_batch(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     s3[lid] = a3;
     s4[lid] = a4;
     s5[lid] = a5;
+    s6[lid] = a6;
     bad[lid] = nb;
     workgroupBarrier();
     for (var s = WG / 2u; s > 0u; s = s >> 1u) {
@@ -126,6 +133,7 @@ fn gap_batch(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
             s3[lid] += s3[lid + s];
             s4[lid] += s4[lid + s];
             s5[lid] += s5[lid + s];
+            s6[lid] += s6[lid + s];
             bad[lid] += bad[lid + s];
         }
         workgroupBarrier();
@@ -138,6 +146,6 @@ fn gap_batch(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
         out[8u * c + 4u] = s4[0];
         out[8u * c + 5u] = s5[0];
         out[8u * c + 6u] = f32(bad[0]);
-        out[8u * c + 7u] = 0.0;
+        out[8u * c + 7u] = s6[0];
     }
 }

@@ -215,7 +215,7 @@ impl SubBatch {
                 n_iter[c] += steps;
                 let spec = &specs[c];
                 let s = &sums[STATE * c..STATE * (c + 1)];
-                if s[6] > 0.0 || s[..6].iter().any(|v| !v.is_finite()) {
+                if s[6] > 0.0 || s[..6].iter().chain(&s[7..8]).any(|v| !v.is_finite()) {
                     return Err(Error::Gpu(format!(
                         "the device produced non-finite values (NaN or infinity) in a batch's \
                          subproblem after {} FISTA steps",
@@ -229,7 +229,7 @@ impl SubBatch {
                     g_sq: s[3] as f64,
                     r_sq: s[4] as f64,
                     r_yc: s[5] as f64,
-                    g_excess_sq: None, // the device sums no per-column excess
+                    g_excess_sq: Some(s[7] as f64),
                 };
                 let gap = spec.pb.gap_from_scalars(&scalars, &spec.pen).gap;
                 history[c].push(gap);
