@@ -30,11 +30,11 @@ pub enum Error {
     /// first value, as likely either way (a caller that knows how many rows to expect may
     /// decide; the command line does, from X).
     #[error(
-        "{}:1:1: the first row is a lone '0', which is pandas' name of an unnamed column as \
+        "{}:{line}:1: the first row is a lone '0', which is pandas' name of an unnamed column as \
          often as a first value (the values below are integers): pass --header or --no-header",
         path.display()
     )]
-    AmbiguousLoneZero { path: PathBuf },
+    AmbiguousLoneZero { path: PathBuf, line: usize },
 
     /// A binary or structured file is malformed (no line numbers to give).
     #[error("{}: {msg}", path.display())]

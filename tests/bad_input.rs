@@ -217,7 +217,7 @@ fn cases() -> Vec<Case> {
         c(Usage, "path --x cv.csv --target y --holdout 1e-300", 2, "invalid holdout = 1e-300:"),
         c(Usage, "cv --x cv.csv --target y --plot cv.pdf", 2, ".svg or .png"),
         c(Input, "path --x cv.csv --target y --test-x renamed.csv --test-y y.csv", 1, "column 0 is 'b' in the test data but 'a'"),
-        c(Input, "path --x cv.csv --target y --error-plot e.svg", 1, "--error-plot needs test data"),
+        c(Usage, "path --x cv.csv --target y --error-plot e.svg", 2, "<--test-x <TEST_X>|--holdout <HOLDOUT>>"),
         c(Input, "path --x cv.csv --target y --test-x good.csv --test-y y.csv", 1, "test data have 3 columns, the training data 2"),
         c(Input, "path --x x20.csv --y y20x2.csv --plot p.svg", 1, "--plot takes one response"),
         c(Input, "fit --x xy2.csv --target u,nosuch --lambda 1 --out m.json", 1, "xy2.csv: no column named 'nosuch'"),

@@ -353,6 +353,25 @@ fn a_lone_zero_above_decimals_is_pandas_name_and_above_integers_is_asked_about()
         stderr.contains("was taken as data: so it has the 5 values"),
         "{stderr}"
     );
+    // Neither reading gives X's rows: the count is the error, at the lone '0' (line 3 after
+    // two blank lines), not advice about --header.
+    let yb = write(&d, "yb.csv", b"\n\n0\n1\n2\n");
+    let o = lariat(&["fit", "--x", s(&x4), "--y", s(&yb), "--lambda", "0.1"]);
+    let err = out(&o).1;
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("yb.csv:3:1: 2 values with this lone '0' as a header, 3 with it as data, and 4 were expected"),
+        "{err}"
+    );
+    let xb = write(&d, "xb.csv", b"\n0\n1\n2\n");
+    let o = lariat(&["fit", "--x", s(&xb), "--y", s(&yi), "--lambda", "0.1"]);
+    assert!(
+        out(&o)
+            .1
+            .contains("xb.csv:2:1: the first row is a lone '0'"),
+        "{}",
+        out(&o).1
+    );
     // The same --y from a pipe, which can be read only once: decided the same way.
     #[cfg(unix)]
     {

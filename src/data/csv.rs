@@ -252,12 +252,12 @@ fn is_lone_zero(first: &[String]) -> bool {
     matches!(first, [f] if f == "0")
 }
 
-/// A first row `0` above the row `text` (at `ctx`): a header when that row is one number
+/// A first row `0` (at `zero`) above the row `text`: a header when that row is one number
 /// written as a decimal (`2.5`, `1e-3`: pandas writes every value of a float column so, and
 /// would have written a first value 0 as `0.0`); data when it is not one number (several
 /// fields, or text: the error is then the data's); refused when it is an integer, where both
 /// readings are as likely (`Series([0, 1, 1]).to_csv()` against the values 0, 0, 1, 1).
-fn lone_zero_is_a_header(ctx: &LineCtx, text: &str) -> Result<bool> {
+fn lone_zero_is_a_header(zero: &LineCtx, text: &str) -> Result<bool> {
     let field = text.trim().trim_matches('"').trim();
     if field.contains([',', ';', '\t']) || field.parse::<f64>().is_err() {
         return Ok(false);
@@ -266,7 +266,8 @@ fn lone_zero_is_a_header(ctx: &LineCtx, text: &str) -> Result<bool> {
         return Ok(true);
     }
     Err(Error::AmbiguousLoneZero {
-        path: ctx.path.to_path_buf(),
+        path: zero.path.to_path_buf(),
+        line: zero.line,
     })
 }
 
@@ -369,7 +370,7 @@ fn read_table(
         second = lines.next_nonblank(b" ")?.map(|(c, t)| (c, t.to_string()));
         match second
             .as_ref()
-            .map(|(c, t)| (c, lone_zero_is_a_header(c, t)))
+            .map(|(c, t)| (c, lone_zero_is_a_header(&first_ctx, t)))
         {
             None => choice,
             Some((_, Ok(false))) => choice,

@@ -306,13 +306,15 @@ pub fn read_target_rows(
     std::io::Read::read_to_end(&mut open(path)?, &mut bytes).map_err(|e| Error::io(path, e))?;
     let read = |o: &ReadOptions| nonempty_target(csv::read_vector_from(&bytes[..], path, o)?, path);
     match read(opts) {
-        Err(Error::AmbiguousLoneZero { .. }) => {
+        Err(Error::AmbiguousLoneZero { line, .. }) => {
+            let mut counts = Vec::new();
             for (header, taken) in [(Header::Yes, "a header"), (Header::No, "data")] {
                 let with = ReadOptions {
                     header,
                     ..opts.clone()
                 };
                 if let Ok((values, mut notices)) = read(&with) {
+                    counts.push(values.len());
                     if values.len() == n_rows {
                         notices.push(Notice {
                             warning: true,
@@ -327,7 +329,19 @@ pub fn read_target_rows(
                     }
                 }
             }
-            read(opts)
+            // Neither reading fits: the count is the problem, whatever the first row is.
+            match counts[..] {
+                [as_header, as_data] => Err(Error::Parse {
+                    path: path.to_path_buf(),
+                    line,
+                    col: 1,
+                    msg: format!(
+                        "{as_header} values with this lone '0' as a header, {as_data} with it \
+                         as data, and {n_rows} were expected (one per row of X)"
+                    ),
+                }),
+                _ => read(opts),
+            }
         }
         other => other,
     }
