@@ -5,10 +5,8 @@
 //! A Fortran-ordered matrix is already column-major, so it is memory-mapped and used in place;
 //! a C-ordered one is transposed once into owned column-major storage of the same element type.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::io::Write;
+use std::path::Path;
 
 use memmap2::Mmap;
 use rayon::prelude::*;
@@ -226,19 +224,13 @@ pub fn write_npy_f64(path: &Path, n: usize, p: usize, col_major: &[f64]) -> Resu
         });
     }
     let header = header_v1("<f8", true, &format!("({n}, {p})"));
-    write_atomic(path, |w| {
-        w.write_all(&header)?;
-        write_f64_le(w, col_major)
-    })
+    write_atomic(path, &header, col_major)
 }
 
 /// Writes a 1-D `<f8` `.npy` (format 1.0), atomically like [`write_npy_f64`].
 pub fn write_npy_vec(path: &Path, values: &[f64]) -> Result<()> {
     let header = header_v1("<f8", false, &format!("({},)", values.len()));
-    write_atomic(path, |w| {
-        w.write_all(&header)?;
-        write_f64_le(w, values)
-    })
+    write_atomic(path, &header, values)
 }
 
 /// Transposes a row-major `n x p` matrix into a new column-major one.
@@ -836,35 +828,13 @@ fn write_f64_le(w: &mut impl Write, values: &[f64]) -> std::io::Result<()> {
     }
 }
 
-/// Writes through a temporary file in the same directory (so the rename cannot cross file
-/// systems), then renames it over `path`: readers never see a half-written file.
-fn write_atomic(
-    path: &Path,
-    write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
-) -> Result<()> {
-    let tmp = temp_sibling(path);
-    let result = (|| {
-        let mut w = BufWriter::new(File::create(&tmp)?);
-        write(&mut w)?;
-        let file = w.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
-}
-
-fn temp_sibling(path: &Path) -> PathBuf {
-    // Process id and a counter keep concurrent writers (other processes, other threads) apart.
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let name = path
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let k = COUNTER.fetch_add(1, Ordering::Relaxed);
-    path.with_file_name(format!(".{name}.{}.{k}.tmp", std::process::id()))
+/// The header and the values, written as one output ([`crate::output::write_atomic`]: a
+/// temporary beside `path`, renamed over it, removed on a signal).
+fn write_atomic(path: &Path, header: &[u8], values: &[f64]) -> Result<()> {
+    let mut bytes = Vec::with_capacity(header.len() + 8 * values.len());
+    bytes.extend_from_slice(header);
+    write_f64_le(&mut bytes, values).map_err(|e| Error::io(path, e))?;
+    crate::output::write_atomic(path, &bytes)
 }
 
 /// Helpers shared by the reader tests of all formats.
