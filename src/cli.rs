@@ -939,8 +939,12 @@ fn run_bench(a: BenchArgs) -> Result<()> {
 
 #[cfg(feature = "gpu")]
 fn run_info() -> Result<()> {
-    use lariat::solver::gpu::context::list_adapters;
+    use lariat::solver::gpu::context::{backend_env_problem, list_adapters};
     let adapters = list_adapters();
+    if let (true, Some(why)) = (adapters.is_empty(), backend_env_problem()) {
+        outln!("no GPU adapter found: {why}; lariat runs on the CPU")?;
+        return Ok(());
+    }
     if adapters.is_empty() {
         outln!("no GPU adapter found (on Debian: apt-get install mesa-vulkan-drivers for a software one); lariat runs on the CPU")?;
         return Ok(());
@@ -972,6 +976,14 @@ fn run_info() -> Result<()> {
         )?;
     }
     outln!("--device auto uses the first hardware adapter listed; --adapter NAME or LARIAT_ADAPTER picks another")?;
+    let wanted = std::env::var(lariat::solver::gpu::context::ADAPTER_ENV).unwrap_or_default();
+    let matches = |name: &str| name.to_lowercase().contains(&wanted.to_lowercase());
+    if !wanted.is_empty() && !adapters.iter().any(|a| matches(&a.name)) {
+        errln!(
+            "warning: LARIAT_ADAPTER='{wanted}' matches none of these adapters: a GPU run \
+             will fail"
+        );
+    }
     Ok(())
 }
 

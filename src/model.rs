@@ -296,6 +296,13 @@ fn explain(text: &str, path: &Path, e: serde_json::Error) -> Error {
              (0-based)",
         ));
     }
+    if obj.contains_key("cvm") && !obj.contains_key("model") {
+        return whole(
+            "a lariat cv file without its `model` (the refit that predict uses): it was cut, \
+             or written by hand"
+                .into(),
+        );
+    }
     if let Some(names) = obj.get("responses").and_then(|r| r.as_array()) {
         // A response's model in each layout (one fit of a path).
         let pick = [("models", "[K]"), ("paths", "[K].fits[J]"), ("cvs", "[K]")]

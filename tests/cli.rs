@@ -785,3 +785,37 @@ fn a_design_too_large_for_memory_is_an_error_not_an_abort() {
         );
     }
 }
+
+/// A `WGPU_BACKEND` that names no backend makes wgpu search none; `info` and a GPU run say
+/// so, instead of "no adapter" with advice to install a driver; an `LARIAT_ADAPTER` that
+/// matches nothing `info` lists is warned about.
+#[cfg(feature = "gpu")]
+#[test]
+fn a_backend_or_adapter_setting_that_finds_nothing_is_named() {
+    let o = Command::new(env!("CARGO_BIN_EXE_lariat"))
+        .arg("info")
+        .env("WGPU_BACKEND", "garbage")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success());
+    assert!(
+        text.contains("WGPU_BACKEND='garbage' names no backend"),
+        "{text}"
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_lariat"))
+        .arg("info")
+        .env("LARIAT_ADAPTER", "no-such-adapter-zzz")
+        .output()
+        .unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    if out.contains("backend ") {
+        assert!(
+            err.contains("LARIAT_ADAPTER='no-such-adapter-zzz' matches none"),
+            "{err}"
+        );
+    }
+}

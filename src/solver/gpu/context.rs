@@ -60,6 +60,17 @@ impl AdapterReport {
     }
 }
 
+/// Why no adapter may be seen: a `WGPU_BACKEND` that names no backend wgpu knows (it then
+/// looks on none, and says so only in its log).
+pub fn backend_env_problem() -> Option<String> {
+    let v = std::env::var("WGPU_BACKEND").ok()?;
+    wgpu::Backends::from_comma_list(&v).is_empty().then(|| {
+        format!(
+            "WGPU_BACKEND='{v}' names no backend (vulkan, gl, metal or dx12), so none is searched"
+        )
+    })
+}
+
 fn instance() -> wgpu::Instance {
     wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
 }
@@ -214,7 +225,13 @@ impl GpuContext {
                     None => "no hardware GPU adapter found".to_string(),
                 };
                 let seen = if seen.is_empty() {
-                    "none (install a Vulkan driver, e.g. Debian's mesa-vulkan-drivers)".into()
+                    backend_env_problem().map_or_else(
+                        || {
+                            "none (install a Vulkan driver, e.g. Debian's mesa-vulkan-drivers)"
+                                .into()
+                        },
+                        |why| format!("none: {why}"),
+                    )
                 } else {
                     seen.join("; ")
                 };
