@@ -497,7 +497,7 @@ pub struct PredictArgs {
     #[arg(long, value_delimiter = ',', value_name = "TARGET")]
     pub target: Vec<String>,
     /// A path JSON (`lariat path --out`): predict with its fit at this lambda, one of its grid.
-    #[arg(long, allow_negative_numbers = true, value_parser = number, conflicts_with = "fit")]
+    #[arg(long, allow_negative_numbers = true, value_parser = positive_value, conflicts_with = "fit")]
     pub lambda: Option<f64>,
     /// A path JSON: predict with its fit at this 0-based position of the grid.
     #[arg(long)]
@@ -637,9 +637,8 @@ fn print_written(written: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
-/// Reads X and y as the flags say, checking that they belong together.
-/// X and y: y from the file `y` (given by the flag `y_flag`), else the column `opts.target`
-/// of X, else X's own (LIBSVM).
+/// X and y, checked to belong together: y from the file `y` (given by the flag `y_flag`),
+/// else the column `opts.target` of X, else X's own (LIBSVM).
 fn read_xy(
     x: &Path,
     y: Option<&Path>,

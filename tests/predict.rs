@@ -299,7 +299,11 @@ fn wrong_json_files_are_named_for_what_they_are() {
             "not a model",
         ],
     );
-    let m = write(&d, "cut-cv.json", "{\"lambdas\": [1.0], \"cvm\": [2.0], \"cvsd\": [0.1]}");
+    let m = write(
+        &d,
+        "cut-cv.json",
+        "{\"lambdas\": [1.0], \"cvm\": [2.0], \"cvsd\": [0.1]}",
+    );
     expect_error(
         &["predict", "--model", s(&m), "--x", s(&x)],
         &["cut-cv.json: a lariat cv file without its `model`"],
