@@ -237,8 +237,8 @@ fn count(s: &str, min: usize) -> std::result::Result<usize, String> {
 /// A count in `min..=max`: a run whose time grows with the count gets a cap, so a typo cannot
 /// make it run for days.
 fn count_at_most(s: &str, min: usize, max: usize) -> std::result::Result<usize, String> {
-    match count(s, min)? {
-        v if v <= max => Ok(v),
+    match count(s, min) {
+        Ok(v) if v <= max => Ok(v),
         _ => Err(format!("must be a whole number in [{min}, {max}]")),
     }
 }
@@ -1046,6 +1046,15 @@ fn run_path(a: PathArgs) -> Result<()> {
     let out = with_progress(!a.quiet, |progress| match &train_rows {
         None => fit_path_with_progress(ds.x.as_ref(), &y, names, &cfg, &grid, progress),
         Some(rows) => fit_path_on_rows(ds.x.as_ref(), &y, names, &cfg, &grid, rows, progress),
+    })
+    .map_err(|e| match &train_rows {
+        // What is wrong may be the rows the hold-out left (a constant y on them, say).
+        Some(rows) => anyhow::Error::from(e).context(format!(
+            "the path on the {} of {} rows that --holdout leaves for training",
+            rows.iter().filter(|&&t| t).count(),
+            rows.len()
+        )),
+        None => e.into(),
     })?;
     let x = ds.x.as_ref();
     let train = error_curve(&out.models, x, &y, train_rows.as_deref())?;

@@ -134,11 +134,22 @@ impl Model {
             fits: Vec<serde_json::Value>,
         }
         let file: PathFile = serde_json::from_str(text).map_err(|_| {
-            whole(format!(
-                "{choice} chooses a fit of a path (`lariat path --out` of one response, with \
-                 lambdas and fits); this file is not one"
-            ))
+            let several = serde_json::from_str::<serde_json::Value>(text)
+                .is_ok_and(|v| v.get("paths").is_some() && v.get("responses").is_some());
+            whole(match several {
+                true => format!(
+                    "{choice} chooses a fit of one response's path; this file holds several: \
+                     take one with jq '.paths[K]' {} > path.json",
+                    path.display()
+                ),
+                false => format!(
+                    "{choice} chooses a fit of a path (`lariat path --out` of one response, \
+                     with lambdas and fits); this file is not one"
+                ),
+            })
         })?;
+        check_path_file(&file.lambdas, &file.fits)
+            .map_err(|msg| whole(format!("a damaged path: {msg}")))?;
         let k = match choice {
             FitChoice::Index(k) if k < file.fits.len() => k,
             FitChoice::Index(k) => {
@@ -246,6 +257,25 @@ impl Model {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a model always serialises")
     }
+}
+
+/// What a path file must hold for its grid to name its fits: one positive lambda per fit,
+/// each the fit's own.
+fn check_path_file(lambdas: &[f64], fits: &[serde_json::Value]) -> std::result::Result<(), String> {
+    if fits.is_empty() || lambdas.len() != fits.len() {
+        return Err(format!("{} lambdas for {} fits", lambdas.len(), fits.len()));
+    }
+    for (k, (&lambda, fit)) in lambdas.iter().zip(fits).enumerate() {
+        let own = fit.get("lambda").and_then(serde_json::Value::as_f64);
+        let same = own.is_some_and(|l| (l - lambda).abs() <= 1e-12 * lambda.abs());
+        if !(lambda.is_finite() && lambda > 0.0 && same) {
+            return Err(format!(
+                "lambdas[{k}] = {lambda:e}, but fit {k} has lambda {}",
+                own.map_or("none".to_string(), |l| format!("{l:e}"))
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Turns serde's error into one about the user's file: a syntax error keeps its line and
