@@ -613,51 +613,93 @@ fn an_uncertifiable_lambda_is_called_that() {
     assert!(ratio > 0.0 && ratio < 1e-3, "{model}");
 }
 
+/// A run held between staging its outputs and publishing them: `path` on a small CSV in
+/// `dir`, with `--csv` a FIFO (published first, so the run waits for a reader there) and
+/// `--out` `out`; `wrap` is a command to run lariat under (`nohup`), if any.
+#[cfg(unix)]
+struct HeldRun {
+    child: std::process::Child,
+    fifo: PathBuf,
+    out: PathBuf,
+}
+
+#[cfg(unix)]
+impl HeldRun {
+    fn start(dir: &Path, tag: &str, wrap: Option<&str>) -> HeldRun {
+        let x = dir.join("x.csv");
+        let mut text = String::from("a,b,y\n");
+        for i in 0..20 {
+            let (a, b) = (i as f64 * 0.37 % 1.0, (i * i) as f64 * 0.11 % 1.0);
+            text.push_str(&format!("{a},{b},{}\n", 1.0 + 2.0 * a - b));
+        }
+        std::fs::write(&x, text).unwrap();
+        let fifo = dir.join(format!("fifo-{tag}.csv"));
+        assert!(Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let out = dir.join(format!("path-{tag}.json"));
+        let bin = env!("CARGO_BIN_EXE_lariat");
+        let mut cmd = match wrap {
+            Some(w) => {
+                let mut c = Command::new(w);
+                c.arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let child = cmd
+            .args(["path", "--x", x.to_str().unwrap(), "--target", "y"])
+            .args(["--n-lambdas", "5", "-q", "--out", out.to_str().unwrap()])
+            .args(["--csv", fifo.to_str().unwrap()])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let run = HeldRun { child, fifo, out };
+        let t0 = std::time::Instant::now();
+        while !run.staged() {
+            assert!(t0.elapsed().as_secs() < 60, "no temporary was staged");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        run
+    }
+
+    /// Whether `--out`'s temporary exists beside it.
+    fn staged(&self) -> bool {
+        let name = self.out.file_name().unwrap().to_string_lossy().into_owned();
+        std::fs::read_dir(self.out.parent().unwrap())
+            .unwrap()
+            .any(|e| {
+                let n = e.unwrap().file_name().to_string_lossy().into_owned();
+                n.starts_with(&format!(".{name}.lariat-")) && n.ends_with(".tmp")
+            })
+    }
+
+    fn signal(&self, name: &str) {
+        let sent = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+}
+
 /// A run ended by SIGTERM or SIGINT after staging its outputs leaves no temporary and no
-/// output: the `--csv` FIFO, published first, holds the run while `--out`'s temporary exists.
+/// output.
 #[cfg(unix)]
 #[test]
 fn a_signal_while_outputs_wait_leaves_no_temporary() {
     use std::os::unix::process::ExitStatusExt;
     let dir = common::temp_dir("cli-signal");
-    let x = dir.join("x.csv");
-    let mut text = String::from("a,b,y\n");
-    for i in 0..20 {
-        let (a, b) = (i as f64 * 0.37 % 1.0, (i * i) as f64 * 0.11 % 1.0);
-        text.push_str(&format!("{a},{b},{}\n", 1.0 + 2.0 * a - b));
-    }
-    std::fs::write(&x, text).unwrap();
     for (sig, name) in [(15, "TERM"), (2, "INT")] {
-        let fifo = dir.join(format!("fifo-{name}.csv"));
-        let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
-        assert!(made.success());
-        let out = dir.join(format!("path-{name}.json"));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lariat"))
-            .args(["path", "--x", x.to_str().unwrap(), "--target", "y"])
-            .args(["--n-lambdas", "5", "-q", "--out", out.to_str().unwrap()])
-            .args(["--csv", fifo.to_str().unwrap()])
-            .spawn()
-            .unwrap();
-        let temporary = || {
-            std::fs::read_dir(&dir).unwrap().any(|e| {
-                let n = e.unwrap().file_name().to_string_lossy().into_owned();
-                n.starts_with(&format!(".path-{name}.json.lariat-")) && n.ends_with(".tmp")
-            })
-        };
-        let t0 = std::time::Instant::now();
-        while !temporary() {
-            assert!(t0.elapsed().as_secs() < 60, "no temporary was staged");
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        let killed = Command::new("kill")
-            .args([&format!("-{name}"), &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(killed.success());
-        let status = child.wait().unwrap();
+        let mut run = HeldRun::start(&dir, name, None);
+        run.signal(name);
+        let status = run.child.wait().unwrap();
         assert_eq!(status.signal(), Some(sig), "{status:?}");
-        assert!(!temporary(), "SIG{name} left the temporary of --out");
-        assert!(!out.exists(), "SIG{name}: --out was published");
+        assert!(!run.staged(), "SIG{name} left the temporary of --out");
+        assert!(!run.out.exists(), "SIG{name}: --out was published");
     }
 }
 
@@ -667,56 +709,19 @@ fn a_signal_while_outputs_wait_leaves_no_temporary() {
 #[test]
 fn an_ignored_hangup_stays_ignored() {
     let dir = common::temp_dir("cli-nohup");
-    let x = dir.join("x.csv");
-    let mut text = String::from("a,b,y\n");
-    for i in 0..20 {
-        let (a, b) = (i as f64 * 0.37 % 1.0, (i * i) as f64 * 0.11 % 1.0);
-        text.push_str(&format!("{a},{b},{}\n", 1.0 + 2.0 * a - b));
-    }
-    std::fs::write(&x, text).unwrap();
-    let fifo = dir.join("fifo.csv");
-    assert!(Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
-    let out = dir.join("path.json");
     // nohup sets SIGHUP to SIG_IGN and execs lariat in the same process.
-    let mut child = Command::new("nohup")
-        .arg(env!("CARGO_BIN_EXE_lariat"))
-        .args(["path", "--x", x.to_str().unwrap(), "--target", "y"])
-        .args(["--n-lambdas", "5", "-q", "--out", out.to_str().unwrap()])
-        .args(["--csv", fifo.to_str().unwrap()])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let staged = || {
-        std::fs::read_dir(&dir).unwrap().any(|e| {
-            let n = e.unwrap().file_name().to_string_lossy().into_owned();
-            n.starts_with(".path.json.lariat-") && n.ends_with(".tmp")
-        })
-    };
-    let t0 = std::time::Instant::now();
-    while !staged() {
-        assert!(t0.elapsed().as_secs() < 60, "no temporary was staged");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let hup = Command::new("kill")
-        .args(["-HUP", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(hup.success());
+    let mut run = HeldRun::start(&dir, "HUP", Some("nohup"));
+    run.signal("HUP");
     std::thread::sleep(std::time::Duration::from_millis(300));
-    if let Some(status) = child.try_wait().unwrap() {
+    if let Some(status) = run.child.try_wait().unwrap() {
         panic!("the ignored SIGHUP ended the run: {status:?}");
     }
     // Reading the FIFO lets the run publish and finish.
-    let csv = std::fs::read_to_string(&fifo).unwrap();
-    let status = child.wait().unwrap();
+    let csv = std::fs::read_to_string(&run.fifo).unwrap();
+    let status = run.child.wait().unwrap();
     assert!(status.success(), "{status:?}");
     assert!(csv.starts_with("lambda,feature,value"), "{csv}");
-    assert!(out.exists() && !staged());
+    assert!(run.out.exists() && !run.staged());
 }
 
 /// A file's control characters reach the terminal escaped: a field holding ESC (the start of
