@@ -415,45 +415,29 @@ fn a_path_predicts_with_the_fit_it_is_asked_for() {
             close(predictions(&o), want(k));
         }
     }
-    expect_error(
-        &[
+    // predict with `model` and the flags `pick`: refused with `needle` in the message.
+    let refused = |model: &Path, pick: &[&str], needle: &str| {
+        let base = [
             "predict",
             "--model",
-            s(&p),
+            s(model),
             "--x",
             s(&px),
             "--target",
             "y,w",
-            "--lambda",
-            "1e9",
-        ],
-        &["--lambda 1e9: the path has no fit there; the nearest is fit 0"],
+        ];
+        expect_error(&[&base[..], pick].concat(), &[needle]);
+    };
+    refused(
+        &p,
+        &["--lambda", "1e9"],
+        "--lambda 1e9: the path has no fit there; the nearest is fit 0",
     );
-    expect_error(
-        &[
-            "predict",
-            "--model",
-            s(&p),
-            "--x",
-            s(&px),
-            "--target",
-            "y,w",
-            "--fit",
-            "6",
-        ],
-        &["--fit 6: the path has 6 fits (0 to 5)"],
-    );
-    expect_error(
-        &[
-            "predict",
-            "--model",
-            s(&p),
-            "--x",
-            s(&px),
-            "--target",
-            "y,w",
-        ],
-        &["choose one of its fits with --lambda L", "--fit K"],
+    refused(&p, &["--fit", "6"], "--fit 6: the path has 6 fits (0 to 5)");
+    refused(
+        &p,
+        &[],
+        "choose one of its fits with --lambda L (a lambda of its grid) or --fit K",
     );
     // A damaged path (a fit cut off, or a grid that is not its fits' lambdas) is refused; it
     // once indexed past the fits (a panic).
@@ -461,53 +445,26 @@ fn a_path_predicts_with_the_fit_it_is_asked_for() {
     cut["fits"].as_array_mut().unwrap().pop();
     let cut_file = write(&d, "cut.json", &cut.to_string());
     let top = format!("{:e}", v["lambdas"][5].as_f64().unwrap());
-    expect_error(
-        &[
-            "predict",
-            "--model",
-            s(&cut_file),
-            "--x",
-            s(&px),
-            "--target",
-            "y,w",
-            "--lambda",
-            &top,
-        ],
-        &["cut.json: a damaged path: 6 lambdas for 5 fits"],
+    refused(
+        &cut_file,
+        &["--lambda", &top],
+        "cut.json: a damaged path: 6 lambdas for 5 fits",
     );
     let mut moved = v.clone();
     moved["lambdas"][3] = serde_json::json!(0.07);
     let moved_file = write(&d, "moved.json", &moved.to_string());
-    expect_error(
-        &[
-            "predict",
-            "--model",
-            s(&moved_file),
-            "--x",
-            s(&px),
-            "--target",
-            "y,w",
-            "--fit",
-            "0",
-        ],
-        &["moved.json: a damaged path: lambdas[3] = 7e-2, but fit 3 has lambda"],
+    refused(
+        &moved_file,
+        &["--fit", "0"],
+        "moved.json: a damaged path: lambdas[3] = 7e-2, but fit 3 has lambda",
     );
     let o = lariat(&["predict", "--model", s(&p), "--x", s(&px), "--lambda", "0"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let one = write(&d, "one.json", &v["fits"][2].to_string());
-    expect_error(
-        &[
-            "predict",
-            "--model",
-            s(&one),
-            "--x",
-            s(&px),
-            "--target",
-            "y,w",
-            "--fit",
-            "0",
-        ],
-        &["one.json: --fit 0 chooses a fit of a path"],
+    refused(
+        &one,
+        &["--fit", "0"],
+        "one.json: --fit 0 chooses a fit of a path",
     );
 }
 
