@@ -663,6 +663,10 @@ fn read_xy(
             x.display(),
             path.display()
         ),
+        // --target names a column of a CSV only.
+        (None, None) if ds.header.is_none() => {
+            bail!("no target for {}: give {y_flag} FILE", x.display())
+        }
         (None, None) => bail!(
             "no target: give {y_flag} FILE, or --target NAME|INDEX for a column of {}",
             x.display()
@@ -1149,8 +1153,19 @@ fn read_test_data(a: &PathArgs, train: &Dataset) -> Result<Option<(Dataset, Vec<
     let (ds, y) = read_xy(tx, a.test_y.as_deref(), &opts, "--test-y")
         .context("the test data (--test-x, --test-y)")?;
     if ds.x.n_cols() != train.x.n_cols() {
+        // The training file's target column, still in a test file given with --test-y.
+        let target = a.data.target.first().filter(|t| {
+            a.test_y.is_some()
+                && ds
+                    .feature_names
+                    .as_ref()
+                    .is_some_and(|names| names.iter().any(|n| n == *t))
+        });
+        let hint = target.map_or(String::new(), |t| {
+            format!("; its column '{t}' is the target: drop --test-y to take it from there")
+        });
         bail!(
-            "{}: the test data have {} columns, the training data {} ({})",
+            "{}: the test data have {} columns, the training data {} ({}){hint}",
             tx.display(),
             ds.x.n_cols(),
             train.x.n_cols(),

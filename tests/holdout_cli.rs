@@ -210,6 +210,27 @@ fn test_files_may_carry_their_own_target() {
         stderr.contains("already carries the target; drop --test-y"),
         "{stderr}"
     );
+    // A CSV test file that keeps its target column beside --test-y: the hint names it.
+    let ty = dir.join("ty.csv");
+    let ys: String = test_rows.iter().map(|&i| format!("{:e}\n", y[i])).collect();
+    std::fs::write(&ty, format!("y\n{ys}")).unwrap();
+    let r = lariat(&[
+        "path",
+        "--x",
+        train.to_str().unwrap(),
+        "--target",
+        "y",
+        "--test-x",
+        test_csv.to_str().unwrap(),
+        "--test-y",
+        ty.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("its column 'y' is the target: drop --test-y"),
+        "{stderr}"
+    );
     // --error-plot without test data is a usage error, refused before X is read.
     let r = lariat(&[
         "path",
