@@ -161,6 +161,18 @@ impl PathOutcome {
     }
 }
 
+/// A grid of `len` lambdas (given by the flag `name`) is at most [`MAX_LAMBDAS`] long.
+fn check_grid_size(name: &'static str, len: usize) -> Result<()> {
+    if len > MAX_LAMBDAS {
+        return Err(Error::invalid(
+            name,
+            format!("{len} lambdas"),
+            format!("must be at most {MAX_LAMBDAS} (each lambda is a solve)"),
+        ));
+    }
+    Ok(())
+}
+
 /// The lambdas of `grid` for this problem, checked.
 pub fn resolve_grid(problem: &Problem, grid: &LambdaGrid, l1_ratio: f64) -> Result<Vec<f64>> {
     let lambdas = match grid {
@@ -174,13 +186,8 @@ pub fn resolve_grid(problem: &Problem, grid: &LambdaGrid, l1_ratio: f64) -> Resu
             if *n_lambdas == 0 {
                 return Err(Error::invalid("n-lambdas", 0, "must be at least 1"));
             }
-            if *n_lambdas > MAX_LAMBDAS {
-                return Err(Error::invalid(
-                    "n-lambdas",
-                    n_lambdas,
-                    format!("must be at most {MAX_LAMBDAS} (each lambda is a solve)"),
-                ));
-            }
+            // Before the grid is made: 1e8 lambdas would be 800 MB of grid alone.
+            check_grid_size("n-lambdas", *n_lambdas)?;
             let ratio = min_ratio.unwrap_or(if problem.n() > problem.p() {
                 1e-4
             } else {
@@ -224,13 +231,7 @@ pub fn resolve_grid(problem: &Problem, grid: &LambdaGrid, l1_ratio: f64) -> Resu
     if lambdas.is_empty() {
         return Err(Error::invalid("lambdas", "[]", "the grid is empty"));
     }
-    if lambdas.len() > MAX_LAMBDAS {
-        return Err(Error::invalid(
-            "lambdas",
-            format!("{} values", lambdas.len()),
-            format!("at most {MAX_LAMBDAS} lambdas (each is a solve)"),
-        ));
-    }
+    check_grid_size("lambdas", lambdas.len())?;
     for &lambda in &lambdas {
         check_penalty(ElasticNet { lambda, l1_ratio })?;
     }

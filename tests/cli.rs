@@ -730,37 +730,27 @@ fn an_ignored_hangup_stays_ignored() {
 fn control_characters_of_a_file_are_escaped_in_messages() {
     let dir = temp_dir("cli-control");
     let x = dir.join("x.csv");
-    std::fs::write(&x, b"a,y\n1,2\n3,\x1b[2J\x00oops\n4,5\n").unwrap();
-    let o = lariat(&[
-        "fit",
-        "--x",
-        x.to_str().unwrap(),
-        "--target",
-        "y",
-        "--lambda",
-        "0.1",
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        !o.stderr.contains(&0x1b) && !o.stderr.contains(&0),
-        "{:?}",
+    // The stderr of a fit of a CSV whose third row is `3,<field>` (not a number: an error).
+    let fit_with = |field: &[u8]| {
+        std::fs::write(&x, [&b"a,y\n1,2\n3,"[..], field, b"\n4,5\n"].concat()).unwrap();
+        let o = lariat(&[
+            "fit",
+            "--x",
+            x.to_str().unwrap(),
+            "--target",
+            "y",
+            "--lambda",
+            "0.1",
+        ]);
+        assert_eq!(o.status.code(), Some(1));
         o.stderr
-    );
-    let err = String::from_utf8_lossy(&o.stderr);
+    };
+    let raw = fit_with(b"\x1b[2J\x00oops");
+    assert!(!raw.contains(&0x1b) && !raw.contains(&0), "{raw:?}");
+    let err = String::from_utf8_lossy(&raw).into_owned();
     assert!(err.contains("\\u{1b}[2J\\u{0}oops"), "{err}");
     // A right-to-left override would reorder what the terminal shows.
-    std::fs::write(&x, "a,y\n1,2\n3,ok\u{202e}txt\n4,5\n").unwrap();
-    let o = lariat(&[
-        "fit",
-        "--x",
-        x.to_str().unwrap(),
-        "--target",
-        "y",
-        "--lambda",
-        "0.1",
-    ]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    let err = String::from_utf8_lossy(&fit_with("ok\u{202e}txt".as_bytes())).into_owned();
     assert!(!err.contains('\u{202e}'), "{err:?}");
     assert!(err.contains("ok\\u{202e}txt"), "{err}");
 }

@@ -192,44 +192,35 @@ fn test_files_may_carry_their_own_target() {
             );
         }
     }
-    // A LIBSVM test file with --test-y as well has two targets: the flag to drop is named.
-    let r = lariat(&[
-        "path",
-        "--x",
-        train.to_str().unwrap(),
-        "--target",
-        "y",
-        "--test-x",
-        test_svm.to_str().unwrap(),
-        "--test-y",
-        test_csv.to_str().unwrap(),
-    ]);
-    let stderr = String::from_utf8_lossy(&r.stderr);
-    assert_eq!(r.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("already carries the target; drop --test-y"),
-        "{stderr}"
+    // Test data with a target and --test-y as well: refused, naming the flag to drop.
+    let refused = |test_x: &Path, test_y: &Path, needle: &str| {
+        let r = lariat(&[
+            "path",
+            "--x",
+            train.to_str().unwrap(),
+            "--target",
+            "y",
+            "--test-x",
+            test_x.to_str().unwrap(),
+            "--test-y",
+            test_y.to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(needle), "{stderr}");
+    };
+    refused(
+        &test_svm,
+        &test_csv,
+        "already carries the target; drop --test-y",
     );
-    // A CSV test file that keeps its target column beside --test-y: the hint names it.
     let ty = dir.join("ty.csv");
     let ys: String = test_rows.iter().map(|&i| format!("{:e}\n", y[i])).collect();
     std::fs::write(&ty, format!("y\n{ys}")).unwrap();
-    let r = lariat(&[
-        "path",
-        "--x",
-        train.to_str().unwrap(),
-        "--target",
-        "y",
-        "--test-x",
-        test_csv.to_str().unwrap(),
-        "--test-y",
-        ty.to_str().unwrap(),
-    ]);
-    let stderr = String::from_utf8_lossy(&r.stderr);
-    assert_eq!(r.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("its column 'y' is the target: drop --test-y"),
-        "{stderr}"
+    refused(
+        &test_csv,
+        &ty,
+        "its column 'y' is the target: drop --test-y",
     );
     // --error-plot without test data is a usage error, refused before X is read.
     let r = lariat(&[
