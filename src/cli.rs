@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::console;
@@ -14,7 +14,7 @@ use lariat::data::{
     read_dataset, read_target_rows, Dataset, Format, Header, IndexBase, IndexCol, Notice,
     ReadOptions, Target,
 };
-use lariat::evaluate::{error_curve, holdout_rows, ErrorCurve};
+use lariat::evaluate::{error_curve, holdout_rows, test_columns, test_error_curve, ErrorCurve};
 use lariat::fit::{
     fit, fit_path_on_rows, fit_path_with_progress, FitConfig, FitOutcome, GridRule, LambdaGrid,
     LambdaSpec, PathOutcome,
@@ -1063,9 +1063,9 @@ fn run_path(a: PathArgs) -> Result<()> {
     let x = ds.x.as_ref();
     let train = error_curve(&out.models, x, &y, train_rows.as_deref())?;
     let test = match (&test, &train_rows) {
-        (Some((tx, ty)), _) => Some(
-            error_curve(&out.models, tx.x.as_ref(), ty, None)
-                .with_context(|| format!("the test data {}", tx.source.display()))?,
+        (Some(t), _) => Some(
+            test_error_curve(&out.models, t.ds.x.as_ref(), &t.y, t.column_of.as_deref())
+                .with_context(|| format!("the test data {}", t.ds.source.display()))?,
         ),
         (None, Some(rows)) => {
             let held: Vec<bool> = rows.iter().map(|&r| !r).collect();
@@ -1130,8 +1130,18 @@ fn run_path(a: PathArgs) -> Result<()> {
     Ok(())
 }
 
-/// `--test-x` and `--test-y`, checked against the training data's columns.
-fn read_test_data(a: &PathArgs, train: &Dataset) -> Result<Option<(Dataset, Vec<f64>)>> {
+/// The test data of `path --test-x`.
+struct TestData {
+    ds: Dataset,
+    y: Vec<f64>,
+    /// Where each training column stands in the test data, when names put them in another
+    /// order.
+    column_of: Option<Vec<usize>>,
+}
+
+/// `--test-x` and `--test-y`, checked against the training data's columns: by name when both
+/// have names (in any order), else by position.
+fn read_test_data(a: &PathArgs, train: &Dataset) -> Result<Option<TestData>> {
     let Some(tx) = &a.test_x else {
         return Ok(None);
     };
@@ -1152,18 +1162,23 @@ fn read_test_data(a: &PathArgs, train: &Dataset) -> Result<Option<(Dataset, Vec<
     };
     let (ds, y) = read_xy(tx, a.test_y.as_deref(), &opts, "--test-y")
         .context("the test data (--test-x, --test-y)")?;
-    if ds.x.n_cols() != train.x.n_cols() {
-        // The training file's target column, still in a test file given with --test-y.
-        let target = a.data.target.first().filter(|t| {
-            a.test_y.is_some()
-                && ds
-                    .feature_names
-                    .as_ref()
-                    .is_some_and(|names| names.iter().any(|n| n == *t))
-        });
-        let hint = target.map_or(String::new(), |t| {
-            format!("; its column '{t}' is the target: drop --test-y to take it from there")
-        });
+    // The training file's target column, still in a test file given with --test-y.
+    let target = a.data.target.first().filter(|t| {
+        a.test_y.is_some()
+            && ds
+                .feature_names
+                .as_ref()
+                .is_some_and(|names| names.iter().any(|n| n == *t))
+    });
+    let hint = target.map_or(String::new(), |t| {
+        format!("; its column '{t}' is the target: drop --test-y to take it from there")
+    });
+    let column_of = match (&train.feature_names, &ds.feature_names) {
+        (Some(train_names), Some(test_names)) => test_columns(train_names, test_names)
+            .map_err(|msg| anyhow!("{}: {msg}{hint}", tx.display()))?,
+        _ => None,
+    };
+    if column_of.is_none() && ds.x.n_cols() != train.x.n_cols() {
         bail!(
             "{}: the test data have {} columns, the training data {} ({}){hint}",
             tx.display(),
@@ -1172,17 +1187,13 @@ fn read_test_data(a: &PathArgs, train: &Dataset) -> Result<Option<(Dataset, Vec<
             train.source.display()
         );
     }
-    if let (Some(a_names), Some(b_names)) = (&ds.feature_names, &train.feature_names) {
-        if let Some(j) = (0..a_names.len()).find(|&j| a_names[j] != b_names[j]) {
-            bail!(
-                "{}: column {j} is '{}' in the test data but '{}' in the training data",
-                tx.display(),
-                a_names[j],
-                b_names[j]
-            );
-        }
+    if column_of.is_some() && !a.quiet {
+        errln!(
+            "note: {}: columns matched to the training data's by name (their order differs)",
+            tx.display()
+        );
     }
-    Ok(Some((ds, y)))
+    Ok(Some(TestData { ds, y, column_of }))
 }
 
 /// Long format: one line per non-zero coefficient.

@@ -2,11 +2,14 @@
 //! prevent, made visible. The test rows are either a separate file or a seeded hold-out of the
 //! data (a row mask: the path is fitted on the other rows without copying X).
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use crate::design::Design;
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::predict::quoted;
 use crate::synth::Rng;
 
 /// Mean squared error and R^2 of each model of a path on some rows.
@@ -27,9 +30,20 @@ pub fn error_curve(
     y: &[f64],
     rows: Option<&[bool]>,
 ) -> Result<ErrorCurve> {
-    if y.len() != x.n_rows() {
+    curve_of(models, x.n_rows(), y, rows, |m| m.predict(x))
+}
+
+/// The errors of the predictions `predict` makes for each model.
+fn curve_of(
+    models: &[Model],
+    n_rows: usize,
+    y: &[f64],
+    rows: Option<&[bool]>,
+    predict: impl Fn(&Model) -> Result<Vec<f64>>,
+) -> Result<ErrorCurve> {
+    if y.len() != n_rows {
         return Err(Error::Shape {
-            what: format!("X has {} rows but y has {} values", x.n_rows(), y.len()),
+            what: format!("X has {n_rows} rows but y has {} values", y.len()),
         });
     }
     let picked: Vec<usize> = (0..y.len())
@@ -49,7 +63,7 @@ pub fn error_curve(
         r2: Vec::with_capacity(models.len()),
     };
     for model in models {
-        let yhat = model.predict(x)?;
+        let yhat = predict(model)?;
         let sse: f64 = picked.iter().map(|&i| (y[i] - yhat[i]).powi(2)).sum();
         if !sse.is_finite() {
             return Err(Error::OutOfRange(format!(
@@ -62,6 +76,92 @@ pub fn error_curve(
         curve.r2.push((sst > 0.0).then(|| 1.0 - sse / sst));
     }
     Ok(curve)
+}
+
+/// The errors of `models` on test data whose column `column_of[j]` holds training column `j`
+/// (from [`test_columns`]; the same order when `None`).
+pub fn test_error_curve(
+    models: &[Model],
+    x: &dyn Design,
+    y: &[f64],
+    column_of: Option<&[usize]>,
+) -> Result<ErrorCurve> {
+    match column_of {
+        None => error_curve(models, x, y, None),
+        Some(column_of) => curve_of(models, x.n_rows(), y, None, |m| {
+            let mut w = vec![0.0; x.n_cols()];
+            for (&j, &v) in m.coef.indices.iter().zip(&m.coef.values) {
+                w[column_of[j]] = v;
+            }
+            let mut out = vec![0.0; x.n_rows()];
+            x.matvec(&w, &mut out);
+            out.iter_mut().for_each(|v| *v += m.intercept);
+            crate::range::check_predictions(&out)?;
+            Ok(out)
+        }),
+    }
+}
+
+/// Where each training column stands among the test data's columns, matched by name: `None`
+/// when the names stand in the same order. The two must hold the same names, each once where
+/// the orders differ; the error says what differs.
+pub fn test_columns(
+    train: &[String],
+    test: &[String],
+) -> std::result::Result<Option<Vec<usize>>, String> {
+    if train == test {
+        return Ok(None);
+    }
+    let mut test_cols: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (d, name) in test.iter().enumerate() {
+        test_cols.entry(name).or_default().push(d);
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (j, name) in train.iter().enumerate() {
+        if let Some(first) = seen.insert(name, j) {
+            return Err(format!(
+                "the test data's columns are not in the training data's order, and the \
+                 training data's column name '{name}' repeats (columns {first} and {j}, \
+                 0-based), so they cannot be matched by name"
+            ));
+        }
+    }
+    let mut column_of = Vec::with_capacity(train.len());
+    let mut missing = Vec::new();
+    for name in train {
+        match test_cols.get(name.as_str()).map(Vec::as_slice) {
+            None => missing.push(name.as_str()),
+            Some([d]) => column_of.push(*d),
+            Some(cols) => {
+                return Err(format!(
+                    "column name '{name}' appears {} times in the test data (0-based columns \
+                     {cols:?}), so the training data's column '{name}' cannot be matched",
+                    cols.len()
+                ))
+            }
+        }
+    }
+    if !missing.is_empty() {
+        return Err(format!(
+            "the test data lack {} of the training data's {} columns: {}",
+            missing.len(),
+            train.len(),
+            quoted(&missing)
+        ));
+    }
+    let extra: Vec<&str> = test
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !seen.contains_key(n))
+        .collect();
+    if !extra.is_empty() {
+        return Err(format!(
+            "the test data have {} column(s) that the training data lack: {}",
+            extra.len(),
+            quoted(&extra)
+        ));
+    }
+    Ok(Some(column_of))
 }
 
 /// A seeded hold-out: `true` for the training rows, `false` for `round(fraction n)` test rows
@@ -131,6 +231,41 @@ mod tests {
             n_samples: 4,
             gpu: None,
         }
+    }
+
+    #[test]
+    fn test_columns_follow_the_names() {
+        let names = |s: &str| -> Vec<String> { s.split(',').map(String::from).collect() };
+        assert_eq!(test_columns(&names("a,b,c"), &names("a,b,c")), Ok(None));
+        // A repeated name in the same order is matched by position.
+        assert_eq!(test_columns(&names("a,a"), &names("a,a")), Ok(None));
+        assert_eq!(
+            test_columns(&names("a,b,c"), &names("c,a,b")),
+            Ok(Some(vec![1, 2, 0]))
+        );
+        let err = test_columns(&names("a,a,b"), &names("b,a,a")).unwrap_err();
+        assert!(err.contains("'a' repeats (columns 0 and 1"), "{err}");
+        let err = test_columns(&names("a,b"), &names("b,c")).unwrap_err();
+        assert!(
+            err.contains("lack 1 of the training data's 2 columns: 'a'"),
+            "{err}"
+        );
+        let err = test_columns(&names("a,b"), &names("b,a,z")).unwrap_err();
+        assert!(
+            err.contains("1 column(s) that the training data lack: 'z'"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_test_curve_follows_its_columns() {
+        // Columns swapped: the model's feature 0 (coefficient 2) is the data's column 1.
+        let x = Dense::from_row_major(3, 2, &[1.0, 10.0, 2.0, 20.0, 3.0, 30.0]);
+        let mut m = model(1.0, 2.0);
+        m.n_features = 2;
+        let y = [21.0, 41.0, 61.0];
+        let c = test_error_curve(&[m], &x, &y, Some(&[1, 0])).unwrap();
+        assert_eq!(c.mse, vec![0.0]);
     }
 
     #[test]

@@ -215,7 +215,7 @@ fn by_position(model: &Model, ds: &Dataset) -> Result<Alignment> {
 }
 
 /// The first few names, quoted, and how many there are in all.
-fn quoted(names: &[&str]) -> String {
+pub(crate) fn quoted(names: &[&str]) -> String {
     const SHOWN: usize = 8;
     let q: Vec<String> = names.iter().take(SHOWN).map(|s| format!("'{s}'")).collect();
     if names.len() > SHOWN {

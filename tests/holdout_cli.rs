@@ -92,38 +92,58 @@ fn test_files_give_the_test_error_of_each_model() {
     };
     let r = run();
     let stderr = String::from_utf8_lossy(&r.stderr);
-    // The test CSV carries a y column of its own: its columns differ from the training
-    // data's, an error naming the file. Without it the run goes through.
+    // The test CSV carries a y column of its own, a column the training data lack: an
+    // error naming the file and the flag to drop. Without it the run goes through, whatever
+    // the order of the test file's columns (matched by name).
     assert_eq!(r.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("test data have 41 columns"), "{stderr}");
-    {
-        let drop_y: Vec<usize> = test_rows.clone();
-        let mut text = names.join(",");
-        text.push('\n');
-        for &i in &drop_y {
-            let row: Vec<String> = (0..40).map(|j| format!("{:e}", x.col(j)[i])).collect();
+    assert!(
+        stderr.contains("test.csv: the test data have 1 column(s) that the training data lack: 'y'; its column 'y' is the target: drop --test-y"),
+        "{stderr}"
+    );
+    let write_test_x = |order: &[usize]| {
+        let header: Vec<&str> = order.iter().map(|&j| names[j].as_str()).collect();
+        let mut text = header.join(",") + "\n";
+        for &i in &test_rows {
+            let row: Vec<String> = order
+                .iter()
+                .map(|&j| format!("{:e}", x.col(j)[i]))
+                .collect();
             text.push_str(&(row.join(",") + "\n"));
         }
         std::fs::write(&test_x, text).unwrap();
+    };
+    let in_order: Vec<usize> = (0..40).collect();
+    // Even columns first, then the odd ones, backwards.
+    let shuffled: Vec<usize> = (0..40).step_by(2).chain((1..40).step_by(2).rev()).collect();
+    for (order, note) in [(&in_order, false), (&shuffled, true)] {
+        write_test_x(order);
         let r = run();
-        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        let stderr = String::from_utf8_lossy(&r.stderr);
+        assert!(r.status.success(), "{stderr}");
+        assert_eq!(
+            stderr.contains("matched to the training data's by name"),
+            note,
+            "{stderr}"
+        );
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        let fits = v["fits"].as_array().unwrap();
+        let (train_mse, test_mse) = (floats(&v["train"]["mse"]), floats(&v["test"]["mse"]));
+        assert_eq!(v["test"]["n"], 14);
+        for (k, fit) in fits.iter().enumerate() {
+            let want_train = mse(fit, &x, &y, &train_rows);
+            let want_test = mse(fit, &x, &y, &test_rows);
+            assert!(
+                (train_mse[k] - want_train).abs() < 1e-9 * want_train.max(1.0),
+                "train {k}"
+            );
+            assert!(
+                (test_mse[k] - want_test).abs() < 1e-9 * want_test.max(1.0),
+                "test {k}"
+            );
+        }
     }
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    let fits = v["fits"].as_array().unwrap();
-    let (train_mse, test_mse) = (floats(&v["train"]["mse"]), floats(&v["test"]["mse"]));
-    assert_eq!(v["test"]["n"], 14);
-    for (k, fit) in fits.iter().enumerate() {
-        let want_train = mse(fit, &x, &y, &train_rows);
-        let want_test = mse(fit, &x, &y, &test_rows);
-        assert!(
-            (train_mse[k] - want_train).abs() < 1e-9 * want_train.max(1.0),
-            "train {k}"
-        );
-        assert!(
-            (test_mse[k] - want_test).abs() < 1e-9 * want_test.max(1.0),
-            "test {k}"
-        );
-    }
+    let train_mse = floats(&v["train"]["mse"]);
     // The training error falls along the path; regularisation's point is the test error.
     assert!(train_mse.last().unwrap() < &train_mse[0]);
     let svg = std::fs::read_to_string(&plot).unwrap();
