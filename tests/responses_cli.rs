@@ -74,10 +74,21 @@ fn each_response_equals_its_own_run() {
             let alone = run(single, &cmd, "one.json");
             let (a, b) = match key {
                 "models" => (all[k]["objective"].clone(), alone["objective"].clone()),
-                "paths" => (
-                    all[k]["fits"][7]["objective"].clone(),
-                    alone["fits"][7]["objective"].clone(),
-                ),
+                "paths" => {
+                    // Each path carries its training errors, as the path alone does.
+                    assert_eq!(all[k]["train"]["n"], 50);
+                    let (u, v) = (&all[k]["train"]["mse"], &alone["train"]["mse"]);
+                    let (u, v) = (u.as_array().unwrap(), v.as_array().unwrap());
+                    assert_eq!(u.len(), 8);
+                    for (u, v) in u.iter().zip(v) {
+                        let (u, v) = (u.as_f64().unwrap(), v.as_f64().unwrap());
+                        assert!((u - v).abs() <= 1e-9 * v, "train mse {k}: {u} vs {v}");
+                    }
+                    (
+                        all[k]["fits"][7]["objective"].clone(),
+                        alone["fits"][7]["objective"].clone(),
+                    )
+                }
                 _ => (all[k]["cvm"].clone(), alone["cvm"].clone()),
             };
             let close = |u: &Value, v: &Value| {

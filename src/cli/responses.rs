@@ -6,6 +6,7 @@ use anyhow::{bail, Context, Result};
 use lariat::cv::{cross_validate_responses, Folds};
 use lariat::data::csv::read_dataset_targets;
 use lariat::data::{read_dataset, table_width, Dataset, Format, Target};
+use lariat::evaluate::error_curve;
 use lariat::fit::{fit_paths_with_progress, fit_responses, FitConfig, LambdaGrid};
 use lariat::outputs::Outputs;
 
@@ -214,7 +215,16 @@ pub fn path(
     let paths = with_progress(!quiet, |progress| {
         fit_paths_with_progress(ds.x.as_ref(), &r.slices(), names, cfg, grid, progress)
     })?;
-    let json: Vec<_> = paths.iter().map(|p| p.to_json()).collect();
+    // Each path carries its training errors, as a one-response path file does.
+    let mut json = Vec::with_capacity(paths.len());
+    let mut r2_last = Vec::with_capacity(paths.len());
+    for (p, y) in paths.iter().zip(r.slices()) {
+        let train = error_curve(&p.models, ds.x.as_ref(), y, None)?;
+        r2_last.push(*train.r2.last().expect("a path has a lambda"));
+        let mut v = p.to_json();
+        v["train"] = serde_json::json!(train);
+        json.push(v);
+    }
     stage_json(
         &mut outs,
         serde_json::json!({ "responses": r.names, "paths": json }),
@@ -238,20 +248,22 @@ pub fn path(
             paths[0].seconds
         )?;
         outln!(
-            "{:>16}  {:>12}  {:>12}  {:>14}",
+            "{:>16}  {:>12}  {:>12}  {:>14}  {:>14}",
             "response",
             "lambda_max",
             "last lambda",
-            "non-zeros there"
+            "non-zeros there",
+            "train R^2 there"
         )?;
-        for (name, p) in r.names.iter().zip(&paths) {
+        for ((name, p), r2) in r.names.iter().zip(&paths).zip(&r2_last) {
             let last = p.models.last().expect("a path has a lambda");
             outln!(
-                "{:>16}  {:>12.4e}  {:>12.4e}  {:>14}",
+                "{:>16}  {:>12.4e}  {:>12.4e}  {:>14}  {:>14}",
                 name,
                 p.lambda_max,
                 last.lambda,
-                last.coef.indices.len()
+                last.coef.indices.len(),
+                r2.map_or_else(|| "-".to_string(), |v| format!("{v:.4}"))
             )?;
         }
         print_written(&written)?;
