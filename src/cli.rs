@@ -417,7 +417,7 @@ pub struct GridArgs {
     /// Number of lambdas, log-spaced from lambda_max down.
     #[arg(long, default_value_t = 100, value_parser = at_least_one)]
     pub n_lambdas: usize,
-    /// Smallest lambda as a fraction of lambda_max (glmnet: 1e-4 when n > p, else 1e-2).
+    /// Smallest lambda as a fraction of lambda_max (default as glmnet: 1e-4 when n >= p, else 1e-2).
     #[arg(long, allow_negative_numbers = true, value_parser = min_ratio_value)]
     pub lambda_min_ratio: Option<f64>,
     /// Explicit lambdas instead of the grid: a text file with one value per line, or a .npy.

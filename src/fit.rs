@@ -114,8 +114,8 @@ pub enum LambdaGrid {
     /// One lambda (a single fit).
     One(LambdaSpec),
     /// `n_lambdas` values from `lambda_max` down to `min_ratio * lambda_max`, log-spaced;
-    /// `min_ratio` defaults to 1e-4 when n > p, else 1e-2. Where it starts and what it does
-    /// where `lambda_max` is 0 follow `rule`.
+    /// `min_ratio` defaults to 1e-4 when n >= p, else 1e-2 (glmnet's `lambda.min.ratio`).
+    /// Where it starts and what it does where `lambda_max` is 0 follow `rule`.
     Geometric {
         n_lambdas: usize,
         min_ratio: Option<f64>,
@@ -188,7 +188,7 @@ pub fn resolve_grid(problem: &Problem, grid: &LambdaGrid, l1_ratio: f64) -> Resu
             }
             // Before the grid is made: 1e8 lambdas would be 800 MB of grid alone.
             check_grid_size("n-lambdas", *n_lambdas)?;
-            let ratio = min_ratio.unwrap_or(if problem.n() > problem.p() {
+            let ratio = min_ratio.unwrap_or(if problem.n() >= problem.p() {
                 1e-4
             } else {
                 1e-2

@@ -182,6 +182,17 @@ fn default_grids_follow_glmnet_for_ridge_and_refuse_a_constant_y_unless_told() {
         assert!(rel_diff(ridge[0], 1000.0 * lasso[0]) < 1e-12, "{l1_ratio}");
         assert!(rel_diff(ridge[9], 1e-2 * ridge[0]) < 1e-12);
     }
+    // glmnet's lambda.min.ratio: 1e-2 where n < p, 1e-4 where n >= p (n == p included).
+    for (p, ratio) in [(31, 1e-2), (30, 1e-4), (29, 1e-4)] {
+        let (x, y) = random_problem(30, p, 78);
+        let pb = Problem::new(&x, &y, Preprocess::default()).unwrap();
+        let g = resolve_grid(&pb, &grid, 1.0).unwrap();
+        assert!(
+            rel_diff(g[9], ratio * g[0]) < 1e-12,
+            "p = {p}: {}",
+            g[9] / g[0]
+        );
+    }
     // y constant once centred: no grid, and the error says what to do instead.
     let flat = vec![3.0; 30];
     let pb = Problem::new(&x, &flat, Preprocess::default()).unwrap();
