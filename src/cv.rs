@@ -142,6 +142,9 @@ pub struct CvOutcome {
     /// The full-data path: the model at any lambda, the chosen one included.
     pub path: PathOutcome,
     pub fold_sizes: Vec<usize>,
+    /// Whether `cvsd` comes from the folds' errors (cv.glmnet's `grouped`), or, with fewer
+    /// than 3 rows a fold on average, from each row's held-out error ([`is_grouped`]).
+    pub grouped: bool,
     /// Fits of the folds that did not converge (fold, lambda index).
     pub unconverged_folds: Vec<(usize, usize)>,
 }
@@ -180,6 +183,7 @@ impl CvOutcome {
             "select": match select { Select::Min => "min", Select::OneSe => "1se" },
             "folds": self.fold_sizes.len(),
             "fold_sizes": self.fold_sizes,
+            "grouped": self.grouped,
             "model": self.model(select),
         })
     }
@@ -283,6 +287,11 @@ pub fn cross_validate_in(
     let (k, l) = (folds.k(), grids[0].len());
     let mut models: Vec<Vec<Model>> = ys.iter().map(|_| Vec::with_capacity(l)).collect();
     let mut cvraw = vec![vec![vec![0.0; l]; k]; ys.len()];
+    let grouped = is_grouped(x.n_rows(), k);
+    // `row_errors[r][l][i]`: row i's squared error at lambda l from the fold that holds it
+    // out; kept only where cvsd comes from the rows (fewer than 3K rows, so it is small).
+    let n = x.n_rows();
+    let mut row_errors = vec![vec![vec![0.0; if grouped { 0 } else { n }]; l]; ys.len()];
     let mut unconverged: Vec<Vec<(usize, usize)>> = ys.iter().map(|_| Vec::new()).collect();
     let held: Vec<Vec<bool>> = (0..k)
         .map(|f| folds.labels().iter().map(|&l| l == f).collect())
@@ -309,6 +318,19 @@ pub fn cross_validate_in(
                     error_curve(std::slice::from_ref(&model), x, ys[r], Some(&held[f - 1]))
                         .expect("X, y and the fold labels have one length")
                         .mse[0];
+                if !grouped {
+                    let yhat = model
+                        .predict(x)
+                        .expect("error_curve has made these predictions");
+                    for (e, ((&h, &y), &p)) in row_errors[r][li]
+                        .iter_mut()
+                        .zip(held[f - 1].iter().zip(ys[r]).zip(&yhat))
+                    {
+                        if h {
+                            *e = (y - p).powi(2);
+                        }
+                    }
+                }
                 if fit.status != crate::solver::Status::Converged {
                     unconverged[r].push((f - 1, li));
                 }
@@ -318,12 +340,20 @@ pub fn cross_validate_in(
     let seconds = start.elapsed().as_secs_f64();
     let device = backend.device();
     let mut out = Vec::with_capacity(ys.len());
-    for (r, ((models, cvraw), unconverged_folds)) in
-        models.into_iter().zip(cvraw).zip(unconverged).enumerate()
+    for (r, (((models, cvraw), unconverged_folds), row_errors)) in models
+        .into_iter()
+        .zip(cvraw)
+        .zip(unconverged)
+        .zip(row_errors)
+        .enumerate()
     {
         let full = &problems[r * per];
         let lambdas: Vec<f64> = grids[r].iter().map(|p| p.lambda).collect();
-        let (cvm, cvsd) = cv_curve(&cvraw, folds.sizes());
+        let (cvm, cvsd) = if grouped {
+            cv_curve(&cvraw, folds.sizes())
+        } else {
+            cv_curve_by_rows(&row_errors)
+        };
         let (index_min, index_1se) = choose_lambdas(&lambdas, &cvm, &cvsd);
         out.push(CvOutcome {
             path: PathOutcome {
@@ -340,6 +370,7 @@ pub fn cross_validate_in(
             index_min,
             index_1se,
             fold_sizes: folds.sizes().to_vec(),
+            grouped,
             unconverged_folds,
         });
     }
@@ -383,6 +414,27 @@ pub fn cv_curve(cvraw: &[Vec<f64>], sizes: &[usize]) -> (Vec<f64>, Vec<f64>) {
                 .sum::<f64>()
                 / total;
             (cvm, (var / (k - 1) as f64).sqrt())
+        })
+        .unzip()
+}
+
+/// cv.glmnet's rule: `cvsd` comes from the folds' errors unless there are fewer than 3 rows
+/// a fold on average (`nrow(x) / nfolds < 3`), where it enforces `grouped = FALSE` and takes
+/// each row's held-out error instead.
+pub fn is_grouped(n_rows: usize, folds: usize) -> bool {
+    n_rows >= 3 * folds
+}
+
+/// `cvm` and `cvsd` from each row's held-out squared error (cv.glmnet's `grouped = FALSE`):
+/// `cvm = sum e_i / n`, `cvsd = sqrt(sum (e_i - cvm)^2 / n / (n - 1))`.
+pub fn cv_curve_by_rows(row_errors: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
+    row_errors
+        .iter()
+        .map(|e| {
+            let n = e.len() as f64;
+            let cvm = e.iter().sum::<f64>() / n;
+            let var = e.iter().map(|&v| (v - cvm).powi(2)).sum::<f64>() / n;
+            (cvm, (var / (n - 1.0)).sqrt())
         })
         .unzip()
 }
@@ -432,6 +484,11 @@ mod tests {
     fn the_curve_and_the_choice_follow_cv_glmnet() {
         // Two folds of sizes 1 and 3: cvm = (1 e0 + 3 e1) / 4 by hand.
         let cvraw = vec![vec![4.0, 2.0, 3.0], vec![0.0, 2.0, 1.0]];
+        // Rows' errors 1 | 2, 2, 5 in two folds: the same cvm, cvsd over the 4 rows.
+        let (cvm, cvsd) = cv_curve_by_rows(&[vec![1.0, 2.0, 2.0, 5.0]]);
+        assert_eq!(cvm, vec![2.5]);
+        assert!((cvsd[0] - (9.0f64 / 4.0 / 3.0).sqrt()).abs() < 1e-15);
+        assert!(is_grouped(30, 10) && !is_grouped(29, 10));
         let (cvm, cvsd) = cv_curve(&cvraw, &[1, 3]);
         assert_eq!(cvm, vec![1.0, 2.0, 1.5]);
         // Lambda 0: (1 * 9 + 3 * 1) / 4 / 1 = 3.

@@ -130,3 +130,18 @@ fn elastic_net_without_intercept() {
 fn small_n_wide_unequal_folds() {
     check("wide_small_n_unequal_folds.json");
 }
+
+/// Folds of fewer than 3 rows on average (12 rows, 6 folds): cv.glmnet enforces
+/// `grouped = FALSE`, cvsd over the rows' held-out errors; the fixture's lambda_1se differs
+/// from the grouped rule's (`tests/fixtures/gen_cv_glmnet_ungrouped.R`).
+#[test]
+fn folds_of_fewer_than_3_rows_take_cvsd_from_the_rows() {
+    check("ungrouped_lasso_12rows.json");
+    let path = format!(
+        "{}/tests/fixtures/cv_glmnet/ungrouped_lasso_12rows.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let fx: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_ne!(fx["index_1se"], fx["index_1se_grouped"]);
+}

@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use lariat::cv::{
-    check_training_responses, cross_validate, CvOutcome, Folds, Select, DEFAULT_FOLDS,
+    check_training_responses, cross_validate, is_grouped, CvOutcome, Folds, Select, DEFAULT_FOLDS,
 };
 use lariat::data::{read_target_rows, Dataset, Format, ReadOptions};
 use lariat::fit::LambdaSpec;
@@ -73,6 +73,7 @@ pub fn run_cv(a: CvArgs) -> Result<()> {
     if let Some((ds, r)) = responses::detect(&a.data, &a.input)? {
         responses::refuse(&[("--plot", a.plot.is_some())])?;
         let folds = folds_for(ds.x.n_rows())?;
+        note_ungrouped(ds.x.n_rows(), &folds, a.quiet);
         let job = responses::CvJob {
             cfg: &cfg,
             grid: &grid,
@@ -83,6 +84,7 @@ pub fn run_cv(a: CvArgs) -> Result<()> {
     }
     let (ds, y) = a.data.read(&a.input)?;
     let folds = folds_for(ds.x.n_rows())?;
+    note_ungrouped(ds.x.n_rows(), &folds, a.quiet);
     check_training_responses(&y, &folds, cfg.preprocess.fit_intercept)?;
     let names = ds.feature_names.as_deref();
     let out = with_progress(!a.quiet, |progress| {
@@ -174,6 +176,17 @@ fn read_foldid(path: &Path, n: usize) -> Result<Folds> {
         );
     }
     Folds::from_labels(&labels).with_context(|| format!("fold labels of {}", path.display()))
+}
+
+/// cv.glmnet's `grouped = FALSE` for small folds, said, since it changes `cvsd`.
+fn note_ungrouped(n: usize, folds: &Folds, quiet: bool) {
+    if !quiet && !is_grouped(n, folds.k()) {
+        errln!(
+            "note: {n} rows in {} folds, fewer than 3 a fold: cvsd comes from each row's \
+             held-out error, not each fold's, as in cv.glmnet (grouped = FALSE)",
+            folds.k()
+        );
+    }
 }
 
 fn warn_about_cv(out: &CvOutcome) {
