@@ -200,6 +200,8 @@ fn cases() -> Vec<Case> {
         // Standardized, the same column is fitted: its statistics are taken in its own unit.
         c(Range, "fit --x huge-x.csv --target y --lambda-ratio 0.1 --standardize", 0, ""),
         c(Range, "fit --x huge-x.csv --target y --lambda 1 --no-intercept", 1, "column 'a' (0) of X overflows f64"),
+        c(Range, "fit --x tiny-x.csv --target y --lambda-ratio 0.1", 1, "the sum of squares of column 'b' (1) of X underflows f64 (largest |x - mean| is 6.500e-200); multiply X by a power of ten, e.g. 1e200"),
+        c(Range, "fit --x tiny-x.csv --target y --lambda 1 --no-intercept", 1, "column 'b' (1) of X underflows f64 (largest |x| is 8.000e-200)"),
         c(Range, "path --x huge-y.csv --target y --out new.json", 1, "overflows f64"),
         // Cross-validation, hold-outs and several responses (issue 8).
         c(Usage, "cv --x cv.csv --target y --folds 1", 2, "at least 2 folds"),
@@ -290,6 +292,11 @@ const FIXTURES: &[(&str, Fx)] = &[
     (
         "huge-x.csv",
         Fx::Text("a,b,y\n1e300,2,3\n4e300,5,-6.5\n7,8,9\n2,1,3.5\n"),
+    ),
+    // Column b's squares underflow; column c is constant (its mean a rounding off 3e-200).
+    (
+        "tiny-x.csv",
+        Fx::Text("a,b,c,y\n1,2e-200,3e-200,3\n4,-5e-200,3e-200,-6.5\n7,8e-200,3e-200,9\n2,1e-200,3e-200,3.5\n"),
     ),
     ("garbage.npy", Fx::Text("\u{93}NUMPY garbage")),
     ("bad.svm", Fx::Text("1 1:2 2:3\n2 1:x\n")),
