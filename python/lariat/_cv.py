@@ -10,14 +10,30 @@ when fold sizes differ.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import check_cv
 
 from . import _input
 from . import _lariat
 from ._estimators import ArrayLike, _dense, _LariatRegressor, _warn_unconverged
+
+
+def _warn_unconverged_folds(res: "_CvResult", what: str) -> None:
+    """The folds' fits feed ``mse_path_`` and so ``alpha_``: one that stopped above its
+    tolerance is said, as scikit-learn warns for each fit of its folds."""
+    if res.unconverged_folds:
+        fold, k = res.unconverged_folds[0]
+        warnings.warn(
+            f"{what}: lariat did not converge on {len(res.unconverged_folds)} of the folds' "
+            f"fits (first: fold {fold} at alpha = {res.alphas[k]:.6g}); their held-out "
+            "errors come from uncertified fits; increase max_iter",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
 
 
 class _CvResult:
@@ -33,6 +49,8 @@ class _CvResult:
         self.cvm, self.cvsd = cv["cvm"], cv["cvsd"]
         self.lambda_min = float(self.alphas[cv["index_min"]])
         self.lambda_1se = float(self.alphas[cv["index_1se"]])
+        # (fold, alpha index) of the fold fits that stopped above their tolerance.
+        self.unconverged_folds = list(cv["unconverged_folds"])
         self.p = p
 
     def coef(self) -> np.ndarray:
@@ -200,6 +218,7 @@ class ElasticNetCV(_LariatRegressor):
         for per_ratio in results:
             for res in per_ratio:
                 _warn_unconverged(res.path, type(self).__name__)
+                _warn_unconverged_folds(res, type(self).__name__)
         if multi:
             self._set_many(results[0])
             self.l1_ratio_ = ratios[0]

@@ -189,7 +189,7 @@ class ElasticNet(_LariatRegressor):
         self.gap_safe = gap_safe
         self.working_sets = working_sets
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> "ElasticNet":
+    def fit(self, X: ArrayLike, y: ArrayLike, **params: Any) -> "ElasticNet":
         """Fits the model.
 
         Parameters
@@ -198,12 +198,17 @@ class ElasticNet(_LariatRegressor):
             Training data; float32/float64 arrays in C or Fortran order are read in place.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Target(s); a 2-D y fits one model per column in one batch.
+        **params : dict
+            None are supported: scikit-learn's ``sample_weight`` and ``check_input`` are
+            refused by name.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
+        if params:
+            raise TypeError(f"{type(self).__name__}.fit does not support {next(iter(params))}")
         X, y = _input.check_fit_data(self, X, y)
         p = X.shape[1]
         paths = _lariat.fit_path(

@@ -32,6 +32,10 @@ def check_fit_data(
     NaN and infinity are left to lariat, which names the row and column of the first one
     (one pass over X instead of two).
     """
+    if sp.issparse(y):
+        raise TypeError(
+            "y is a sparse matrix, but a dense y is required: pass y.toarray()"
+        )
     X, y = validate_data(
         estimator,
         X,
@@ -152,6 +156,11 @@ def grid(
         return None, _grid_size(n_alphas)
     if isinstance(alphas, (int, np.integer)) and not isinstance(alphas, bool):
         return None, _grid_size(alphas)
+    if isinstance(alphas, (bool, np.bool_)) or np.ndim(alphas) == 0:
+        raise ValueError(
+            f"alphas must be None, an int (the grid size) or a sequence of values, got "
+            f"{alphas!r}; for one value pass [{alphas!r}]"
+        )
     values = np.sort(np.asarray(alphas, dtype=np.float64).ravel())[::-1]
     if values.size == 0:
         raise ValueError("alphas is empty")

@@ -1,7 +1,8 @@
 //! One [`Engine`] per device and adapter for the whole process, so fitting many models in a
 //! loop opens the GPU, compiles its kernels and uploads X once, not once per fit.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::time::Duration;
 
 use lariat::engine::Engine;
 use lariat::params::Algorithm;
@@ -18,7 +19,29 @@ struct Key {
     adapter: Option<String>,
 }
 
-static ENGINES: Mutex<Vec<(Key, Arc<Mutex<SendEngine>>)>> = Mutex::new(Vec::new());
+/// The engines, and the process that made them: a child of `fork()` makes its own (a GPU
+/// device does not survive a fork, and another thread may have held an engine's lock then).
+static ENGINES: Mutex<Engines> = Mutex::new(Engines {
+    pid: 0,
+    all: Vec::new(),
+});
+
+struct Engines {
+    pid: u32,
+    all: Vec<(Key, Arc<Mutex<SendEngine>>)>,
+}
+
+/// This process's engines; a parent's are forgotten, never dropped (their threads and device
+/// are not the child's to release).
+fn engines() -> MutexGuard<'static, Engines> {
+    let mut e = lock(&ENGINES);
+    let pid = std::process::id();
+    if e.pid != pid {
+        std::mem::forget(std::mem::take(&mut e.all));
+        e.pid = pid;
+    }
+    e
+}
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic inside a fit is caught and reported; the engine it leaves is still usable.
@@ -45,25 +68,41 @@ pub fn engine_for(
         kind: resolve(kind, entries),
         adapter: adapter.filter(|_| kind != BackendKind::Cpu),
     };
-    let mut all = lock(&ENGINES);
-    if let Some((_, e)) = all.iter().find(|(k, _)| *k == key) {
+    let mut all = engines();
+    if let Some((_, e)) = all.all.iter().find(|(k, _)| *k == key) {
         return Arc::clone(e);
     }
     let engine = Engine::new(key.kind, Algorithm::Auto, key.adapter.clone());
     let e = Arc::new(Mutex::new(SendEngine(engine)));
-    all.push((key, Arc::clone(&e)));
+    all.all.push((key, Arc::clone(&e)));
     e
 }
 
-/// Locks an engine (called on the fit's thread, without the GIL).
-pub fn lock_engine(e: &Mutex<SendEngine>) -> MutexGuard<'_, SendEngine> {
-    lock(e)
+/// How often a fit waiting for its engine looks again (and at whether it was cancelled).
+const RETRY: Duration = Duration::from_millis(1);
+
+/// Locks an engine (called on the fit's thread, without the GIL), unless `cancelled` says so
+/// first: a Ctrl-C must not wait for another thread's fit to end. `None` when cancelled.
+pub fn lock_engine_unless(
+    e: &Mutex<SendEngine>,
+    cancelled: impl Fn() -> bool,
+) -> Option<MutexGuard<'_, SendEngine>> {
+    loop {
+        match e.try_lock() {
+            Ok(g) => return Some(g),
+            // A panic inside a fit is caught and reported; the engine it leaves is usable.
+            Err(TryLockError::Poisoned(p)) => return Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) if cancelled() => return None,
+            Err(TryLockError::WouldBlock) => std::thread::sleep(RETRY),
+        }
+    }
 }
 
 /// The engines made so far, as (device, adapter) names: what a test checks to see that fits
 /// share them.
 pub fn engine_names() -> Vec<(String, Option<String>)> {
-    lock(&ENGINES)
+    engines()
+        .all
         .iter()
         .map(|(k, _)| {
             let kind = match k.kind {

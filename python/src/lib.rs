@@ -7,6 +7,7 @@
 //! lariat error raised as a Python exception with lariat's message.
 
 mod engines;
+mod pool;
 mod run;
 mod sparse;
 mod view;
@@ -146,7 +147,7 @@ fn checked<E: lariat::design::Element, T>(
     view: NumpyView<'_, E>,
     f: impl FnOnce(&dyn Design) -> PyResult<T>,
 ) -> PyResult<T> {
-    if let Some((i, j, v)) = view.first_non_finite() {
+    if let Some((i, j, v)) = pool::install(|| view.first_non_finite()) {
         return Err(PyValueError::new_err(format!(
             "X has a non-finite value ({v}) at row {i}, column {j}"
         )));

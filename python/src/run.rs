@@ -2,7 +2,7 @@
 //! thread while the calling thread, which Python's signal handlers run on, waits in slices of
 //! [`POLL`] and checks for signals between them. On KeyboardInterrupt it stops its own fit and
 //! no other: a fit still waiting for its engine (another thread's fit holds it) is cancelled
-//! before it starts; a running one is asked to stop ([`lariat::interrupt::request`]; every
+//! before it starts, and returns at once; a running one is asked to stop ([`lariat::interrupt::request`]; every
 //! solver stops at its next gap check), and the request is withdrawn before the engine passes
 //! to the next fit. (The request is process-wide, so a fit running at the same moment on a
 //! different engine, the GPU beside the CPU, stops too.)
@@ -14,7 +14,7 @@ use std::time::Duration;
 use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError};
 use pyo3::prelude::*;
 
-use crate::engines::{lock_engine, SendEngine};
+use crate::engines::{lock_engine_unless, SendEngine};
 
 /// How often the waiting thread looks for a signal: well under the second a user waits.
 const POLL: Duration = Duration::from_millis(50);
@@ -82,7 +82,11 @@ pub fn run_released<T: Send>(
     std::thread::scope(|s| {
         let worker = s.spawn(|| {
             let out = catch_unwind(AssertUnwindSafe(|| {
-                let mut guard = lock_engine(engine);
+                let cancelled =
+                    || *stage.lock().unwrap_or_else(|e| e.into_inner()) == Stage::Cancelled;
+                let Some(mut guard) = lock_engine_unless(engine, cancelled) else {
+                    return Err(PyKeyboardInterrupt::new_err("lariat: fit interrupted"));
+                };
                 let start = |now| match now {
                     Stage::Waiting => Stage::Running,
                     other => other,
@@ -95,7 +99,9 @@ pub fn run_released<T: Send>(
                 let _finished = OnDrop(|| {
                     step(&|_| Stage::Finished);
                 });
-                job(&mut guard)
+                // In this process's pool (crate::pool): rayon's global one hangs after fork.
+                let engine: &mut SendEngine = &mut guard;
+                crate::pool::install(move || job(engine))
             }));
             done.set();
             out

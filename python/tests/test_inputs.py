@@ -161,6 +161,8 @@ def test_y_problems():
     X, y = wide_problem(seed=16)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         lariat.Lasso().fit(X, y[:-1])
+    with pytest.raises(TypeError, match="y is a sparse matrix, but a dense y is required"):
+        lariat.Lasso().fit(X, sp.csr_matrix(y.reshape(-1, 1)))
     with pytest.raises(ValueError, match="NaN"):
         lariat.Lasso().fit(X, np.where(np.arange(len(y)) == 3, np.nan, y))
 
@@ -260,8 +262,14 @@ def test_groups_reach_the_splitter_through_metadata_routing():
     groups = np.repeat(np.arange(6), 8)
     with pytest.raises(ValueError, match="enable_metadata_routing"):
         lariat.LassoCV(cv=GroupKFold(3)).fit(X, y, groups=groups)
-    with pytest.raises(TypeError, match="sample_weight"):
+    with pytest.raises(TypeError, match="LassoCV.fit does not support sample_weight"):
         lariat.LassoCV().fit(X, y, sample_weight=np.ones(len(y)))
+    with pytest.raises(TypeError, match="^Lasso.fit does not support sample_weight"):
+        lariat.Lasso().fit(X, y, sample_weight=np.ones(len(y)))
+    # A scalar is not a grid (scikit-learn refuses a float; True is not a grid size).
+    for bad in (True, 0.1, np.float64(0.1)):
+        with pytest.raises(ValueError, match="alphas must be None, an int"):
+            lariat.LassoCV(alphas=bad).fit(X, y)
     splits = list(GroupKFold(3).split(X, y, groups))
     want = lariat.LassoCV(cv=splits, n_alphas=8).fit(X, y)
     with sklearn.config_context(enable_metadata_routing=True):

@@ -1,14 +1,17 @@
 """The GIL is released during a fit, Ctrl-C stops a long one within a second, the device
 handle is shared by every fit of the process, and the GPU path runs from Python."""
 
+import multiprocessing
 import os
 import resource
 import signal
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 import lariat
 from conftest import rel_err, wide_problem
@@ -85,16 +88,67 @@ def test_ctrl_c_stops_only_the_interrupted_call():
     worker.start()
     time.sleep(0.3)  # the other fit holds the engine now
     main = threading.get_ident()
-    timer = threading.Timer(0.5, lambda: signal.pthread_kill(main, signal.SIGINT))
+    sent = []
+
+    def interrupt():
+        sent.append(time.perf_counter())
+        signal.pthread_kill(main, signal.SIGINT)
+
+    timer = threading.Timer(0.5, interrupt)
     timer.start()
     with pytest.raises(KeyboardInterrupt):
         est.fit(X, y)
+    stopped = time.perf_counter()
+    other_running = worker.is_alive()
     timer.join()
     worker.join()
+    if other_running:
+        # Cancelled while waiting for the engine: it returns at once, not when the other
+        # thread's fit ends.
+        assert stopped - sent[0] < 1.0, f"took {stopped - sent[0]:.2f} s to stop"
     assert other, "the other thread's fit was stopped too"
     assert np.count_nonzero(other[0].coef_) > 0
     # Nothing is left standing: the next fit runs to the end.
     assert np.count_nonzero(lariat.Lasso(alpha=0.5).fit(X[:, :500], y).coef_) > 0
+
+
+def _fit_in_child(X, y):
+    return lariat.Lasso(alpha=0.3).fit(X, y).coef_
+
+
+@pytest.mark.skipif(
+    "fork" not in multiprocessing.get_all_start_methods(), reason="no fork start method"
+)
+def test_a_forked_child_fits_after_the_parent():
+    """After a fit, a child made by fork() (multiprocessing's default start method on Linux
+    before Python 3.14, joblib's multiprocessing backend) fits too: the threads of the
+    parent's pool are not in the child, which used to wait for them forever."""
+    X, y = wide_problem(seed=27)
+    want = lariat.Lasso(alpha=0.3).fit(X, y).coef_
+    with warnings.catch_warnings():
+        # Python 3.12+ warns that forking a process with threads may deadlock.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            got = pool.apply_async(_fit_in_child, (X, y)).get(timeout=120)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_unconverged_folds_are_warned_about():
+    """A fold's fit that stops above its tolerance feeds mse_path_ and alpha_: it is said."""
+    rng = np.random.default_rng(2)
+    n, p = 40, 500
+    Z = rng.normal(size=(n, p))
+    X = np.empty_like(Z)
+    X[:, 0] = Z[:, 0]
+    for j in range(1, p):
+        X[:, j] = 0.97 * X[:, j - 1] + np.sqrt(1 - 0.97**2) * Z[:, j]
+    y = X[:, [10, 200, 400]] @ [2.0, -3.0, 1.5] + 0.5 * rng.normal(size=n)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lariat.LassoCV(cv=5, n_alphas=30, tol=1e-10, max_iter=300).fit(X, y)
+    folds = [w for w in caught if "of the folds' fits" in str(w.message)]
+    assert folds, [str(w.message) for w in caught]
+    assert all(issubclass(w.category, ConvergenceWarning) for w in folds)
 
 
 def test_fits_share_one_engine_per_device():
