@@ -2,7 +2,7 @@
 //! the solve does. Without these checks, `y * 1e300` runs to `--max-iter` (no gap is ever
 //! small enough when it is NaN) and writes `"objective": null` as if it were a model.
 
-use crate::error::{Error, Result};
+use crate::error::{short_number, Error, Result};
 use crate::penalty::ElasticNet;
 use crate::problem::{sq_norm, Problem};
 use crate::solver::Fit;
@@ -117,9 +117,13 @@ pub fn check_fits(fits: &[Fit], penalties: &[ElasticNet]) -> Result<()> {
         if !(fit.objective.is_finite() && fit.gap.is_finite() && fit.gap_tol.is_finite()) {
             return Err(Error::OutOfRange(format!(
                 "the solve at lambda {:.4e} ended with objective {}, duality gap {} and \
-                 tolerance {}: the data's scale is beyond f64 (rescale X and y), or X or y \
-                 changed while it ran",
-                pen.lambda, fit.objective, fit.gap, fit.gap_tol
+                 tolerance {}: the data's scale is beyond f64 (rescale X and y; in a sparse \
+                 X, which is centred implicitly, a column whose mean is many times its spread \
+                 loses its digits: subtract its mean first), or X or y changed while it ran",
+                pen.lambda,
+                short_number(fit.objective),
+                short_number(fit.gap),
+                short_number(fit.gap_tol)
             )));
         }
     }
