@@ -277,7 +277,12 @@ pub fn cross_validate_in(
             }
             let full = &problems[problems.len() - per];
             crate::range::check_scale(full, feature_names)?;
-            resolve_grid(full, grid, l1_ratio)
+            let lambdas = resolve_grid(full, grid, l1_ratio)?;
+            // The folds too: a column may underflow on a fold's training rows alone.
+            for pb in &problems[problems.len() - per..] {
+                crate::range::check_underflowed(pb, feature_names, &lambdas, l1_ratio)?;
+            }
+            Ok(lambdas)
         };
         let lambdas = Error::of_response(r, ys.len(), set_up())?;
         grids.push(penalties_of(&lambdas, l1_ratio));

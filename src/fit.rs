@@ -492,7 +492,11 @@ fn fit_path_inner(
             r,
             count,
             crate::range::check_scale(pb, feature_names)
-                .and_then(|()| resolve_grid(pb, grid, l1_ratio)),
+                .and_then(|()| resolve_grid(pb, grid, l1_ratio))
+                .and_then(|lambdas| {
+                    crate::range::check_underflowed(pb, feature_names, &lambdas, l1_ratio)?;
+                    Ok(lambdas)
+                }),
         )?;
         grids.push(penalties_of(&lambdas, l1_ratio));
     }

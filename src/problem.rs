@@ -113,6 +113,9 @@ pub struct ColumnStats {
     x_scale: Vec<f64>,
     /// `||xe_j||^2`, zero for the columns that are identically zero once centred.
     col_sq_norms: Vec<f64>,
+    /// `(j, ||xe_j||)` for the columns handled as zero because their squares (or scale) fall
+    /// below f64's normal range, though they are not constant.
+    underflowed: Vec<(usize, f64)>,
     /// Unique per instance in this process (see [`Problem::data_id`]).
     id: u64,
     /// Shared by the statistics computed together from one design (all rows and the folds of
@@ -201,8 +204,12 @@ fn training_moments(col: &[f64], fold: &[usize], f: usize, count: f64) -> Moment
 }
 
 /// The mean, scale and squared norm of a column from its moments; `(0, 1, 0)`-like for a
-/// column that is identically zero once centred (or, standardized, constant).
-fn column_stats(mo: &Moments, prep: Preprocess) -> (f64, f64, f64) {
+/// column that is identically zero once centred (or, standardized, constant). The fourth
+/// value is 0, or, for a column that is not constant but whose squares (or scale) fall below
+/// f64's normal range and so is handled as a zero column, `||xe_j||` as it would be:
+/// representable where its square is not, and what [`crate::range::check_underflowed`] needs
+/// to tell whether the column could enter the model.
+fn column_stats(mo: &Moments, prep: Preprocess) -> (f64, f64, f64, f64) {
     let raw_mean = mo.sum / mo.count;
     let mean = if prep.fit_intercept { raw_mean } else { 0.0 };
     // In units of mo.unit (the constancy test is the same in any unit).
@@ -210,20 +217,25 @@ fn column_stats(mo: &Moments, prep: Preprocess) -> (f64, f64, f64) {
     let spread = mo.sq_about(raw_mean);
     let constant = is_constant_up_to_rounding(spread, raw_mean / mo.unit, mo.count);
     if ss == 0.0 || (constant && (prep.fit_intercept || prep.standardize)) {
-        return (mean, 1.0, 0.0);
+        return (mean, 1.0, 0.0, 0.0);
     }
     if prep.standardize {
         // glmnet's scale: the standard deviation about the column's mean, whether or not the
         // column is centred; ||xe_j||^2 = ss / sd^2 (the count when centred).
         let var = spread / mo.count;
-        (mean, mo.unit * var.sqrt(), ss / var)
+        let scale = mo.unit * var.sqrt();
+        if scale < f64::MIN_POSITIVE {
+            // Dividing by a subnormal scale would overflow the column.
+            return (mean, 1.0, 0.0, (ss / var).sqrt());
+        }
+        (mean, scale, ss / var, 0.0)
     } else {
         let sq_norm = ss * mo.unit * mo.unit;
-        if sq_norm == 0.0 {
-            // Below f64's range: no lambda a gap can certify would let it in.
-            return (mean, 1.0, 0.0);
+        if sq_norm < f64::MIN_POSITIVE {
+            // Below f64's normal range: products with it lose every digit.
+            return (mean, 1.0, 0.0, mo.unit * ss.sqrt());
         }
-        (mean, 1.0, sq_norm)
+        (mean, 1.0, sq_norm, 0.0)
     }
 }
 
@@ -253,7 +265,7 @@ impl ColumnStats {
         }
         // Per column: the sum and the squares about the column's mean over each fold, then
         // every training set's moments by subtraction.
-        let per_col: Vec<Vec<(f64, f64, f64)>> = (0..p)
+        let per_col: Vec<Vec<(f64, f64, f64, f64)>> = (0..p)
             .into_par_iter()
             .map_init(
                 || (vec![0.0; n], vec![0.0; k], vec![0.0; k]),
@@ -317,6 +329,12 @@ impl ColumnStats {
                     x_mean: per_col.iter().map(|c| c[s].0).collect(),
                     x_scale: per_col.iter().map(|c| c[s].1).collect(),
                     col_sq_norms: per_col.iter().map(|c| c[s].2).collect(),
+                    underflowed: per_col
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| c[s].3 > 0.0)
+                        .map(|(j, c)| (j, c[s].3))
+                        .collect(),
                     id: next_id(),
                     design_id,
                 }
@@ -352,6 +370,8 @@ impl ColumnStats {
             x_mean: pick(&self.x_mean),
             x_scale: pick(&self.x_scale),
             col_sq_norms: pick(&self.col_sq_norms),
+            // Checked on the whole design before any subproblem is made.
+            underflowed: Vec::new(),
             id: next_id(),
             design_id: next_id(),
         }
@@ -515,6 +535,11 @@ impl<'a> Problem<'a> {
     /// `||xe_j||^2` for every column.
     pub fn col_sq_norms(&self) -> &[f64] {
         &self.stats.col_sq_norms
+    }
+    /// `(j, ||xe_j||)` of the columns handled as zero because their squares (or scale) fall
+    /// below f64's normal range, though they are not constant.
+    pub fn underflowed_columns(&self) -> &[(usize, f64)] {
+        &self.stats.underflowed
     }
     /// Columns that are identically zero once centred (constant columns with an intercept,
     /// all-zero columns without): their coefficient is always 0.

@@ -61,53 +61,46 @@ pub fn check_scale(problem: &Problem, names: Option<&[String]>) -> Result<()> {
              scale the coefficients back"
         )));
     }
-    check_x_underflow(problem, names)
+    Ok(())
 }
 
-/// Where a column's sum of squares is subnormal or 0, it is refused unless it is constant.
-const UNDERFLOW: f64 = f64::MIN_POSITIVE;
-
-/// A column whose squares vanish in f64 would pass for a constant one and get coefficient 0,
-/// a gap of 0 certifying it (or a NaN objective where they are subnormal): refused, where it
-/// is not constant.
-fn check_x_underflow(problem: &Problem, names: Option<&[String]>) -> Result<()> {
-    let x = problem.design();
-    let mut col = vec![0.0; problem.n()];
-    for j in 0..problem.p() {
-        if problem.col_sq_norms()[j] >= UNDERFLOW {
-            continue;
-        }
-        let mean = problem.x_mean()[j];
-        col.iter_mut().for_each(|v| *v = 0.0);
-        x.col_axpy(j, 1.0, &mut col);
-        // A constant column is exactly one value (its computed mean may be a rounding off);
-        // without centring or scaling only zeros are.
-        let pre = problem.preprocess();
-        let constant = if pre.fit_intercept || pre.standardize {
-            col.iter().all(|&v| v == col[0])
-        } else {
-            col.iter().all(|&v| v == 0.0)
-        };
-        let dev = col.iter().fold(0.0f64, |m, v| m.max((v - mean).abs()));
-        if !constant && x.col_centered_sq_norm(j, mean) < UNDERFLOW {
-            let label = match names {
-                Some(n) => format!("column '{}' ({j})", n[j]),
-                None => format!("column {j}"),
-            };
-            let what = if problem.preprocess().fit_intercept {
-                "|x - mean|"
-            } else {
-                "|x|"
-            };
-            return Err(Error::OutOfRange(format!(
-                "the sum of squares of {label} of X underflows f64 (largest {what} is \
-                 {dev:.3e}); multiply X by a power of ten, e.g. 1e{:.0}, and scale the \
-                 coefficients back",
-                -dev.log10().floor()
-            )));
-        }
+/// Refuses a column handled as zero because its squares fall below f64's normal range
+/// ([`Problem::underflowed_columns`]) where it could enter the model on the grid: where
+/// `||xe_j|| ||yc|| / n`, a bound on its correlation with any residual no worse than `yc`'s,
+/// reaches `l1_ratio * lambda` at the grid's smallest lambda. Below that bound its
+/// coefficient is 0 at every lambda and handling it as zero is exact; above it, the answer
+/// would be wrong and a gap that cannot see the column would certify it.
+pub fn check_underflowed(
+    problem: &Problem,
+    names: Option<&[String]>,
+    lambdas: &[f64],
+    l1_ratio: f64,
+) -> Result<()> {
+    if problem.underflowed_columns().is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let lambda_min = lambdas.iter().copied().fold(f64::INFINITY, f64::min);
+    let y_norm = sq_norm(problem.yc()).sqrt();
+    let n = problem.n() as f64;
+    let entering = problem
+        .underflowed_columns()
+        .iter()
+        .find(|&&(_, norm)| norm * y_norm / n >= l1_ratio * lambda_min);
+    let Some(&(j, norm)) = entering else {
+        return Ok(());
+    };
+    let label = match names {
+        Some(n) => format!("column '{}' ({j})", n[j]),
+        None => format!("column {j}"),
+    };
+    Err(Error::OutOfRange(format!(
+        "the sum of squares of {label} of X underflows f64 (its norm is {}), and at lambda \
+         {} it could enter the model; multiply that column by a power of ten, e.g. 1e{:.0}, \
+         and divide its coefficient by the same",
+        short_number(norm),
+        short_number(lambda_min),
+        -norm.log10().floor()
+    )))
 }
 
 /// Refuses a solve that ended with a non-finite objective, gap or tolerance (a scale the data

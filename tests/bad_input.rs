@@ -200,8 +200,9 @@ fn cases() -> Vec<Case> {
         // Standardized, the same column is fitted: its statistics are taken in its own unit.
         c(Range, "fit --x huge-x.csv --target y --lambda-ratio 0.1 --standardize", 0, ""),
         c(Range, "fit --x huge-x.csv --target y --lambda 1 --no-intercept", 1, "column 'a' (0) of X overflows f64"),
-        c(Range, "fit --x tiny-x.csv --target y --lambda-ratio 0.1", 1, "the sum of squares of column 'b' (1) of X underflows f64 (largest |x - mean| is 6.500e-200); multiply X by a power of ten, e.g. 1e200"),
-        c(Range, "fit --x tiny-x.csv --target y --lambda 1 --no-intercept", 1, "column 'b' (1) of X underflows f64 (largest |x| is 8.000e-200)"),
+        c(Range, "fit --x tiny-x.csv --target y --lambda 1e-202", 1, "the sum of squares of column 'b' (1) of X underflows f64 (its norm is 9.2195"),
+        c(Range, "fit --x tiny-x.csv --target y --lambda 1e-202", 1, "e-200), and at lambda 1e-202 it could enter the model; multiply that column by a power of ten, e.g. 1e200, and divide its coefficient by the same"),
+        c(Range, "fit --x tiny-x.csv --target y --lambda 1e-202 --no-intercept", 1, "column 'b' (1) of X underflows f64 (its norm is 9.6953597148326"),
         c(Range, "path --x huge-y.csv --target y --out new.json", 1, "overflows f64"),
         // Cross-validation, hold-outs and several responses (issue 8).
         c(Usage, "cv --x cv.csv --target y --folds 1", 2, "at least 2 folds"),

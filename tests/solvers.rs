@@ -371,3 +371,67 @@ fn a_solve_never_runs_past_its_iteration_cap() {
         }
     }
 }
+
+/// A column whose squares fall below f64's normal range is handled as a zero column: exactly
+/// right where it cannot enter the model on the grid (the fit equals the fit without it),
+/// refused where it could (a gap that cannot see it would certify a wrong answer), and a
+/// constant column of tiny values, or one constant up to rounding, is a constant column.
+#[test]
+fn columns_below_f64s_range_are_zero_where_exact_and_refused_where_not() {
+    use lariat::fit::{fit, FitConfig, LambdaSpec};
+    let (x, y) = random_problem(30, 3, 79);
+    let col = |j: usize| x.col(j).to_vec();
+    let with = |extra: &[f64]| {
+        let mut v: Vec<f64> = (0..3).flat_map(col).collect();
+        v.extend_from_slice(extra);
+        Dense::from_col_major(30, 4, v)
+    };
+    let tiny: Vec<f64> = col(0).iter().map(|v| v * 1e-200).collect();
+    let cfg = |lambda, standardize| FitConfig {
+        lambda,
+        preprocess: Preprocess {
+            fit_intercept: true,
+            standardize,
+        },
+        ..FitConfig::default()
+    };
+    let alone = fit(&x, &y, None, &cfg(LambdaSpec::Ratio(0.1), false)).unwrap();
+    let both = fit(&with(&tiny), &y, None, &cfg(LambdaSpec::Ratio(0.1), false)).unwrap();
+    assert_eq!(both.model.coef.indices, alone.model.coef.indices);
+    assert_eq!(both.model.coef.values, alone.model.coef.values);
+    // At a lambda as small as its correlations it could enter: refused, by name.
+    let err = fit(
+        &with(&tiny),
+        &y,
+        None,
+        &cfg(LambdaSpec::Value(1e-205), false),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("column 3 of X underflows f64"), "{err}");
+    // Standardized, a subnormal scale would blow the column up: refused too.
+    let subnormal: Vec<f64> = col(0).iter().map(|v| v * 1e-310).collect();
+    let err = fit(
+        &with(&subnormal),
+        &y,
+        None,
+        &cfg(LambdaSpec::Ratio(0.1), true),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("column 3 of X underflows f64"), "{err}");
+    // Constant, exactly or up to rounding: a constant column, whatever its size.
+    for c in [3e-200, 3e-151] {
+        let mut constant = vec![c; 30];
+        constant[7] = c * (1.0 + f64::EPSILON);
+        for standardize in [false, true] {
+            let out = fit(
+                &with(&constant),
+                &y,
+                None,
+                &cfg(LambdaSpec::Value(1e-205), standardize),
+            );
+            assert!(out.is_ok(), "{c} {standardize}: {:?}", out.err());
+        }
+    }
+}
