@@ -73,7 +73,8 @@ def main():
     runs = "one run" if args.reps == 1 else f"medians of {args.reps} runs"
     print(f"{args.device}, {args.n} x {args.p} Toeplitz, {args.n_lambdas} lambdas, "
           f"{os.cpu_count()} cores, {runs}:")
-    print(f"  path {path:.2f} s; {args.folds}-fold cv {cv:.2f} s = {ratio:.2f}x the path")
+    each = "" if args.reps == 1 else " (the median of the runs' ratios)"
+    print(f"  path {path:.2f} s; {args.folds}-fold cv {cv:.2f} s; cv = {ratio:.2f}x the path{each}")
     if args.k > 0:
         print(f"  {args.k} responses in one batch {batch:.2f} s; {args.k} separate paths "
               f"{args.k * path:.2f} s (k x one path); throughput {args.k * path / batch:.1f}x")

@@ -268,7 +268,8 @@ measure() {
   fi
 
   # 12. The CPU batch on this machine's cores (issue 8's CPU goal, CV at most 2.5x the path,
-  # is out of reach on 2 cores: benches/RESULTS.md), last, so that it never takes GPU time.
+  # is out of reach on 2 cores: benches/RESULTS.md), last, so that a spent budget cuts it
+  # rather than a GPU step.
   if python3 -c 'import numpy' 2>/dev/null; then
     for folds in 5 10; do
       step "cv-cpu-$folds" 90 python3 -u benches/gpu_batch.py --binary "$bin" --device cpu \

@@ -4,8 +4,9 @@ full data in one batch over one X) behind scikit-learn's ``LassoCV`` / ``Elastic
 Two choices of alpha are reported. ``alpha_`` is scikit-learn's: the alpha of the smallest
 *unweighted* mean over folds of ``mse_path_`` (so the same folds give scikit-learn's
 ``alpha_``). ``lambda_min_`` and ``lambda_1se_`` are cv.glmnet's, from ``cvm_`` (the mean
-weighted by fold size) and ``cvsd_`` (its standard error); they differ from ``alpha_`` only
-when fold sizes differ.
+weighted by fold size) and ``cvsd_`` (its standard error over the folds; with fewer than 3
+rows a fold on average, over the rows' held-out errors, as cv.glmnet then enforces
+``grouped = FALSE``); ``lambda_min_`` differs from ``alpha_`` only when fold sizes differ.
 """
 
 from __future__ import annotations
@@ -100,7 +101,9 @@ class ElasticNetCV(_LariatRegressor):
         Held-out mean squared error of each fold's model. For one response every axis of
         length 1 is dropped, as scikit-learn does: one alpha gives (n_folds,).
     cvm_, cvsd_ : ndarray of shape (n_alphas,), (n_l1_ratio, n_alphas) or (n_targets, n_alphas)
-        cv.glmnet's ``cvm`` (mean weighted by fold size) and ``cvsd``.
+        cv.glmnet's ``cvm`` (mean weighted by fold size) and ``cvsd`` (over the folds, or,
+        with fewer than 3 rows a fold on average, over the rows: cv.glmnet's
+        ``grouped = FALSE``).
     lambda_min_, lambda_1se_ : float or ndarray
         cv.glmnet's ``lambda.min`` and ``lambda.1se``.
     n_iter_ : int or list of int
@@ -178,7 +181,7 @@ class ElasticNetCV(_LariatRegressor):
         self : object
             The fitted estimator.
         """
-        if "sample_weight" in params:
+        if params.pop("sample_weight", None) is not None:
             raise TypeError(f"{type(self).__name__}.fit does not support sample_weight")
         split_params = _split_params(self, params)
         X, y = _input.check_fit_data(self, X, y)

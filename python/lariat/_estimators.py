@@ -199,16 +199,17 @@ class ElasticNet(_LariatRegressor):
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Target(s); a 2-D y fits one model per column in one batch.
         **params : dict
-            None are supported: scikit-learn's ``sample_weight`` and ``check_input`` are
-            refused by name.
+            None are supported: scikit-learn's ``sample_weight`` (unless None) is refused by
+            name.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        if params:
-            raise TypeError(f"{type(self).__name__}.fit does not support {next(iter(params))}")
+        given = [name for name, value in params.items() if value is not None]
+        if given:
+            raise TypeError(f"{type(self).__name__}.fit does not support {given[0]}")
         X, y = _input.check_fit_data(self, X, y)
         p = X.shape[1]
         paths = _lariat.fit_path(

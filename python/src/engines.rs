@@ -31,6 +31,15 @@ struct Engines {
     all: Vec<(Key, Arc<Mutex<SendEngine>>)>,
 }
 
+/// Forgets the parent's engines in a child of `fork()` (Python's after-fork hook, which runs
+/// with the GIL: every use of [`ENGINES`] holds the GIL too, so no other thread held its lock
+/// at the fork).
+pub fn forget() {
+    let mut e = lock(&ENGINES);
+    std::mem::forget(std::mem::take(&mut e.all));
+    e.pid = std::process::id();
+}
+
 /// This process's engines; a parent's are forgotten, never dropped (their threads and device
 /// are not the child's to release).
 fn engines() -> MutexGuard<'static, Engines> {

@@ -379,8 +379,17 @@ fn open_engines() -> Vec<(String, Option<String>)> {
     engines::engine_names()
 }
 
+/// Called in a child of `fork()` (`os.register_at_fork`): the parent's threads and engines
+/// are not the child's.
+#[pyfunction]
+fn after_fork_in_child() {
+    pool::forget();
+    engines::forget();
+}
+
 #[pymodule]
 fn _lariat(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(after_fork_in_child, m)?)?;
     m.add_function(wrap_pyfunction!(fit_path, m)?)?;
     m.add_function(wrap_pyfunction!(cross_validate, m)?)?;
     m.add_function(wrap_pyfunction!(open_engines, m)?)?;

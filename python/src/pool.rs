@@ -4,9 +4,10 @@
 //! threads, so its first parallel call waits forever. That is what `multiprocessing`'s fork
 //! start method (the default on Linux before Python 3.14) and joblib's `multiprocessing`
 //! backend do after a fit in the parent. So every parallel call of a fit runs in a pool of
-//! this module, made on first use by each process: a child sees a pool made by another
-//! process id and makes its own. The parent's pool is never dropped in the child (its threads
-//! are not there to be told).
+//! this module, made on first use by each process: a child forgets its parent's pool in
+//! Python's after-fork hook ([`forget`], `os.register_at_fork` in `lariat/__init__.py`), and,
+//! for a fork Python did not make, sees a pool made by another process id and makes its own.
+//! The parent's pool is never dropped in the child (its threads are not there to be told).
 
 use std::sync::atomic::{AtomicPtr, Ordering};
 
@@ -20,6 +21,12 @@ static POOL: AtomicPtr<Owned> = AtomicPtr::new(std::ptr::null_mut());
 /// Runs `f` in this process's pool: every rayon call inside it uses the pool's threads.
 pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     pool().install(f)
+}
+
+/// Forgets the pool (called in a child of `fork()`: its threads are the parent's). Leaked,
+/// never dropped.
+pub fn forget() {
+    POOL.store(std::ptr::null_mut(), Ordering::Release);
 }
 
 fn pool() -> &'static rayon::ThreadPool {

@@ -218,8 +218,9 @@ pub fn path(
     // Each path carries its training errors, as a one-response path file does.
     let mut json = Vec::with_capacity(paths.len());
     let mut r2_last = Vec::with_capacity(paths.len());
-    for (p, y) in paths.iter().zip(r.slices()) {
-        let train = error_curve(&p.models, ds.x.as_ref(), y, None)?;
+    for ((p, y), name) in paths.iter().zip(r.slices()).zip(&r.names) {
+        let train = error_curve(&p.models, ds.x.as_ref(), y, None)
+            .with_context(|| format!("the training errors of response '{name}'"))?;
         r2_last.push(*train.r2.last().expect("a path has a lambda"));
         let mut v = p.to_json();
         v["train"] = serde_json::json!(train);
