@@ -319,23 +319,23 @@ pub fn cross_validate_in(
                 // The fold's model (its own centring, scaling and intercept) on its held-out
                 // rows: the error `lariat path --test-x` would report.
                 let model = report.model(&problems[i], fit, &grids[r][li]);
-                cvraw[r][f - 1][li] =
+                cvraw[r][f - 1][li] = if grouped {
                     error_curve(std::slice::from_ref(&model), x, ys[r], Some(&held[f - 1]))
                         .expect("X, y and the fold labels have one length")
-                        .mse[0];
-                if !grouped {
-                    let yhat = model
-                        .predict(x)
-                        .expect("error_curve has made these predictions");
-                    for (e, ((&h, &y), &p)) in row_errors[r][li]
-                        .iter_mut()
-                        .zip(held[f - 1].iter().zip(ys[r]).zip(&yhat))
-                    {
-                        if h {
-                            *e = (y - p).powi(2);
+                        .mse[0]
+                } else {
+                    // Each held-out row's error is kept; the fold's mean comes from them.
+                    let yhat = model.predict(x).expect("the fold's model has X's columns");
+                    let errors = &mut row_errors[r][li];
+                    let mut sum = 0.0;
+                    for (i, (&y, &p)) in ys[r].iter().zip(&yhat).enumerate() {
+                        if held[f - 1][i] {
+                            errors[i] = (y - p).powi(2);
+                            sum += errors[i];
                         }
                     }
-                }
+                    sum / folds.sizes()[f - 1] as f64
+                };
                 if fit.status != crate::solver::Status::Converged {
                     unconverged[r].push((f - 1, li));
                 }

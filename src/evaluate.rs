@@ -93,11 +93,7 @@ pub fn test_error_curve(
             for (&j, &v) in m.coef.indices.iter().zip(&m.coef.values) {
                 w[column_of[j]] = v;
             }
-            let mut out = vec![0.0; x.n_rows()];
-            x.matvec(&w, &mut out);
-            out.iter_mut().for_each(|v| *v += m.intercept);
-            crate::range::check_predictions(&out)?;
-            Ok(out)
+            crate::model::predictions(x, &w, m.intercept)
         }),
     }
 }

@@ -93,6 +93,16 @@ impl std::fmt::Display for FitChoice {
     }
 }
 
+/// `X weights + intercept`, refused where it is not finite: every prediction of a model, its
+/// coefficients laid out on X's columns.
+pub fn predictions(x: &dyn Design, weights: &[f64], intercept: f64) -> Result<Vec<f64>> {
+    let mut out = vec![0.0; x.n_rows()];
+    x.matvec(weights, &mut out);
+    out.iter_mut().for_each(|v| *v += intercept);
+    crate::range::check_predictions(&out)?;
+    Ok(out)
+}
+
 impl Model {
     /// Predictions `X coef + intercept`.
     pub fn predict(&self, x: &dyn Design) -> Result<Vec<f64>> {
@@ -102,11 +112,7 @@ impl Model {
                 data: x.n_cols(),
             });
         }
-        let mut out = vec![0.0; x.n_rows()];
-        x.matvec(&self.coef.to_dense(self.n_features), &mut out);
-        out.iter_mut().for_each(|v| *v += self.intercept);
-        crate::range::check_predictions(&out)?;
-        Ok(out)
+        predictions(x, &self.coef.to_dense(self.n_features), self.intercept)
     }
 
     /// Reads and checks a model file.

@@ -37,10 +37,7 @@ pub struct Alignment {
 /// Predictions `X coef + intercept`, the data's columns matched to the model's features.
 pub fn predict(model: &Model, ds: &Dataset, opts: MatchOptions) -> Result<(Vec<f64>, Alignment)> {
     let al = align(model, ds, opts)?;
-    let mut out = vec![0.0; ds.x.n_rows()];
-    ds.x.matvec(&al.weights, &mut out);
-    out.iter_mut().for_each(|v| *v += model.intercept);
-    crate::range::check_predictions(&out)?;
+    let out = crate::model::predictions(ds.x.as_ref(), &al.weights, model.intercept)?;
     Ok((out, al))
 }
 
