@@ -93,7 +93,7 @@ pub struct InputArgs {
 }
 
 impl InputArgs {
-    fn read_options(&self, target: Option<&str>) -> ReadOptions {
+    pub(crate) fn read_options(&self, target: Option<&str>) -> ReadOptions {
         ReadOptions {
             format: self.format,
             target: target.map(Target::parse),

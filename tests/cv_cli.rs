@@ -258,3 +258,55 @@ fn integer_npy_fold_labels_are_the_text_ones() {
     };
     assert_eq!(cvm_with(&foldid_npy, "a.json"), cvm_with(&foldid, "b.json"));
 }
+
+/// A fold-label file whose first row is a lone `0` (a header or a label as likely) is read
+/// by the count and warned about, unless `--no-header` says, as for every CSV input, that
+/// the files have no header; the folds are the same either way.
+#[test]
+fn no_header_settles_a_lone_zero_in_the_fold_labels() {
+    let dir = common::temp_dir("cv-foldid-lone-zero");
+    let (n, p) = (12, 5);
+    let mut x = String::new();
+    let mut y = String::new();
+    for i in 0..n {
+        let row: Vec<String> = (0..p)
+            .map(|j| format!("{}", ((i * 7 + j * 3) % 11) as f64 - 5.0 + 0.1 * j as f64))
+            .collect();
+        x += &(row.join(",") + "\n");
+        y += &format!("{}\n", (i % 4) as f64 - 1.5 + 0.01 * i as f64);
+    }
+    let (xp, yp, fp) = (dir.join("x.csv"), dir.join("y.csv"), dir.join("f.txt"));
+    std::fs::write(&xp, x).unwrap();
+    std::fs::write(&yp, y).unwrap();
+    std::fs::write(&fp, "0\n1\n2\n".repeat(n / 3)).unwrap();
+    let run = |extra: &[&str], out: &str| {
+        let out = dir.join(out);
+        let mut args = vec![
+            "cv",
+            "--x",
+            xp.to_str().unwrap(),
+            "--y",
+            yp.to_str().unwrap(),
+            "--foldid",
+            fp.to_str().unwrap(),
+            "--n-lambdas",
+            "5",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let run = lariat(&args);
+        let err = String::from_utf8_lossy(&run.stderr).to_string();
+        assert!(run.status.success(), "{err}");
+        let cv: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        (err, floats(&cv["cvm"]))
+    };
+    let (err_auto, cvm_auto) = run(&[], "a.json");
+    assert!(
+        err_auto.contains("a lone '0', was taken as data"),
+        "{err_auto}"
+    );
+    let (err_no, cvm_no) = run(&["--no-header"], "b.json");
+    assert!(!err_no.contains("lone"), "{err_no}");
+    assert_eq!(cvm_auto, cvm_no);
+}

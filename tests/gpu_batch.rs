@@ -232,6 +232,49 @@ fn folds_and_the_full_data_solve_together_as_they_do_alone_on_the_cpu() {
     }
 }
 
+/// The kernels' parameter structs bound as uniform buffers (adapters with few storage
+/// bindings) instead of read-only storage (the default wherever the adapter allows, because
+/// lavapipe recompiles a shader per dispatch on some uniform values, kernels::ParamsBinding):
+/// one problem and the folds together reach the CPU's optima, certified, either way.
+#[test]
+fn parameters_in_uniform_buffers_give_the_same_answers() {
+    use lariat::solver::gpu::kernels::ParamsBinding;
+    let Some(mut gpu) = gpu_or_skip(GpuOptions {
+        params_binding: Some(ParamsBinding::Uniform),
+        ..GpuOptions::default()
+    }) else {
+        return;
+    };
+    assert_eq!(gpu.kernels().config.params, ParamsBinding::Uniform);
+    let (n, p) = (60, 400);
+    let (x, y) = awkward(n, p, 23);
+    let labels = fold_labels(n, 3);
+    let prm = params(1e-8);
+    for l1_ratio in [1.0, 0.5] {
+        let pbs = fold_problems(&x, &y, Preprocess::default(), &labels);
+        let all: Vec<&Problem> = pbs.iter().collect();
+        for refs in [&all[..1], &all[..]] {
+            let grids: Vec<Vec<ElasticNet>> = refs.iter().map(|pb| grid(pb, l1_ratio, 6)).collect();
+            let on_gpu = paths(refs, &grids, &mut gpu, &prm);
+            let mut cpu = CpuBackend::new(Algorithm::Cd);
+            let on_cpu: Vec<Vec<Fit>> = refs
+                .iter()
+                .zip(&grids)
+                .map(|(pb, g)| paths(&[pb], std::slice::from_ref(g), &mut cpu, &prm).remove(0))
+                .collect();
+            let what = format!(
+                "uniform parameters, {} problems, l1_ratio {l1_ratio}",
+                refs.len()
+            );
+            assert_matches_cpu(&what, refs, &grids, &on_gpu, &on_cpu);
+            assert!(
+                on_gpu.iter().flatten().any(|f| f.device.starts_with("gpu")),
+                "{what}: nothing ran on the device"
+            );
+        }
+    }
+}
+
 /// Device work summed over a path (every problem of a batch reports the batch's figures, so
 /// the first problem's are the batch's).
 fn path_work(fits: &[Vec<Fit>]) -> lariat::solver::DeviceWork {

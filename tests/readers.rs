@@ -297,6 +297,39 @@ fn speculative_pass_mode_is_read_or_refused() {
     }
 }
 
+/// `LARIAT_WG` and `LARIAT_TPC` take positive integers (rounded to powers of two); anything
+/// else is refused by name, not ignored.
+#[cfg(feature = "gpu")]
+#[test]
+fn kernel_sizes_are_read_or_refused() {
+    let d = temp_dir("readers-wg");
+    let x = write(&d, "x.csv", b"a,b,y\n1,2,3\n4,5,6.5\n7,8,9\n2,1,3.5\n");
+    let run = |name: &str, value: &str| {
+        let o = Command::new(env!("CARGO_BIN_EXE_lariat"))
+            .args(["fit", "--x", s(&x), "--target", "y", "--lambda", "0.1"])
+            .args(["--device", "gpu", "-q"])
+            .env(name, value)
+            .output()
+            .unwrap();
+        (o.status.code(), out(&o).1)
+    };
+    let (code, err) = run("LARIAT_WG", "abc");
+    if err.contains("adapter") && std::env::var(common::REQUIRE_GPU_ENV).as_deref() != Ok("1") {
+        eprintln!("skipped: no GPU adapter ({err})");
+        return;
+    }
+    assert_eq!(code, Some(2), "{err}: an invalid value is a usage error");
+    assert!(
+        err.contains("invalid LARIAT_WG = 'abc': a positive integer"),
+        "{err}"
+    );
+    let (code, err) = run("LARIAT_TPC", "0");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("invalid LARIAT_TPC = '0'"), "{err}");
+    let (code, err) = run("LARIAT_WG", "100");
+    assert_eq!(code, Some(0), "{err}");
+}
+
 /// A one-column file that starts with a lone `0` (pandas' `Series.to_csv(index=False)` and
 /// `DataFrame.to_csv(index=False)` of one column): above decimals it is pandas' name, and the
 /// fit has the file's rows; above an integer it is refused until a flag says which; the

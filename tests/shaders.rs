@@ -3,10 +3,10 @@
 //! must stay portable.
 #![cfg(feature = "gpu")]
 
-use lariat::solver::gpu::kernels::{source, SHADERS};
+use lariat::solver::gpu::kernels::{ParamsBinding, SHADERS};
 
-fn validate(file: &str, constants: &[(&str, f64)]) -> Result<(), String> {
-    let src = source(file);
+fn validate(file: &str, params: ParamsBinding, constants: &[(&str, f64)]) -> Result<(), String> {
+    let src = params.source(file);
     let module = naga::front::wgsl::parse_str(&src).map_err(|e| e.emit_to_string(&src))?;
     let caps = naga::valid::Capabilities::empty();
     let info = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps)
@@ -28,8 +28,11 @@ fn every_shader_validates() {
         for (wg, tpc) in [(64.0, 64.0), (256.0, 32.0), (32.0, 8.0), (1024.0, 32.0)] {
             // K: the batch width of block.wgsl (the other files have no such override).
             for k in [1.0, 8.0, 32.0] {
-                if let Err(e) = validate(file, &[("WG", wg), ("TPC", tpc), ("K", k)]) {
-                    panic!("{file} (WG={wg}, TPC={tpc}, K={k}):\n{e}");
+                for params in [ParamsBinding::Storage, ParamsBinding::Uniform] {
+                    let constants = [("WG", wg), ("TPC", tpc), ("K", k)];
+                    if let Err(e) = validate(file, params, &constants) {
+                        panic!("{file} (WG={wg}, TPC={tpc}, K={k}, {params:?}):\n{e}");
+                    }
                 }
             }
         }
@@ -41,7 +44,7 @@ fn the_validator_rejects_a_type_error() {
     // The test above must be able to fail: naga's parser alone accepts f32 + u32.
     let src = format!(
         "{}\nfn bad() -> f32 {{ let a = 1.0; let b = 2u; return a + b; }}",
-        source("reduce.wgsl")
+        ParamsBinding::Storage.source("reduce.wgsl")
     );
     let module = naga::front::wgsl::parse_str(&src);
     let failed = match module {

@@ -9,7 +9,7 @@ use clap::Args;
 use lariat::cv::{
     check_training_responses, cross_validate, is_grouped, CvOutcome, Folds, Select, DEFAULT_FOLDS,
 };
-use lariat::data::{read_target_rows, Dataset, Format, ReadOptions};
+use lariat::data::{read_target_rows, Dataset, Format, Header, ReadOptions};
 use lariat::fit::LambdaSpec;
 use lariat::outputs::Outputs;
 use lariat::plot::{render_cv_plot, CvPicture};
@@ -67,7 +67,7 @@ pub fn run_cv(a: CvArgs) -> Result<()> {
     let grid = a.grid.grid()?;
     let cfg = a.model.config(LambdaSpec::Ratio(1.0));
     let folds_for = |n: usize| match &a.foldid {
-        Some(path) => read_foldid(path, n),
+        Some(path) => read_foldid(path, n, a.input.read_options(None).header),
         None => Ok(Folds::random(n, a.folds, a.seed)?),
     };
     if let Some((ds, r)) = responses::detect(&a.data, &a.input)? {
@@ -127,13 +127,15 @@ fn at_least_two(s: &str) -> std::result::Result<usize, String> {
     }
 }
 
-/// Fold labels from a file: one integer per row.
-fn read_foldid(path: &Path, n: usize) -> Result<Folds> {
+/// Fold labels from a file: one integer per row; `header` is the CSV files' (--header,
+/// --no-header), as for y.
+fn read_foldid(path: &Path, n: usize, header: Header) -> Result<Folds> {
     let opts = ReadOptions {
         format: Some(match Format::from_path(path) {
             Ok(Format::Npy) => Format::Npy,
             _ => Format::Csv,
         }),
+        header,
         ..ReadOptions::default()
     };
     let (values, notices) = read_target_rows(path, &opts, n)

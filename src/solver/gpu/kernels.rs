@@ -2,8 +2,10 @@
 //! explicit bind-group layout, plus the `#[repr(C)]` twins of the WGSL structs.
 //!
 //! Every shader is `common.wgsl` followed by its own file (no templating); workgroup sizes
-//! are pipeline-overridable constants, chosen per adapter in [`KernelConfig`].
+//! are pipeline-overridable constants, chosen per adapter in [`KernelConfig`], and so is the
+//! address space of each kernel's parameter structs ([`ParamsBinding`]).
 
+use crate::error::{Error, Result};
 use bytemuck::{Pod, Zeroable};
 
 /// Shader sources, in the order they are validated by the tests.
@@ -38,7 +40,8 @@ pub const SHADERS: [(&str, &str); 9] = [
     ),
 ];
 
-/// The full source of one kernel file: `common.wgsl` + the file.
+/// The full source of one kernel file: `common.wgsl` + the file, as written (parameters in
+/// uniform buffers).
 pub fn source(file: &str) -> String {
     let body = SHADERS
         .iter()
@@ -46,6 +49,55 @@ pub fn source(file: &str) -> String {
         .map(|(_, src)| *src)
         .unwrap_or_else(|| panic!("unknown shader {file}"));
     format!("{COMMON}\n{body}")
+}
+
+/// Where the kernels' parameter structs (`Params`, `Panel`, `Block`, `Sub`: sizes and
+/// offsets) are bound.
+///
+/// Mesa's lavapipe (22.x, Debian 12's, the CI adapter) "inlines" uniform-buffer values that
+/// reach a loop bound or a branch: while the inlined shader comes out under half the size,
+/// it clones, optimises and recompiles the shader at *every* dispatch, and keeps each copy.
+/// Which kernels qualify depends on the values (the block kernel at batch width 4 with 6 rows
+/// did): a 6 x 40 cross-validation took 37 s and 968 MB, against 1.4 s and 130 MB with the
+/// same structs in read-only storage buffers, which lavapipe never inlines. Storage is the
+/// default where the adapter has the bindings; the structs' layouts are the same in both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamsBinding {
+    /// Read-only storage buffers (`var<storage, read>`).
+    Storage,
+    /// Uniform buffers, as the files are written (adapters with fewer than
+    /// [`MOST_BINDINGS`] storage buffers per shader stage).
+    Uniform,
+}
+
+/// The most bindings any kernel has (residual.wgsl's ten): with its parameters in storage,
+/// the number of storage buffers per shader stage an adapter needs.
+pub const MOST_BINDINGS: u32 = 10;
+
+impl ParamsBinding {
+    /// Storage where the adapter allows `max_storage_buffers` per shader stage, else uniform.
+    pub fn for_limit(max_storage_buffers: u32) -> Self {
+        match max_storage_buffers >= MOST_BINDINGS {
+            true => ParamsBinding::Storage,
+            false => ParamsBinding::Uniform,
+        }
+    }
+
+    /// [`source`] with the parameter structs in this address space.
+    pub fn source(self, file: &str) -> String {
+        let src = source(file);
+        match self {
+            ParamsBinding::Uniform => src,
+            ParamsBinding::Storage => src.replace("var<uniform>", "var<storage, read>"),
+        }
+    }
+
+    fn binding_type(self) -> wgpu::BufferBindingType {
+        match self {
+            ParamsBinding::Storage => wgpu::BufferBindingType::Storage { read_only: true },
+            ParamsBinding::Uniform => wgpu::BufferBindingType::Uniform,
+        }
+    }
 }
 
 /// Keep in sync with `struct Params` in shaders/common.wgsl.
@@ -85,23 +137,30 @@ pub struct KernelConfig {
     /// Workgroups per grid dimension before a dispatch wraps into `y` (the WebGPU limit,
     /// 65535; tests lower it so that small problems take the 2-D path of wide ones).
     pub max_grid_x: u32,
+    /// Where the parameter structs are bound.
+    pub params: ParamsBinding,
 }
 
 impl KernelConfig {
     /// Defaults by adapter type: software rasterisers (lavapipe, llvmpipe) are barrier-averse
     /// and fastest with small workgroups; GPUs want 256 threads, 32 per column (one warp).
-    /// `LARIAT_WG` / `LARIAT_TPC` override for tuning.
-    pub fn for_adapter(device_type: wgpu::DeviceType, max_invocations: u32) -> Self {
+    /// `LARIAT_WG` / `LARIAT_TPC` override for tuning. Parameters go in storage where the
+    /// adapter's `max_storage_buffers` per stage allow ([`ParamsBinding::for_limit`]).
+    pub fn for_adapter(
+        device_type: wgpu::DeviceType,
+        max_invocations: u32,
+        max_storage_buffers: u32,
+    ) -> Result<Self> {
         let (mut wg, mut tpc) = match device_type {
             // TPC = 1 (a thread per column, no barriers) measured 7x faster than 64 on
             // lavapipe for 200 x 5000.
             wgpu::DeviceType::Cpu => (64, 1),
             _ => (256, 32),
         };
-        if let Some(v) = env_u32("LARIAT_WG") {
+        if let Some(v) = env_u32("LARIAT_WG")? {
             wg = v;
         }
-        if let Some(v) = env_u32("LARIAT_TPC") {
+        if let Some(v) = env_u32("LARIAT_TPC")? {
             tpc = v;
         }
         wg = wg.clamp(1, max_invocations.max(1)).next_power_of_two();
@@ -109,21 +168,31 @@ impl KernelConfig {
             wg /= 2;
         }
         tpc = tpc.clamp(1, wg).next_power_of_two().min(wg);
-        KernelConfig {
+        Ok(KernelConfig {
             wg,
             tpc,
             max_grid_x: MAX_GRID_X,
-        }
+            params: ParamsBinding::for_limit(max_storage_buffers),
+        })
     }
 }
 
-fn env_u32(name: &str) -> Option<u32> {
-    std::env::var(name).ok().and_then(|v| v.parse().ok())
+/// A tuning variable's value; one that is set but not a positive integer is an error, not
+/// ignored.
+fn env_u32(name: &'static str) -> Result<Option<u32>> {
+    match std::env::var(name) {
+        Err(_) => Ok(None),
+        Ok(v) => match v.trim().parse::<u32>() {
+            Ok(x) if x > 0 => Ok(Some(x)),
+            _ => Err(Error::invalid(name, format!("'{v}'"), "a positive integer")),
+        },
+    }
 }
 
 /// How a binding is used, in binding order.
 #[derive(Clone, Copy)]
 pub enum Slot {
+    /// A parameter struct (`var<uniform>` in the file; bound as [`ParamsBinding`] says).
     Uniform,
     Read,
     ReadWrite,
@@ -138,14 +207,18 @@ pub struct Kernel {
 impl Kernel {
     pub fn new(
         device: &wgpu::Device,
-        file: &'static str,
+        (file, params): (&'static str, ParamsBinding),
         slots: &[Slot],
         entries: &[&'static str],
         constants: &[(&str, f64)],
     ) -> Self {
+        assert!(
+            slots.len() <= MOST_BINDINGS as usize,
+            "{file} has more bindings than MOST_BINDINGS"
+        );
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(file),
-            source: wgpu::ShaderSource::Wgsl(source(file).into()),
+            source: wgpu::ShaderSource::Wgsl(params.source(file).into()),
         });
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some(file),
@@ -157,7 +230,7 @@ impl Kernel {
                     visibility: wgpu::ShaderStages::COMPUTE,
                     ty: wgpu::BindingType::Buffer {
                         ty: match slot {
-                            Slot::Uniform => wgpu::BufferBindingType::Uniform,
+                            Slot::Uniform => params.binding_type(),
                             Slot::Read => wgpu::BufferBindingType::Storage { read_only: true },
                             Slot::ReadWrite => {
                                 wgpu::BufferBindingType::Storage { read_only: false }
@@ -286,7 +359,7 @@ impl Kernels {
             config,
             compact: Kernel::new(
                 device,
-                "compact.wgsl",
+                ("compact.wgsl", config.params),
                 &[
                     Uniform, Read, Read, Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite,
                     ReadWrite,
@@ -296,7 +369,7 @@ impl Kernels {
             ),
             residual: Kernel::new(
                 device,
-                "residual.wgsl",
+                ("residual.wgsl", config.params),
                 &[
                     Uniform, Uniform, Read, Read, Read, Read, Read, ReadWrite, ReadWrite, ReadWrite,
                 ],
@@ -305,14 +378,14 @@ impl Kernels {
             ),
             gradient: Kernel::new(
                 device,
-                "gradient.wgsl",
+                ("gradient.wgsl", config.params),
                 &[Uniform, Uniform, Read, Read, Read, Read, ReadWrite],
                 &["gradient"],
                 &wg_tpc,
             ),
             fista: Kernel::new(
                 device,
-                "fista.wgsl",
+                ("fista.wgsl", config.params),
                 &[
                     Uniform, ReadWrite, ReadWrite, Read, ReadWrite, ReadWrite, ReadWrite,
                 ],
@@ -321,14 +394,14 @@ impl Kernels {
             ),
             reduce: Kernel::new(
                 device,
-                "reduce.wgsl",
+                ("reduce.wgsl", config.params),
                 &[Uniform, Read, Read, Read, Read, ReadWrite],
                 &["reduce_p", "reduce_n"],
                 &wg,
             ),
             lanczos: Kernel::new(
                 device,
-                "lanczos.wgsl",
+                ("lanczos.wgsl", config.params),
                 &[Uniform, Read, ReadWrite, ReadWrite, ReadWrite, ReadWrite],
                 &[
                     "lanczos_dots",
@@ -344,7 +417,7 @@ impl Kernels {
                 .map(|&k| {
                     Kernel::new(
                         device,
-                        "block.wgsl",
+                        ("block.wgsl", config.params),
                         &[Uniform, Read, Read, Read, Read, Read, ReadWrite],
                         &["xtr"],
                         &[
@@ -357,14 +430,14 @@ impl Kernels {
                 .collect(),
             batch_residual: Kernel::new(
                 device,
-                "batch_residual.wgsl",
+                ("batch_residual.wgsl", config.params),
                 &[Uniform, Read, Read, Read, Read, Read, Read, Read, ReadWrite],
                 &["residual_batch"],
                 &wg,
             ),
             batch_fista: Kernel::new(
                 device,
-                "batch_fista.wgsl",
+                ("batch_fista.wgsl", config.params),
                 &[
                     Uniform, Read, ReadWrite, ReadWrite, ReadWrite, Read, Read, ReadWrite,
                 ],
@@ -431,5 +504,29 @@ mod tests {
         // A forced small limit: 10 workgroups as 3 x 4 (two excess in the last row).
         assert_eq!(grid_within(10, 3), (3, 4));
         assert_eq!(grid_within(3, 3), (3, 1));
+    }
+
+    #[test]
+    fn parameters_go_in_storage_only_where_every_kernel_has_the_bindings() {
+        assert_eq!(ParamsBinding::for_limit(8), ParamsBinding::Uniform);
+        assert_eq!(
+            ParamsBinding::for_limit(MOST_BINDINGS - 1),
+            ParamsBinding::Uniform
+        );
+        assert_eq!(
+            ParamsBinding::for_limit(MOST_BINDINGS),
+            ParamsBinding::Storage
+        );
+        // Every parameter struct is declared in the one form the storage variant rewrites.
+        for (file, src) in SHADERS {
+            let storage = ParamsBinding::Storage.source(file);
+            assert!(!storage.contains("var<uniform>"), "{file}");
+            let declared = src.matches("var<uniform>").count();
+            assert!(declared >= 1, "{file} has no parameter struct");
+            assert!(
+                storage.matches("var<storage, read> ").count() >= declared,
+                "{file}"
+            );
+        }
     }
 }

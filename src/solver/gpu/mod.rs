@@ -63,6 +63,9 @@ pub struct GpuOptions {
     /// Wrap dispatches into 2-D grids beyond this many workgroups in x (default 65535, the
     /// limit; tests force small values so that the 2-D path of wide problems runs in CI).
     pub max_grid_x: Option<u32>,
+    /// Where the kernels' parameter structs are bound (default: by the adapter's limits;
+    /// tests force uniform buffers so that both variants run in CI).
+    pub params_binding: Option<kernels::ParamsBinding>,
     /// Whether gap checks carry the round's block pass ([`speculation`]); default:
     /// `LARIAT_SPECULATIVE_PASS`, else `auto`.
     pub speculative_pass: Option<speculation::SpeculativePass>,
@@ -208,7 +211,8 @@ pub fn single_precision_limit(pb: &Problem) -> Option<String> {
     .map(|(what, v)| {
         format!(
             "the data exceed single precision: the GPU computes in f32 (largest value 3.4e38) \
-             and this problem's {what} is {v:.2e}"
+             and this problem's {what} is {v:.2e}, above the {F32_SAFE:.0e} its sums can hold \
+             with room to spare"
         )
     })
     .or_else(|| standardized_column_beyond_f32(pb))
@@ -254,9 +258,13 @@ impl GpuBackend {
         let mut config = KernelConfig::for_adapter(
             ctx.device_type,
             ctx.limits.max_compute_invocations_per_workgroup,
-        );
+            ctx.limits.max_storage_buffers_per_shader_stage,
+        )?;
         if let Some(x) = opts.max_grid_x {
             config.max_grid_x = x;
+        }
+        if let Some(params) = opts.params_binding {
+            config.params = params;
         }
         let kernels = Kernels::new(&ctx.device, config);
         ctx.check("compiling the kernels")?;

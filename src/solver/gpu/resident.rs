@@ -117,7 +117,10 @@ pub(super) fn uniform_init(ctx: &GpuContext, label: &str, data: &[u8]) -> wgpu::
         .create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(label),
             contents: data,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            // Bound as a uniform or a read-only storage buffer (kernels::ParamsBinding).
+            usage: wgpu::BufferUsages::UNIFORM
+                | wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_DST,
         })
 }
 
