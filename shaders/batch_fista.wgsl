@@ -4,8 +4,11 @@
 //   [step, l1, l2, 1/n, t, active, 0, 0]
 //
 // fista_batch: one whole step of problem c once g = Xe^T r(z) is known (block.wgsl), as
-//              fista.wgsl's prox, state and momentum: w_new = S(z - step (l2 z - g / n),
-//              step l1), the restart test sum (z - w_new)(w_new - w), then t and the momentum.
+//              fista.wgsl's prox, state and momentum, preconditioned by the diagonal of the
+//              Hessian (pre[c m + j] = 1 / h_j, h_j = ||xe_j||^2 / n + l2; the host's
+//              SubSpec::jacobi): w_new = S(z - step pre (l2 z - g / n), step pre l1), the
+//              restart test sum (z - w_new)(w_new - w) / pre (the inner product in which the
+//              preconditioned steps are plain ones), then t and the momentum.
 //              One workgroup holds every coordinate of its problem, so its barrier is the
 //              global one and the step is one dispatch for the whole batch. w_new is
 //              recomputed in the second loop (the same arithmetic, so the same value) instead
@@ -35,6 +38,7 @@ struct Sub {
 @group(0) @binding(5) var<storage, read> r: array<f32>;
 @group(0) @binding(6) var<storage, read> y: array<f32>;
 @group(0) @binding(7) var<storage, read_write> out: array<f32>;
+@group(0) @binding(8) var<storage, read> pre: array<f32>;
 
 var<workgroup> s0: array<f32, WG>;
 var<workgroup> s1: array<f32, WG>;
@@ -58,8 +62,10 @@ fn fista_batch(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     var up = 0.0;
     for (var j = lid; j < S.m; j += WG) {
         let zj = z[base + j];
-        let wn = soft_threshold(zj - step * (l2 * zj - g[base + j] * inv_n), step * l1);
-        up += (zj - wn) * (wn - w[base + j]);
+        let pj = pre[base + j];
+        let sj = step * pj;
+        let wn = soft_threshold(zj - sj * (l2 * zj - g[base + j] * inv_n), sj * l1);
+        up += (zj - wn) * (wn - w[base + j]) / pj;
     }
     s0[lid] = up;
     workgroupBarrier();
@@ -75,7 +81,8 @@ fn fista_batch(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     }
     for (var j = lid; j < S.m; j += WG) {
         let zj = z[base + j];
-        let wn = soft_threshold(zj - step * (l2 * zj - g[base + j] * inv_n), step * l1);
+        let sj = step * pre[base + j];
+        let wn = soft_threshold(zj - sj * (l2 * zj - g[base + j] * inv_n), sj * l1);
         z[base + j] = wn + beta * (wn - w[base + j]);
         w[base + j] = wn;
     }

@@ -376,6 +376,16 @@ impl ColumnStats {
             design_id: next_id(),
         }
     }
+    /// [`ColumnStats::select_columns`] with column `k` of Xe divided by `by[k] > 0` (a
+    /// diagonal change of variables, as a preconditioner makes).
+    pub fn select_columns_divided(&self, cols: &[usize], by: &[f64]) -> ColumnStats {
+        let mut out = self.select_columns(cols);
+        for ((scale, sq), &d) in out.x_scale.iter_mut().zip(&mut out.col_sq_norms).zip(by) {
+            *scale *= d;
+            *sq /= d * d;
+        }
+        out
+    }
     pub fn rows(&self) -> &Rows {
         &self.rows
     }

@@ -135,3 +135,73 @@ fn driven_batches_reach_each_problems_own_optimum() {
         }
     }
 }
+
+/// The preconditioner of the device's subproblems: each coordinate's curvature is its
+/// column's `||xe_j||^2 / n + l2`; on standardized columns (all alike) the per-coordinate
+/// step `step / h_j` is plain FISTA's `1 / L`; on unstandardized ones it still bounds the
+/// preconditioned Hessian, checked against its largest eigenvalue by power iteration.
+#[test]
+fn the_jacobi_step_is_plain_fistas_on_standardized_columns_and_safe_on_raw_ones() {
+    use lariat::design::Columns;
+    use lariat::solver::batch::SubSpec;
+    use lariat::solver::fista;
+    let (x, y) = random_problem(50, 120, 12);
+    let ws: Vec<usize> = (0..120).step_by(7).collect();
+    let pen = ElasticNet {
+        lambda: 0.3,
+        l1_ratio: 0.5,
+    };
+    for standardize in [true, false] {
+        let prep = Preprocess {
+            fit_intercept: true,
+            standardize,
+        };
+        let pb = Problem::new(&x, &y, prep).unwrap();
+        let (h, step) = SubSpec::jacobi(&pb, &pen, &ws).unwrap();
+        let n = pb.n() as f64;
+        for (&j, &hj) in ws.iter().zip(&h) {
+            let want = pb.col_sq_norms()[j] / n + pen.l2();
+            assert!((hj - want).abs() <= 1e-12 * want, "{j}: {hj} vs {want}");
+        }
+        let cols = Columns::new(pb.design(), ws.clone());
+        let stats = Arc::new(pb.stats().select_columns(&ws));
+        let sub = Problem::with_stats(&cols, stats, pb.yc()).unwrap();
+        if standardize {
+            let plain = 1.0 / fista::lipschitz(&sub, &pen);
+            let rel = (step / h[0] - plain).abs() / plain;
+            assert!(rel < 1e-6, "standardized: {} vs {plain}", step / h[0]);
+        } else {
+            assert!(
+                h.iter().any(|&v| (v - h[0]).abs() > 0.5 * h[0]),
+                "scales alike"
+            );
+        }
+        // The largest eigenvalue of D^-1 (Xe^T Xe / n + l2) D^-1, D = diag(sqrt(h)), by power
+        // iteration on the host: the step must not exceed its inverse.
+        let m = ws.len();
+        let mut v = vec![1.0; m];
+        let mut lam = 0.0;
+        for _ in 0..500 {
+            let u: Vec<f64> = v.iter().zip(&h).map(|(a, b)| a / b.sqrt()).collect();
+            let mut r = vec![0.0; sub.n_rows()];
+            sub.matvec(&u, &mut r);
+            let mut g = vec![0.0; m];
+            sub.rmatvec(&r, &mut g);
+            let hv: Vec<f64> = (0..m)
+                .map(|k| (g[k] / n + pen.l2() * u[k]) / h[k].sqrt())
+                .collect();
+            lam = hv.iter().map(|a| a * a).sum::<f64>().sqrt();
+            v = hv.iter().map(|a| a / lam).collect();
+        }
+        assert!(
+            step > 0.0 && step <= 1.0 / lam,
+            "{standardize}: step {step}, 1/lambda {}",
+            1.0 / lam
+        );
+        assert!(
+            step >= 0.5 / lam,
+            "{standardize}: step {step} far below 1/lambda {}",
+            1.0 / lam
+        );
+    }
+}

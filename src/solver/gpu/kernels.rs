@@ -439,7 +439,7 @@ impl Kernels {
                 device,
                 ("batch_fista.wgsl", config.params),
                 &[
-                    Uniform, Read, ReadWrite, ReadWrite, ReadWrite, Read, Read, ReadWrite,
+                    Uniform, Read, ReadWrite, ReadWrite, ReadWrite, Read, Read, ReadWrite, Read,
                 ],
                 &["fista_batch", "gap_batch"],
                 &wg,

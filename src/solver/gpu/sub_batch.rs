@@ -1,6 +1,6 @@
 //! The working-set subproblems of a batch, solved together by FISTA on the device: each
-//! problem with its own working set, statistics, rows, penalty, step and FISTA state in
-//! storage buffers (batch_fista.wgsl), over the columns of the union of the working sets,
+//! problem with its own working set, statistics, rows, penalty, step (preconditioned per
+//! coordinate, [`SubSpec::jacobi`]) and FISTA state in storage buffers (batch_fista.wgsl), over the columns of the union of the working sets,
 //! gathered once per round. A step of the whole batch is three dispatches (residuals,
 //! batch_residual.wgsl; correlations, block.wgsl; the FISTA update), a gap check three more
 //! and one read-back of 8 floats per problem. A problem that meets its target, stalls at f32
@@ -57,6 +57,8 @@ pub(super) struct SubBatch {
     w: wgpu::Buffer,
     mean: wgpu::Buffer,
     inv: wgpu::Buffer,
+    /// One over each coordinate's curvature, the factor of its step.
+    pre: wgpu::Buffer,
     y: wgpu::Buffer,
     rows: wgpu::Buffer,
     state: wgpu::Buffer,
@@ -92,6 +94,7 @@ impl SubBatch {
             per_problem("sub-batch inverse scales", m_cap),
             per_problem("sub-batch correlations", m_cap),
         );
+        let pre = per_problem("sub-batch step factors", m_cap);
         let (y, rows, r) = (
             per_problem("sub-batch y", n),
             per_problem("sub-batch rows", n),
@@ -125,7 +128,7 @@ impl SubBatch {
         let fista = kernels.batch_fista.bind(
             dev,
             "sub-batch fista",
-            &[&sub_uniform, &g, &z, &w, &state, &r, &y, &out],
+            &[&sub_uniform, &g, &z, &w, &state, &r, &y, &out, &pre],
         );
         SubBatch {
             n,
@@ -135,6 +138,7 @@ impl SubBatch {
             w,
             mean,
             inv,
+            pre,
             y,
             rows,
             state,
@@ -385,6 +389,7 @@ impl SubBatch {
         debug_assert!(self.holds(n, m) && k <= MAX_PROBLEMS);
         let mut mean = vec![0f32; k * m];
         let mut inv = vec![0f32; k * m];
+        let mut pre = vec![1f32; k * m];
         let mut w = vec![0f32; k * m];
         let mut y = vec![0f32; k * n];
         let mut rows = vec![0f32; k * n];
@@ -394,11 +399,12 @@ impl SubBatch {
             for (j, &col) in union.iter().enumerate() {
                 mean[c * m + j] = pb.x_mean()[col] as f32;
             }
-            for (&col, &w0) in spec.ws.iter().zip(&spec.w0) {
+            for ((&col, &w0), &h) in spec.ws.iter().zip(&spec.w0).zip(&spec.curvature) {
                 let j = union.binary_search(&col).expect("in the union");
                 if pb.col_sq_norms()[col] != 0.0 {
                     inv[c * m + j] = (1.0 / pb.x_scale()[col]) as f32;
                     w[c * m + j] = w0 as f32;
+                    pre[c * m + j] = (1.0 / h) as f32;
                 }
             }
             for i in 0..n {
@@ -421,6 +427,7 @@ impl SubBatch {
         };
         write(&self.mean, &mean);
         write(&self.inv, &inv);
+        write(&self.pre, &pre);
         write(&self.w, &w);
         write(&self.z, &w);
         write(&self.y, &y);
