@@ -169,6 +169,20 @@ fn assert_matches_cpu(
     }
 }
 
+/// Each problem's path solved by itself in f64 on the CPU: the reference of a batch.
+fn alone_on_the_cpu(
+    problems: &[&Problem],
+    grids: &[Vec<ElasticNet>],
+    prm: &ValidParams,
+) -> Vec<Vec<Fit>> {
+    let mut cpu = CpuBackend::new(Algorithm::Cd);
+    problems
+        .iter()
+        .zip(grids)
+        .map(|(pb, g)| paths(&[pb], std::slice::from_ref(g), &mut cpu, prm).remove(0))
+        .collect()
+}
+
 /// The full data and each fold of `labels` as problems on `x` (statistics per fold).
 fn fold_problems<'a>(
     x: &'a Dense<f64>,
@@ -210,12 +224,7 @@ fn folds_and_the_full_data_solve_together_as_they_do_alone_on_the_cpu() {
             let refs: Vec<&Problem> = pbs.iter().collect();
             let grids: Vec<Vec<ElasticNet>> = refs.iter().map(|pb| grid(pb, l1_ratio, 8)).collect();
             let on_gpu = paths(&refs, &grids, &mut gpu, &prm);
-            let mut cpu = CpuBackend::new(Algorithm::Cd);
-            let on_cpu: Vec<Vec<Fit>> = refs
-                .iter()
-                .zip(&grids)
-                .map(|(pb, g)| paths(&[pb], std::slice::from_ref(g), &mut cpu, &prm).remove(0))
-                .collect();
+            let on_cpu = alone_on_the_cpu(&refs, &grids, &prm);
             let what = format!("{prep:?} l1_ratio {l1_ratio}");
             assert_matches_cpu(&what, &refs, &grids, &on_gpu, &on_cpu);
             // The driver gives exact zeros itself; every other fit came from the device.
@@ -256,12 +265,7 @@ fn parameters_in_uniform_buffers_give_the_same_answers() {
         for refs in [&all[..1], &all[..]] {
             let grids: Vec<Vec<ElasticNet>> = refs.iter().map(|pb| grid(pb, l1_ratio, 6)).collect();
             let on_gpu = paths(refs, &grids, &mut gpu, &prm);
-            let mut cpu = CpuBackend::new(Algorithm::Cd);
-            let on_cpu: Vec<Vec<Fit>> = refs
-                .iter()
-                .zip(&grids)
-                .map(|(pb, g)| paths(&[pb], std::slice::from_ref(g), &mut cpu, &prm).remove(0))
-                .collect();
+            let on_cpu = alone_on_the_cpu(refs, &grids, &prm);
             let what = format!(
                 "uniform parameters, {} problems, l1_ratio {l1_ratio}",
                 refs.len()
