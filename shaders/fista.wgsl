@@ -1,7 +1,12 @@
-// fista.wgsl: one FISTA step after the gradient g = Xe^T (y - Xe z) is known.
+// fista.wgsl: one FISTA step after the gradient g = Xe^T (y - Xe z) is known, preconditioned
+// by the diagonal of the Hessian (pre[j] = 1 / h_j, h_j = ||xe_j||^2 / n + l2; the host's
+// full_jacobi): plain FISTA in the variables sqrt(h_j) w_j, where every coordinate has unit
+// curvature, so the steps do not depend on how the columns are scaled.
 //
-//   prox:     w_new = S(z - step (l2 z - g / n), step l1)          (gradient step, ridge term,
-//             uphill partials: sum_j (z_j - w_new_j)(w_new_j - w_j)  soft-threshold, restart test)
+//   prox:     w_new = S(z - step pre (l2 z - g / n), step pre l1)  (gradient step, ridge term,
+//             uphill partials: sum_j (z_j - w_new_j)(w_new_j - w_j) / pre_j
+//                                                                   soft-threshold, restart test
+//                                                                   in the rescaled variables)
 //   state:    restart if uphill > 0 (O'Donoghue & Candes): t = 1, beta = 0;
 //             else t' = (1 + sqrt(1 + 4 t^2)) / 2, beta = (t - 1) / t', t = t'
 //   momentum: z = w_new + beta (w_new - w),  w = w_new
@@ -21,6 +26,7 @@ override WG: u32 = 64u;
 @group(0) @binding(4) var<storage, read_write> w_new: array<f32>;
 @group(0) @binding(5) var<storage, read_write> partial: array<f32>;
 @group(0) @binding(6) var<storage, read_write> state: array<f32>;   // [t, beta]
+@group(0) @binding(7) var<storage, read> pre: array<f32>;
 
 var<workgroup> sh: array<f32, WG>;
 
@@ -33,9 +39,10 @@ fn prox(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var up = 0.0;
     if (j < P.p) {
         let zj = z[j];
-        let wn = soft_threshold(zj - P.step * (P.l2 * zj - g[j] * P.inv_n), P.step * P.l1);
+        let sj = P.step * pre[j];
+        let wn = soft_threshold(zj - sj * (P.l2 * zj - g[j] * P.inv_n), sj * P.l1);
         w_new[j] = wn;
-        up = (zj - wn) * (wn - w[j]);
+        up = (zj - wn) * (wn - w[j]) / pre[j];
     }
     sh[lid] = up;
     workgroupBarrier();
@@ -90,9 +97,10 @@ fn step_small(@builtin(local_invocation_index) lid: u32) {
     var up = 0.0;
     if (j < P.p) {
         let zj = z[j];
-        wn = soft_threshold(zj - P.step * (P.l2 * zj - g[j] * P.inv_n), P.step * P.l1);
+        let sj = P.step * pre[j];
+        wn = soft_threshold(zj - sj * (P.l2 * zj - g[j] * P.inv_n), sj * P.l1);
         wj = w[j];
-        up = (zj - wn) * (wn - wj);
+        up = (zj - wn) * (wn - wj) / pre[j];
     }
     sh[lid] = up;
     workgroupBarrier();

@@ -222,6 +222,10 @@ fn fista_step_matches_the_cpu_formula() {
             .map(|&v| v as f32)
             .collect();
         let g: Vec<f32> = (0..p).map(|_| (rng.normal() * n as f64) as f32).collect();
+        // Jacobi factors 1 / h_j over four orders of magnitude, as unstandardized columns give.
+        let pre: Vec<f32> = (0..p)
+            .map(|_| 10f64.powf(2.0 * rng.normal().clamp(-1.0, 1.0)) as f32)
+            .collect();
         let (step, l1, l2, t) = (0.3f64, 0.2f64, 0.1f64, 2.5f64);
         with_resident(&pb, GpuOptions::default(), |gpu, res| {
             let (ctx, k) = (gpu.context(), gpu.kernels());
@@ -231,6 +235,7 @@ fn fista_step_matches_the_cpu_formula() {
             res.write_f32(ctx, &res.g, &g);
             res.write_f32(ctx, &res.w_new, &nan(p));
             res.write_f32(ctx, &res.state, &[t as f32, f32::NAN]);
+            res.write_f32(ctx, &res.pre, &pre);
             // prox + state + momentum, without recomputing g: run the three fista entry points.
             let out_w = run_and_read(
                 ctx,
@@ -244,12 +249,13 @@ fn fista_step_matches_the_cpu_formula() {
             let n_f = n as f64;
             let w_new: Vec<f64> = (0..p)
                 .map(|j| {
-                    let zj = z[j] as f64;
-                    soft_threshold(zj - step * (l2 * zj - g[j] as f64 / n_f), step * l1)
+                    let (zj, sj) = (z[j] as f64, step * pre[j] as f64);
+                    soft_threshold(zj - sj * (l2 * zj - g[j] as f64 / n_f), sj * l1)
                 })
                 .collect();
+            // The restart test in the rescaled variables sqrt(h_j) w_j.
             let uphill: f64 = (0..p)
-                .map(|j| (z[j] as f64 - w_new[j]) * (w_new[j] - w[j] as f64))
+                .map(|j| (z[j] as f64 - w_new[j]) * (w_new[j] - w[j] as f64) / pre[j] as f64)
                 .sum();
             let (t_want, beta) = if uphill > 0.0 {
                 (1.0, 0.0)

@@ -62,22 +62,14 @@ impl SubSpec<'_> {
         let n = pb.n() as f64;
         let curvature: Vec<f64> = ws
             .iter()
-            .map(|&j| match pb.col_sq_norms()[j] {
-                0.0 => 1.0,
-                sq => sq / n + pen.l2(),
-            })
+            .map(|&j| fista::curvature(pb.col_sq_norms()[j], n, pen.l2()))
             .collect();
         let sqrt_h: Vec<f64> = curvature.iter().map(|h| h.sqrt()).collect();
         let cols = Columns::new(pb.design(), ws.to_vec());
         let stats = Arc::new(pb.stats().select_columns_divided(ws, &sqrt_h));
         let sub = Problem::with_stats(&cols, stats, pb.yc())?;
         let ridge = pen.l2() / curvature.iter().copied().fold(f64::INFINITY, f64::min);
-        let lip = fista::LIPSCHITZ_MARGIN * fista::sigma_max_sq(&sub) / n + ridge;
-        let step = if lip > 0.0 && lip.is_finite() {
-            1.0 / lip
-        } else {
-            0.0
-        };
+        let step = fista::preconditioned_step(fista::sigma_max_sq(&sub) / n, ridge);
         Ok((curvature, step))
     }
 }

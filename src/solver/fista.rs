@@ -1,5 +1,6 @@
 //! FISTA with adaptive (gradient) restart: the f64 reference that the GPU backend mirrors step
-//! for step. Each iteration is one `Xe z` (active columns only) and one full `Xe^T r` pass;
+//! for step (where the GPU does not precondition; on standardized columns its preconditioned
+//! steps are these). Each iteration is one `Xe z` (active columns only) and one full `Xe^T r` pass;
 //! the gap is checked every [`GAP_EVERY`] iterations.
 //!
 //! Smooth part `f(w) = 1/(2n) ||yc - Xe w||^2 + l2/2 ||w||^2`, with
@@ -20,6 +21,30 @@ pub const LIPSCHITZ_MARGIN: f64 = 1.02;
 /// `sigma_max(Xe)^2` (Lanczos, in f64; see [`super::spectral`]).
 pub fn sigma_max_sq(pb: &Problem) -> f64 {
     super::spectral::sigma_max_sq(pb)
+}
+
+/// The curvature of the smooth part along coordinate `j`, `||xe_j||^2 / n + l2`: the diagonal
+/// of its Hessian, by which Jacobi-preconditioned FISTA divides that coordinate's step (1 for a
+/// zero column, which never moves).
+pub fn curvature(col_sq_norm: f64, n: f64, l2: f64) -> f64 {
+    if col_sq_norm == 0.0 {
+        1.0
+    } else {
+        col_sq_norm / n + l2
+    }
+}
+
+/// The step of FISTA preconditioned by the curvatures `h` in the variables `sqrt(h_j) w_j`:
+/// one over `LIPSCHITZ_MARGIN * smooth + ridge`, where `smooth` is (an estimate of) the
+/// largest eigenvalue of `H^-1/2 Xe^T Xe H^-1/2 / n` and `ridge` bounds `l2 / h_j`; 0 where
+/// that is not a positive finite number (nothing to step along).
+pub fn preconditioned_step(smooth: f64, ridge: f64) -> f64 {
+    let lip = LIPSCHITZ_MARGIN * smooth + ridge;
+    if lip > 0.0 && lip.is_finite() {
+        1.0 / lip
+    } else {
+        0.0
+    }
 }
 
 /// The Lipschitz constant of the smooth part's gradient (with the safety margin).

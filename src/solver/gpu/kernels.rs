@@ -387,7 +387,7 @@ impl Kernels {
                 device,
                 ("fista.wgsl", config.params),
                 &[
-                    Uniform, ReadWrite, ReadWrite, Read, ReadWrite, ReadWrite, ReadWrite,
+                    Uniform, ReadWrite, ReadWrite, Read, ReadWrite, ReadWrite, ReadWrite, Read,
                 ],
                 &["prox", "state_update", "momentum", "step_small"],
                 &wg,

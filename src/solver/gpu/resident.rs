@@ -51,6 +51,13 @@ pub struct Resident {
     per_panel: usize,
     /// `trace(Xe^T Xe)` in f64, the ceiling of the step-size estimate.
     pub trace: f64,
+    /// `d_j`, by whose square roots the columns are divided for the Lanczos estimate of
+    /// preconditioned FISTA's step ([`Resident::set_columns_normalized`]): `||xe_j||^2 / n`,
+    /// so that every column has `||xe_j||^2 = n`; 0 for a column left out of that operator, a
+    /// zero column or one whose divided scale would not be a normal f32.
+    pub normalizer: Vec<f64>,
+    /// `trace(D^-1/2 Xe^T Xe D^-1/2)` over the normalised columns: `n` times their count.
+    pub normalized_trace: f64,
     pub n_blocks: usize,
     pub n_red: usize,
     n_chunks: usize,
@@ -72,6 +79,8 @@ pub struct Resident {
     pub meta: wgpu::Buffer,
     pub w_new: wgpu::Buffer,
     pub y: wgpu::Buffer,
+    /// `1 / h_j`, the factors of preconditioned FISTA's steps (fista.wgsl), written per solve.
+    pub pre: wgpu::Buffer,
     /// `1 / s_j`, 0 for dead columns; on the device, also 0 for screened-out columns.
     inv_scale: wgpu::Buffer,
     inv_scale_host: Vec<f32>,
@@ -91,6 +100,30 @@ pub struct Resident {
 /// Bytes of device memory a problem needs (X in f32 plus the vectors).
 pub fn device_bytes(n: usize, p: usize) -> u64 {
     4 * (n as u64 * p as u64 + 12 * p as u64 + 4 * n as u64) + 64 * 1024
+}
+
+/// The power of two nearest `1 / trace(A)`: the device Lanczos runs on this times `A`
+/// (lanczos.wgsl), so that `||A v||^2` stays O(1) in f32.
+pub fn lanczos_scale(trace: f64) -> f64 {
+    if trace > 0.0 && trace.is_finite() {
+        // Within f32's normal range either way.
+        (-trace.log2().round().clamp(-120.0, 120.0)).exp2()
+    } else {
+        1.0
+    }
+}
+
+/// `d_j` of a column with `||xe_j||^2 / n = c` and device scale `inv_scale`: `c`, or 0 (left
+/// out; the step's bound counts it apart) for a zero column and where `inv_scale / sqrt(c)`
+/// is not a normal f32: entries whose spread is below f32's normal range, flushed on the
+/// device anyway.
+fn column_normalizer(c: f64, inv_scale: f32) -> f64 {
+    let divided = (inv_scale as f64 / c.sqrt()) as f32;
+    if c > 0.0 && c.is_finite() && divided.is_normal() {
+        c
+    } else {
+        0.0
+    }
 }
 
 /// Columns per panel so that one panel fits one storage binding.
@@ -184,6 +217,7 @@ impl Resident {
             vec_p("act_val"),
         );
         let act = vec_p("act");
+        let pre = vec_p("pre");
         let block_count = storage(ctx, "block_count", 4 * n_blocks);
         let block_offset = storage(ctx, "block_offset", 4 * n_blocks);
         let partial = storage(ctx, "partial", 4 * n_blocks);
@@ -281,7 +315,7 @@ impl Resident {
         let fista = k.fista.bind(
             dev,
             "fista",
-            &[&params, &z, &w, &g, &w_new, &partial, &state],
+            &[&params, &z, &w, &g, &w_new, &partial, &state, &pre],
         );
         let reduce = k
             .reduce
@@ -306,6 +340,8 @@ impl Resident {
             capacity: cap,
             per_panel,
             trace: 0.0,
+            normalizer: Vec::new(),
+            normalized_trace: 0.0,
             n_blocks,
             n_red,
             n_chunks,
@@ -327,6 +363,7 @@ impl Resident {
             meta,
             w_new,
             y,
+            pre,
             inv_scale,
             inv_scale_host: Vec::new(),
             mean,
@@ -349,15 +386,31 @@ impl Resident {
         self.write_f32(ctx, &self.y, &yc);
     }
 
-    /// The power of two nearest `1 / trace(A)`: the device Lanczos runs on this times `A`
-    /// (lanczos.wgsl), so that `||A v||^2` stays O(1) in f32.
-    pub fn lanczos_scale(&self) -> f64 {
-        if self.trace > 0.0 && self.trace.is_finite() {
-            // Within f32's normal range either way.
-            (-self.trace.log2().round().clamp(-120.0, 120.0)).exp2()
-        } else {
-            1.0
+    /// Parameters for a Lanczos run on an operator of trace `trace` (lz_scale from
+    /// [`lanczos_scale`]), without a step or penalty.
+    pub fn write_lanczos_params(&self, ctx: &GpuContext, trace: f64) {
+        self.write_params_scaled(ctx, (0.0, 0.0, 0.0), lanczos_scale(trace));
+    }
+
+    /// Divides every column on the device by `sqrt(d_j)` ([`Resident::normalizer`]; a column
+    /// of `d_j = 0` drops out), for the Lanczos estimate of the preconditioned step, or
+    /// (`false`) restores the columns; either way none is screened out afterwards.
+    pub fn set_columns_normalized(&self, ctx: &GpuContext, on: bool) {
+        self.masked.set(false);
+        if !on {
+            self.write_f32(ctx, &self.inv_scale, &self.inv_scale_host);
+            return;
         }
+        let divided: Vec<f32> = self
+            .inv_scale_host
+            .iter()
+            .zip(&self.normalizer)
+            .map(|(&s, &d)| match d {
+                0.0 => 0.0,
+                d => (s as f64 / d.sqrt()) as f32,
+            })
+            .collect();
+        self.write_f32(ctx, &self.inv_scale, &divided);
     }
 
     /// Writes the data of `pb` (X by panels, means, inverse scales, centred y) and every size
@@ -379,6 +432,19 @@ impl Resident {
                 }
             })
             .collect();
+        self.normalizer = pb
+            .col_sq_norms()
+            .iter()
+            .zip(&self.inv_scale_host)
+            .map(|(&sq, &s)| column_normalizer(sq / n as f64, s))
+            .collect();
+        self.normalized_trace = pb
+            .col_sq_norms()
+            .iter()
+            .zip(&self.normalizer)
+            .filter(|(_, &d)| d > 0.0)
+            .map(|(&sq, &d)| sq / d)
+            .sum();
         self.masked.set(false);
         self.write_f32(ctx, &self.mean, &f32s(pb.x_mean()));
         self.write_f32(ctx, &self.inv_scale, &self.inv_scale_host);
@@ -423,6 +489,10 @@ impl Resident {
     }
 
     pub fn write_params(&self, ctx: &GpuContext, step: f64, l1: f64, l2: f64) {
+        self.write_params_scaled(ctx, (step, l1, l2), 1.0);
+    }
+
+    fn write_params_scaled(&self, ctx: &GpuContext, (step, l1, l2): (f64, f64, f64), lz: f64) {
         let params = Params {
             n: self.n as u32,
             p: self.p as u32,
@@ -435,7 +505,7 @@ impl Resident {
             n_chunks: self.n_chunks as u32,
             chunk_len: self.chunk_len as u32,
             n_panels: self.panels.len() as u32,
-            lz_scale: self.lanczos_scale() as f32,
+            lz_scale: lz as f32,
         };
         ctx.queue
             .write_buffer(&self.params, 0, bytemuck::bytes_of(&params));
