@@ -2,14 +2,12 @@
 //! prevent, made visible. The test rows are either a separate file or a seeded hold-out of the
 //! data (a row mask: the path is fitted on the other rows without copying X).
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 
 use crate::design::Design;
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::predict::quoted;
+use crate::predict::{match_names, quoted, NameMatch, NameMismatch};
 use crate::synth::Rng;
 
 /// Mean squared error and R^2 of each model of a path on some rows.
@@ -108,48 +106,24 @@ pub fn test_columns(
     if train == test {
         return Ok(None);
     }
-    let mut test_cols: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (d, name) in test.iter().enumerate() {
-        test_cols.entry(name).or_default().push(d);
-    }
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for (j, name) in train.iter().enumerate() {
-        if let Some(first) = seen.insert(name, j) {
-            return Err(format!(
-                "the test data's columns are not in the training data's order, and the \
-                 training data's column name '{name}' repeats (columns {first} and {j}, \
-                 0-based), so they cannot be matched by name"
-            ));
-        }
-    }
-    let mut column_of = Vec::with_capacity(train.len());
-    let mut missing = Vec::new();
-    for name in train {
-        match test_cols.get(name.as_str()).map(Vec::as_slice) {
-            None => missing.push(name.as_str()),
-            Some([d]) => column_of.push(*d),
-            Some(cols) => {
-                return Err(format!(
-                    "column name '{name}' appears {} times in the test data (0-based columns \
-                     {cols:?}), so the training data's column '{name}' cannot be matched",
-                    cols.len()
-                ))
-            }
-        }
-    }
-    if !missing.is_empty() {
-        return Err(format!(
+    let NameMatch { column_of, extra } = match_names(train, test).map_err(|why| match why {
+        NameMismatch::Repeated { name, first, again } => format!(
+            "the test data's columns are not in the training data's order, and the training \
+             data's column name '{name}' repeats (columns {first} and {again}, 0-based), so \
+             they cannot be matched by name"
+        ),
+        NameMismatch::Ambiguous { name, columns } => format!(
+            "column name '{name}' appears {} times in the test data (0-based columns \
+             {columns:?}), so the training data's column '{name}' cannot be matched",
+            columns.len()
+        ),
+        NameMismatch::Missing(missing) => format!(
             "the test data lack {} of the training data's {} columns: {}",
             missing.len(),
             train.len(),
             quoted(&missing)
-        ));
-    }
-    let extra: Vec<&str> = test
-        .iter()
-        .map(String::as_str)
-        .filter(|n| !seen.contains_key(n))
-        .collect();
+        ),
+    })?;
     if !extra.is_empty() {
         return Err(format!(
             "the test data have {} column(s) that the training data lack: {}",

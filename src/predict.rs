@@ -68,58 +68,29 @@ fn by_name(
     opts: MatchOptions,
 ) -> Result<Alignment> {
     // Model::read checks that the names are as many as the features.
-    let mut data_cols: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (d, name) in data_names.iter().enumerate() {
-        data_cols.entry(name.as_str()).or_default().push(d);
-    }
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    let mut column_of = Vec::with_capacity(model_names.len());
-    let mut missing = Vec::new();
-    for (j, name) in model_names.iter().enumerate() {
-        if let Some(first) = seen.insert(name.as_str(), j) {
-            return Err(mismatch(
-                ds,
-                format!(
-                    "the model's feature name '{name}' repeats (features {first} and {j}, \
-                     0-based), so columns cannot be matched by name; pass --by-position to \
-                     match them by position"
-                ),
-            ));
-        }
-        match data_cols.get(name.as_str()).map(Vec::as_slice) {
-            None => {
-                missing.push(name.as_str());
-                column_of.push(usize::MAX);
-            }
-            Some([d]) => column_of.push(*d),
-            Some(ds_cols) => {
-                return Err(mismatch(
-                    ds,
-                    format!(
-                        "column name '{name}' appears {} times (0-based columns {ds_cols:?}), \
-                         so the model's feature '{name}' cannot be matched",
-                        ds_cols.len()
-                    ),
-                ))
-            }
-        }
-    }
-    if !missing.is_empty() {
-        return Err(mismatch(
+    let NameMatch { column_of, extra } = match_names(model_names, data_names).map_err(|why| {
+        mismatch(
             ds,
-            format!(
-                "the data lacks {} of the model's {} features: {}",
-                missing.len(),
-                model_names.len(),
-                quoted(&missing)
-            ),
-        ));
-    }
-    let extra: Vec<&str> = data_names
-        .iter()
-        .filter(|n| !seen.contains_key(n.as_str()))
-        .map(String::as_str)
-        .collect();
+            match why {
+                NameMismatch::Repeated { name, first, again } => format!(
+                    "the model's feature name '{name}' repeats (features {first} and \
+                         {again}, 0-based), so columns cannot be matched by name; pass \
+                         --by-position to match them by position"
+                ),
+                NameMismatch::Ambiguous { name, columns } => format!(
+                    "column name '{name}' appears {} times (0-based columns {columns:?}), \
+                         so the model's feature '{name}' cannot be matched",
+                    columns.len()
+                ),
+                NameMismatch::Missing(missing) => format!(
+                    "the data lacks {} of the model's {} features: {}",
+                    missing.len(),
+                    model_names.len(),
+                    quoted(&missing)
+                ),
+            },
+        )
+    })?;
     let mut notices = Vec::new();
     if !extra.is_empty() {
         if !opts.allow_extra_columns {
@@ -209,6 +180,75 @@ fn by_position(model: &Model, ds: &Dataset) -> Result<Alignment> {
         by_name: false,
         notices,
     })
+}
+
+/// Where each wanted name stands among the columns `have`, and the columns' names that are
+/// not wanted ([`match_names`]).
+pub(crate) struct NameMatch<'a> {
+    /// `column_of[j]`: the column holding wanted name `j`.
+    pub column_of: Vec<usize>,
+    pub extra: Vec<&'a str>,
+}
+
+/// Why names could not be matched; each caller words it for its own two sides.
+#[derive(Debug, PartialEq)]
+pub(crate) enum NameMismatch<'a> {
+    /// A wanted name repeats (its first two 0-based positions).
+    Repeated {
+        name: &'a str,
+        first: usize,
+        again: usize,
+    },
+    /// A wanted name is the name of several columns.
+    Ambiguous { name: &'a str, columns: Vec<usize> },
+    /// The wanted names no column has, in order.
+    Missing(Vec<&'a str>),
+}
+
+/// Matches the names `wanted` (a model's features, a training file's columns) to the columns
+/// `have` by name, in any order: each wanted name once, on exactly one column. The one matcher
+/// of `predict` and of `path --test-x`.
+pub(crate) fn match_names<'a>(
+    wanted: &'a [String],
+    have: &'a [String],
+) -> std::result::Result<NameMatch<'a>, NameMismatch<'a>> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (j, name) in wanted.iter().enumerate() {
+        if let Some(first) = seen.insert(name, j) {
+            return Err(NameMismatch::Repeated {
+                name,
+                first,
+                again: j,
+            });
+        }
+    }
+    let mut columns: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (d, name) in have.iter().enumerate() {
+        columns.entry(name).or_default().push(d);
+    }
+    let mut column_of = Vec::with_capacity(wanted.len());
+    let mut missing = Vec::new();
+    for name in wanted {
+        match columns.get(name.as_str()).map(Vec::as_slice) {
+            None => missing.push(name.as_str()),
+            Some([d]) => column_of.push(*d),
+            Some(cols) => {
+                return Err(NameMismatch::Ambiguous {
+                    name,
+                    columns: cols.to_vec(),
+                })
+            }
+        }
+    }
+    if !missing.is_empty() {
+        return Err(NameMismatch::Missing(missing));
+    }
+    let extra = have
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !seen.contains_key(n))
+        .collect();
+    Ok(NameMatch { column_of, extra })
 }
 
 /// The first few names, quoted, and how many there are in all.
