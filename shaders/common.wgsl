@@ -14,7 +14,7 @@ struct Params {
     n_blocks: u32,   // WG-sized blocks over p (compaction, prox partials)
     n_red: u32,      // workgroups of the strided reductions
     inv_n: f32,      // 1 / n
-    step: f32,       // FISTA step 1 / L
+    step: f32,       // FISTA step (coordinate j: step * pre[j], fista.wgsl)
     l1: f32,         // lambda * l1_ratio
     l2: f32,         // lambda * (1 - l1_ratio)
     n_chunks: u32,   // residual chunks over all panels

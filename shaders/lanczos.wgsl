@@ -1,5 +1,6 @@
-// lanczos.wgsl: the Lanczos recurrence for sigma_max(Xe)^2 (the FISTA step size) on the
-// device, coefficients included, so the host submits many steps and reads their coefficients
+// lanczos.wgsl: the Lanczos recurrence for sigma_max(Xe)^2 (the FISTA step size; with the
+// columns normalised through inv_scale, the preconditioned step's bound) on the device,
+// coefficients included, so the host submits many steps and reads their coefficients
 // back in one batch; the f64 twin and the stopping rule are in src/solver/spectral.rs.
 //
 // With g = Xe^T (0 - Xe v) = -A v from the residual (y = 0) and gradient kernels, one step is

@@ -13,7 +13,8 @@ pub enum Algorithm {
     Auto,
     /// Cyclic coordinate descent with residual updates and active-set sweeps (glmnet, sklearn).
     Cd,
-    /// FISTA with adaptive restart: the reference that the GPU backend mirrors step for step.
+    /// FISTA with adaptive restart, Jacobi-preconditioned: the reference of the GPU backend's
+    /// iteration.
     Fista,
     /// Plain subgradient descent (`sgn(0) = 0`, step `1/(L sqrt(t+1))`): a teaching baseline
     /// that never gives exact zeros; CPU only.

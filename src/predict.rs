@@ -261,3 +261,43 @@ pub(crate) fn quoted(names: &[&str]) -> String {
         q.join(", ")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(s: &str) -> Vec<String> {
+        s.split(',').map(String::from).collect()
+    }
+
+    #[test]
+    fn names_match_in_any_order_and_each_mismatch_is_named() {
+        let (wanted, have) = (names("a,b,c"), names("c,x,a,b"));
+        let m = match_names(&wanted, &have).unwrap();
+        assert_eq!(m.column_of, vec![2, 3, 0]);
+        assert_eq!(m.extra, vec!["x"]);
+        // A repeated wanted name is reported before any column it might be ambiguous on.
+        let (wanted, have) = (names("b,a,b"), names("a,a,b"));
+        assert_eq!(
+            match_names(&wanted, &have).err(),
+            Some(NameMismatch::Repeated {
+                name: "b",
+                first: 0,
+                again: 2
+            })
+        );
+        let (wanted, have) = (names("b,a"), names("a,b,a"));
+        assert_eq!(
+            match_names(&wanted, &have).err(),
+            Some(NameMismatch::Ambiguous {
+                name: "a",
+                columns: vec![0, 2]
+            })
+        );
+        let (wanted, have) = (names("a,b,c,d"), names("c,a"));
+        assert_eq!(
+            match_names(&wanted, &have).err(),
+            Some(NameMismatch::Missing(vec!["b", "d"]))
+        );
+    }
+}

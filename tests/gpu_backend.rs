@@ -981,7 +981,8 @@ fn plain_fista_is_preconditioned_by_the_hessians_diagonal() {
         };
         let got = gpu.normalized_sigma_max_sq(&pb).unwrap();
         assert!(rel_diff(got, want) < 3e-4, "{lanczos:?}: {got} vs {want}");
-        // The columns are restored: the raw estimate is the raw operator's.
+        // The raw estimate, run after it, is still the raw operator's (that the columns are
+        // restored for the iteration, the Ridge test below shows).
         let raw = gpu.sigma_max_sq(&pb).unwrap();
         let raw_want = fista::sigma_max_sq(&pb);
         assert!(rel_diff(raw, raw_want) < 3e-4, "{raw} vs {raw_want}");
@@ -1025,7 +1026,7 @@ fn plain_fista_is_preconditioned_by_the_hessians_diagonal() {
     let (pre, step) = gpu.fista_scaling(&standardized, &ridge).unwrap();
     let plain = 1.0 / fista::lipschitz(&standardized, &ridge);
     let effective = step * pre[0] as f64;
-    assert!(rel_diff(effective, plain) < 1e-4, "{effective} vs {plain}");
+    assert!(rel_diff(effective, plain) < 3e-4, "{effective} vs {plain}");
     let (wide_x, wide_y) = random_problem(30, 90, 62);
     let wide_x = badly_scaled(&wide_x);
     let wide = Problem::new(&wide_x, &wide_y, prep).unwrap();
@@ -1072,7 +1073,8 @@ fn ridge_on_badly_scaled_columns_costs_no_extra_fista_steps() {
         eprintln!("lambda {lambda}: FISTA steps unstandardized {raw}, standardized {standardized}");
         assert!(
             raw <= 3 * standardized.max(10),
-            "lambda {lambda}: unstandardized columns took {raw} FISTA steps, standardized {standardized}"
+            "lambda {lambda}: unstandardized columns took {raw} FISTA steps, standardized \
+             {standardized}"
         );
     }
 }

@@ -435,3 +435,54 @@ fn columns_below_f64s_range_are_zero_where_exact_and_refused_where_not() {
         }
     }
 }
+
+/// CPU FISTA is Jacobi-preconditioned (`fista::jacobi`): on columns scaled by 10^-2 .. 10^2
+/// it takes about the iterations of the same columns standardized and reaches coordinate
+/// descent's optimum, for the Lasso, the Elastic Net and Ridge (1000 x 200 from the CLI,
+/// unpreconditioned: 100,000 iterations unconverged for a Lasso that now takes 90).
+#[test]
+fn fista_does_not_mind_how_the_columns_are_scaled() {
+    let (n, p) = (150, 50);
+    let (x, y) = random_problem(n, p, 77);
+    let mut data = x.as_col_major().to_vec();
+    for j in 0..p {
+        let e = -2.0 + 4.0 * ((j * 37) % p) as f64 / (p - 1) as f64;
+        data[j * n..(j + 1) * n]
+            .iter_mut()
+            .for_each(|v| *v *= 10f64.powf(e));
+    }
+    let x = Dense::from_col_major(n, p, data);
+    for l1_ratio in [1.0, 0.5, 0.0] {
+        let mut iterations = Vec::new();
+        for standardize in [false, true] {
+            let prep = Preprocess {
+                fit_intercept: true,
+                standardize,
+            };
+            let pb = Problem::new(&x, &y, prep).unwrap();
+            let lambda = if l1_ratio > 0.0 {
+                0.05 * pb.lambda_max(l1_ratio)
+            } else {
+                0.01
+            };
+            let pen = ElasticNet { lambda, l1_ratio };
+            let cd = solve_cpu(&pb, pen, Algorithm::Cd, 1e-10);
+            let fista = solve_cpu(&pb, pen, Algorithm::Fista, 1e-10);
+            let ctx = format!("l1_ratio {l1_ratio}, standardize {standardize}");
+            assert_eq!(fista.status, Status::Converged, "{ctx}");
+            assert!(
+                rel_diff(cd.objective, fista.objective) < 1e-8,
+                "{ctx}: {} vs {}",
+                cd.objective,
+                fista.objective
+            );
+            iterations.push(fista.n_iter);
+        }
+        let (raw, standardized) = (iterations[0], iterations[1]);
+        eprintln!("l1_ratio {l1_ratio}: FISTA iterations raw {raw}, standardized {standardized}");
+        assert!(
+            raw <= 3 * standardized.max(20),
+            "l1_ratio {l1_ratio}: {raw} iterations on scaled columns, {standardized} standardized"
+        );
+    }
+}

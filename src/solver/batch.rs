@@ -50,27 +50,10 @@ pub struct SubSpec<'a> {
 }
 
 impl SubSpec<'_> {
-    /// Jacobi preconditioning of FISTA on the columns `ws` of `pb`: the curvature `h_j =
-    /// ||xe_j||^2 / n + l2` of the smooth part along each coordinate, and the step of FISTA in
-    /// the variables `sqrt(h_j) w_j`, where every coordinate has unit curvature: one over the
-    /// Lipschitz constant of the subproblem with its columns divided by `sqrt(h_j)` (f64
-    /// Lanczos) plus `l2 / min h_j`. Coordinate `j` of `w` then steps by `step / h_j`, so the
-    /// iteration count does not depend on the columns' scales, as coordinate descent's does
-    /// not: unstandardized columns of scales 1e-2 to 1e2 otherwise took thousands of steps.
-    /// Standardized columns (`h_j` all alike) give plain FISTA's iterates.
+    /// Jacobi preconditioning of FISTA on the working set `ws` ([`fista::jacobi`]): the
+    /// curvature of each coordinate and the step.
     pub fn jacobi(pb: &Problem, pen: &ElasticNet, ws: &[usize]) -> Result<(Vec<f64>, f64)> {
-        let n = pb.n() as f64;
-        let curvature: Vec<f64> = ws
-            .iter()
-            .map(|&j| fista::curvature(pb.col_sq_norms()[j], n, pen.l2()))
-            .collect();
-        let sqrt_h: Vec<f64> = curvature.iter().map(|h| h.sqrt()).collect();
-        let cols = Columns::new(pb.design(), ws.to_vec());
-        let stats = Arc::new(pb.stats().select_columns_divided(ws, &sqrt_h));
-        let sub = Problem::with_stats(&cols, stats, pb.yc())?;
-        let ridge = pen.l2() / curvature.iter().copied().fold(f64::INFINITY, f64::min);
-        let step = fista::preconditioned_step(fista::sigma_max_sq(&sub) / n, ridge);
-        Ok((curvature, step))
+        fista::jacobi(pb, pen, ws)
     }
 }
 

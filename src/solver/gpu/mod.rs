@@ -1,5 +1,5 @@
-//! The GPU backend: FISTA in f32 on the device (wgpu / WGSL), mirroring
-//! [`crate::solver::fista`] step for step, judged by the same duality gap.
+//! The GPU backend: FISTA in f32 on the device (wgpu / WGSL), preconditioned as
+//! [`crate::solver::fista`] is, judged by the same duality gap.
 //!
 //! Working-set solves (the default for Lasso and the Elastic Net; one problem or a batch of
 //! folds and responses) are driven by [`crate::solver::batch`], which owns the policy; this
@@ -750,8 +750,8 @@ impl GpuBackend {
 /// H^-1/2 / n = S (D^-1/2 Xe^T Xe D^-1/2) S / n` with `S^2 = diag(c_j / h_j)`: at most `max
 /// c_j / h_j * sigma_d^2 / n`. A non-zero column outside N adds at most its diagonal entry
 /// `c_j / h_j` (the largest eigenvalue of a Gram matrix is at most the sum of its blocks'),
-/// and the ridge part is at most `max l2 / h_j`. On standardized columns (`c_j = 1`) the
-/// bound is exact: plain FISTA's iterates.
+/// and the ridge part is at most `max l2 / h_j`. On standardized columns (`c_j = 1`) this is
+/// plain FISTA's `1 / L` (up to the two Lanczos estimates).
 ///
 /// [`SubSpec::jacobi`]: crate::solver::batch::SubSpec::jacobi
 fn full_jacobi(
@@ -777,34 +777,23 @@ fn full_jacobi(
                 }
                 ridge = ridge.max(pen.l2() / h);
             }
-            // A column too small for f32 has no gradient there; its factor must stay finite.
-            ((1.0 / h) as f32).min(f32::MAX)
+            // A column too small for f32 has no gradient there; its factor must stay finite,
+            // and a vast one (a huge l2) non-zero: the restart test divides by it.
+            ((1.0 / h) as f32).clamp(f32::MIN_POSITIVE, f32::MAX)
         })
         .collect();
     let smooth = spread * sigma_d_sq / n + apart;
     (pre, fista::preconditioned_step(smooth, ridge))
 }
 
-/// Whether plain FISTA (from 0 or a Ridge answer) stays in the row space of `Xe`, which
-/// Jacobi preconditioning would throw away: Ridge (gradient steps `Xe^T r / n - l2 w` never leave the row space, where
-/// the curvature is at least `sigma_min^2 / n + l2` of the non-zero singular values) on a
-/// design with a null space (more columns than the centred rows' rank can reach). Scaled
-/// steps leave it, and along the null space only `l2 / h_j` is left: on 200 x 1000 with
-/// column scales 1e-2 to 1e2 the preconditioned Ridge took 1,227 to 12,818 steps against
-/// plain FISTA's 225 to 462 (lambda 1 to 1e-4); on 1000 x 200 it took 30 to 83 against 748
-/// to 18,052.
-fn keeps_to_the_row_space(pb: &Problem, pen: &ElasticNet) -> bool {
-    let rank_bound = pb.n() - usize::from(pb.preprocess().fit_intercept && pb.n() > 0);
-    pen.l1() == 0.0 && pb.p() > rank_bound
-}
-
 impl GpuBackend {
     /// The factors of each coordinate's step (`1 / h_j`) and the step of plain FISTA over all
     /// of X at `pen`: Jacobi-preconditioned ([`full_jacobi`]) unless
-    /// [`keeps_to_the_row_space`], then unit factors and `1 / L`. Uploads `pb` if needed.
+    /// [`fista::keeps_to_the_row_space`], then unit factors and `1 / L`. Uploads `pb` if
+    /// needed.
     pub fn fista_scaling(&mut self, pb: &Problem, pen: &ElasticNet) -> Result<(Vec<f32>, f64)> {
         let n = pb.n() as f64;
-        if keeps_to_the_row_space(pb, pen) {
+        if fista::keeps_to_the_row_space(pb, pen) {
             let sigma_sq = self.sigma_max_sq(pb)?;
             let step = fista::preconditioned_step(sigma_sq / n, pen.l2());
             return Ok((vec![1.0; pb.p()], step));

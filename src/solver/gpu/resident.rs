@@ -81,7 +81,8 @@ pub struct Resident {
     pub y: wgpu::Buffer,
     /// `1 / h_j`, the factors of preconditioned FISTA's steps (fista.wgsl), written per solve.
     pub pre: wgpu::Buffer,
-    /// `1 / s_j`, 0 for dead columns; on the device, also 0 for screened-out columns.
+    /// `1 / s_j`, 0 for dead columns; on the device, also 0 for screened-out columns, and
+    /// divided by `sqrt(d_j)` during a normalised Lanczos run.
     inv_scale: wgpu::Buffer,
     inv_scale_host: Vec<f32>,
     mean: wgpu::Buffer,
