@@ -8,6 +8,7 @@ mod common;
 
 use common::{
     assert_gap_is_full_pass, assert_grad_not_understated, gpu_or_skip, random_problem, rel_diff,
+    scale_columns,
 };
 use lariat::design::{Dense, Design};
 use lariat::params::{Algorithm, SolverParams};
@@ -912,18 +913,9 @@ fn bench_times_the_gpu_and_its_round_trips() {
     assert!(report.to_json().contains("\"empty_seconds\""));
 }
 
-/// Columns of `x` multiplied by 10^-2 .. 10^2 (spread over the columns in a fixed shuffle):
-/// unstandardized data whose curvatures `||xe_j||^2 / n` span eight orders of magnitude.
+/// Columns of scales 10^-2 .. 10^2: curvatures over eight orders of magnitude.
 fn badly_scaled(x: &Dense<f64>) -> Dense<f64> {
-    let (n, p) = (x.n_rows(), x.n_cols());
-    let mut data = x.as_col_major().to_vec();
-    for j in 0..p {
-        let e = -2.0 + 4.0 * ((j * 37) % p) as f64 / (p - 1).max(1) as f64;
-        data[j * n..(j + 1) * n]
-            .iter_mut()
-            .for_each(|v| *v *= 10f64.powf(e));
-    }
-    Dense::from_col_major(n, p, data)
+    scale_columns(x, (-2.0, 2.0))
 }
 
 /// The largest eigenvalue of `P^1/2 (Xe^T Xe / n + l2) P^1/2` (`P = diag(pre)`), by power

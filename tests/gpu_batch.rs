@@ -8,7 +8,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{gpu_or_skip, random_problem};
+use common::{gpu_or_skip, random_problem, scale_columns};
 use lariat::design::Dense;
 use lariat::params::{Algorithm, SolverParams, ValidParams};
 use lariat::path::{geometric_grid, solve_paths};
@@ -562,14 +562,7 @@ fn column_scales_cost_no_extra_fista_steps() {
     };
     let (n, p) = (80, 300);
     let (x, y) = random_problem(n, p, 31);
-    let mut data = x.as_col_major().to_vec();
-    for j in 0..p {
-        let extra = 10f64.powf(-1.0 + 2.0 * ((j * 37) % p) as f64 / (p - 1) as f64);
-        data[j * n..(j + 1) * n]
-            .iter_mut()
-            .for_each(|v| *v *= extra);
-    }
-    let x = Dense::from_col_major(n, p, data);
+    let x = scale_columns(&x, (-1.0, 1.0));
     let prm = params(1e-6);
     let mut steps = Vec::new();
     for standardize in [false, true] {

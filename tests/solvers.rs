@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{random_problem, rel_diff, solve_cpu};
+use common::{random_problem, rel_diff, scale_columns, solve_cpu};
 use lariat::design::{Csc, Dense, Design};
 use lariat::params::{Algorithm, SolverParams};
 use lariat::path::{geometric_grid, solve_path};
@@ -444,14 +444,7 @@ fn columns_below_f64s_range_are_zero_where_exact_and_refused_where_not() {
 fn fista_does_not_mind_how_the_columns_are_scaled() {
     let (n, p) = (150, 50);
     let (x, y) = random_problem(n, p, 77);
-    let mut data = x.as_col_major().to_vec();
-    for j in 0..p {
-        let e = -2.0 + 4.0 * ((j * 37) % p) as f64 / (p - 1) as f64;
-        data[j * n..(j + 1) * n]
-            .iter_mut()
-            .for_each(|v| *v *= 10f64.powf(e));
-    }
-    let x = Dense::from_col_major(n, p, data);
+    let x = scale_columns(&x, (-2.0, 2.0));
     for l1_ratio in [1.0, 0.5, 0.0] {
         let mut iterations = Vec::new();
         for standardize in [false, true] {

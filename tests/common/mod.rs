@@ -6,6 +6,22 @@ use std::path::PathBuf;
 use lariat::design::Dense;
 use lariat::synth::Rng;
 
+/// The columns of `x` multiplied by `10^e_j`, `e_j` spread evenly over `decades` (a fixed
+/// shuffle of the columns): unstandardized data whose curvatures `||xe_j||^2 / n` span twice
+/// that many orders of magnitude.
+pub fn scale_columns(x: &Dense<f64>, (lo, hi): (f64, f64)) -> Dense<f64> {
+    use lariat::design::Design;
+    let (n, p) = (x.n_rows(), x.n_cols());
+    let mut data = x.as_col_major().to_vec();
+    for j in 0..p {
+        let e = lo + (hi - lo) * ((j * 37) % p) as f64 / (p - 1).max(1) as f64;
+        data[j * n..(j + 1) * n]
+            .iter_mut()
+            .for_each(|v| *v *= 10f64.powf(e));
+    }
+    Dense::from_col_major(n, p, data)
+}
+
 /// Random dense problem with a few true features, column scales varying over 2 decades.
 pub fn random_problem(n: usize, p: usize, seed: u64) -> (Dense<f64>, Vec<f64>) {
     let mut rng = Rng::new(seed);
