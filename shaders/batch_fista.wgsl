@@ -6,7 +6,7 @@
 // fista_batch: one whole step of problem c once g = Xe^T r(z) is known (block.wgsl), as
 //              fista.wgsl's prox, state and momentum, preconditioned by the diagonal of the
 //              Hessian (pre[c m + j] = 1 / h_j, h_j = ||xe_j||^2 / n + l2; the host's
-//              SubSpec::jacobi): w_new = S(z - step pre (l2 z - g / n), step pre l1), the
+//              fista::jacobi): w_new = S(z - step pre (l2 z - g / n), step pre l1), the
 //              restart test sum (z - w_new)(w_new - w) / pre (the inner product in which the
 //              preconditioned steps are plain ones), then t and the momentum.
 //              One workgroup holds every coordinate of its problem, so its barrier is the

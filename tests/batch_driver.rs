@@ -143,7 +143,6 @@ fn driven_batches_reach_each_problems_own_optimum() {
 #[test]
 fn the_jacobi_step_is_plain_fistas_on_standardized_columns_and_safe_on_raw_ones() {
     use lariat::design::Columns;
-    use lariat::solver::batch::SubSpec;
     use lariat::solver::fista;
     let (x, y) = random_problem(50, 120, 12);
     let ws: Vec<usize> = (0..120).step_by(7).collect();
@@ -157,7 +156,7 @@ fn the_jacobi_step_is_plain_fistas_on_standardized_columns_and_safe_on_raw_ones(
             standardize,
         };
         let pb = Problem::new(&x, &y, prep).unwrap();
-        let (h, step) = SubSpec::jacobi(&pb, &pen, &ws).unwrap();
+        let (h, step) = fista::jacobi(&pb, &pen, &ws).unwrap();
         let n = pb.n() as f64;
         for (&j, &hj) in ws.iter().zip(&h) {
             let want = pb.col_sq_norms()[j] / n + pen.l2();

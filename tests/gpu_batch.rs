@@ -551,7 +551,7 @@ fn near_ridge_device_checks_certify_with_the_unscaled_dual() {
     );
 }
 
-/// Preconditioned FISTA ([`lariat::solver::batch::SubSpec::jacobi`]) does not mind how the
+/// Preconditioned FISTA ([`lariat::solver::fista::jacobi`]) does not mind how the
 /// columns are scaled: a path on unstandardized columns of scales 1e-2 to 1e2 takes about the
 /// FISTA steps of the same columns standardized (unpreconditioned it took several times as
 /// many), each lambda certified against the CPU.

@@ -35,7 +35,7 @@ pub enum Correlations {
 
 /// A working-set subproblem: columns `ws` (sorted) of `pb`, from `w0` (on `ws`), solved
 /// until its gap is at most `target` by FISTA preconditioned by the diagonal of its Hessian:
-/// coordinate `ws[k]` steps by `step / curvature[k]` ([`SubSpec::jacobi`]).
+/// coordinate `ws[k]` steps by `step / curvature[k]` ([`fista::jacobi`]).
 pub struct SubSpec<'a> {
     pub pb: &'a Problem<'a>,
     pub pen: ElasticNet,
@@ -47,14 +47,6 @@ pub struct SubSpec<'a> {
     pub curvature: Vec<f64>,
     pub target: f64,
     pub max_iter: usize,
-}
-
-impl SubSpec<'_> {
-    /// Jacobi preconditioning of FISTA on the working set `ws` ([`fista::jacobi`]): the
-    /// curvature of each coordinate and the step.
-    pub fn jacobi(pb: &Problem, pen: &ElasticNet, ws: &[usize]) -> Result<(Vec<f64>, f64)> {
-        fista::jacobi(pb, pen, ws)
-    }
 }
 
 /// A subproblem's answer on its working set, with the iterations it took.
@@ -379,9 +371,9 @@ impl<'a> Open<'a> {
     }
 
     /// The engine's description of `round`, with its FISTA step from the f64 Lanczos
-    /// estimate of its subproblem, preconditioned ([`SubSpec::jacobi`]).
+    /// estimate of its subproblem, preconditioned ([`fista::jacobi`]).
     fn spec(&self, round: &Round, params: &ValidParams) -> Result<SubSpec<'a>> {
-        let (curvature, step) = SubSpec::jacobi(self.pb, &self.pen, &round.ws)?;
+        let (curvature, step) = fista::jacobi(self.pb, &self.pen, &round.ws)?;
         Ok(SubSpec {
             pb: self.pb,
             pen: self.pen,

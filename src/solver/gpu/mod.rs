@@ -741,7 +741,7 @@ impl GpuBackend {
     }
 }
 
-/// Jacobi preconditioning of plain FISTA over all of X, as [`SubSpec::jacobi`] does for a
+/// Jacobi preconditioning of plain FISTA over all of X, as [`fista::jacobi`] does for a
 /// working set: the factors `1 / h_j` of each coordinate's step (`h_j` by
 /// [`fista::curvature`]) and the step. `h_j = c_j + l2` (`c_j = ||xe_j||^2 / n`) changes with
 /// lambda, and a Lanczos run per lambda would cost tens of passes over X, so the bound comes
@@ -752,8 +752,6 @@ impl GpuBackend {
 /// `c_j / h_j` (the largest eigenvalue of a Gram matrix is at most the sum of its blocks'),
 /// and the ridge part is at most `max l2 / h_j`. On standardized columns (`c_j = 1`) this is
 /// plain FISTA's `1 / L` (up to the two Lanczos estimates).
-///
-/// [`SubSpec::jacobi`]: crate::solver::batch::SubSpec::jacobi
 fn full_jacobi(
     pb: &Problem,
     pen: &ElasticNet,

@@ -1,6 +1,6 @@
 //! The working-set subproblems of a batch, solved together by FISTA on the device: each
 //! problem with its own working set, statistics, rows, penalty, step (preconditioned per
-//! coordinate, [`SubSpec::jacobi`]) and FISTA state in storage buffers (batch_fista.wgsl), over the columns of the union of the working sets,
+//! coordinate, [`crate::solver::fista::jacobi`]) and FISTA state in storage buffers (batch_fista.wgsl), over the columns of the union of the working sets,
 //! gathered once per round. A step of the whole batch is three dispatches (residuals,
 //! batch_residual.wgsl; correlations, block.wgsl; the FISTA update), a gap check three more
 //! and one read-back of 8 floats per problem. A problem that meets its target, stalls at f32
