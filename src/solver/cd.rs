@@ -477,14 +477,19 @@ fn face_step(pb: &Problem, pen: &ElasticNet, active: &[usize], w: &mut [f64], r:
         }
         gram[a * m + a] += n * pen.l2();
     }
-    let yc_sum: f64 = pb.yc().iter().sum();
-    let rhs: Vec<f64> = (0..m)
-        .map(|k| pb.col_dot(active[k], pb.yc(), yc_sum) - n * pen.l1() * w[active[k]].signum())
+    // The step itself, from the gradient at w (`G d = -n grad`), not the point `G z = Xe^T yc
+    // - n l1 s` less w: the solve's rounding error is then relative to the step, so it stays
+    // a descent direction close to the answer; relative to z it swamped the step (columns on
+    // an offset of 1e6 without an intercept: uphill steps, refused, every one).
+    let r_sum: f64 = r.iter().sum();
+    let rhs: Vec<f64> = active
+        .iter()
+        .map(|&j| pb.col_dot(j, r, r_sum) - n * (pen.l1() * w[j].signum() + pen.l2() * w[j]))
         .collect();
-    let Some(z) = cholesky_solve(&mut gram, m, rhs, 1e-12) else {
+    let Some(d) = face_solve(gram, m, rhs) else {
         return;
     };
-    let d: Vec<f64> = (0..m).map(|k| z[k] - w[active[k]]).collect();
+    let z: Vec<f64> = (0..m).map(|k| w[active[k]] + d[k]).collect();
     // u = Xe_A d: along the step the residual moves by -t u.
     let mut u = vec![0.0; rows];
     for (k, &dk) in d.iter().enumerate() {
@@ -527,6 +532,18 @@ fn face_step(pb: &Problem, pen: &ElasticNet, active: &[usize], w: &mut [f64], r:
         }
     }
     r.iter_mut().zip(&u).for_each(|(ri, ui)| *ri -= t * ui);
+}
+
+/// The face's Newton step `G d = b`, with the smallest jitter Cholesky's rounding allows
+/// (about `m eps` of the mean diagonal, so `4 eps tr(G)`) and, where that factorisation fails
+/// (a singular face), 1e-12 of the mean diagonal. A fixed 1e-12 alone swamped the spectrum of
+/// a face with one huge eigenvalue: columns on an offset of 1e6 without an intercept (a Gram
+/// matrix of 4e13 with the rest of its eigenvalues near 40) got a jitter of 40, the step went
+/// nowhere, and the fit stopped unconverged after 10^6 sweeps.
+fn face_solve(gram: Vec<f64>, m: usize, rhs: Vec<f64>) -> Option<Vec<f64>> {
+    let mut first = gram.clone();
+    cholesky_solve(&mut first, m, rhs.clone(), 4.0 * m as f64 * f64::EPSILON)
+        .or_else(|| cholesky_solve(&mut { gram }, m, rhs, 1e-12))
 }
 
 /// Solves `(G + jitter tr(G) / m I) z = b` for the symmetric positive semi-definite `G`
