@@ -730,7 +730,7 @@ fn run_fit(a: FitArgs) -> Result<()> {
 /// is so far below `lambda_max` that f64 cannot certify any gap there (the rounding of
 /// `Xe^T r`, about 1e-16 of `n lambda_max`, exceeds `n lambda`: the dual point is then scaled
 /// to almost nothing, and the gap stays near the objective however long the solver runs).
-fn unconverged_advice(lambda: f64, lambda_max: f64) -> String {
+fn unconverged_advice(lambda: f64, lambda_max: f64, fit_intercept: bool) -> String {
     let ratio = lambda / lambda_max;
     // Ridge has no finite lambda_max (and no L1 bound to certify).
     if lambda_max.is_finite() && ratio < 1e-12 {
@@ -738,6 +738,12 @@ fn unconverged_advice(lambda: f64, lambda_max: f64) -> String {
             "lambda is {ratio:.1e} x lambda_max, below what f64 can certify (the rounding of \
              X^T r exceeds n lambda); use a larger lambda, or ordinary least squares"
         )
+    } else if !fit_intercept {
+        // Measured: columns on an offset of 1e6 to 1e7 times their spread stall at gaps of 1e-5 to 2e-3 (tol 1e-6).
+        "raise --max-iter or --tol; without an intercept, columns whose mean is many times \
+         their spread are nearly collinear, beyond what f64 resolves from about 1e6: centre \
+         them or fit the intercept"
+            .into()
     } else {
         "raise --max-iter or --tol".into()
     }
@@ -753,7 +759,7 @@ fn warn_about(out: &FitOutcome, names: Option<&[String]>, cfg: &FitConfig) {
             m.iterations,
             m.duality_gap,
             m.gap_tolerance,
-            unconverged_advice(m.lambda, out.lambda_max)
+            unconverged_advice(m.lambda, out.lambda_max, cfg.preprocess.fit_intercept)
         );
     }
     if cfg.preprocess.standardize && !out.zero_columns.is_empty() {
@@ -790,7 +796,10 @@ fn print_summary(ds: &Dataset, out: &FitOutcome, load_s: f64, spec: LambdaSpec) 
     } else if m.l1_ratio == 0.0 {
         "ridge".to_string()
     } else {
-        format!("elastic net (l1_ratio {})", m.l1_ratio)
+        format!(
+            "elastic net (l1_ratio {})",
+            lariat::error::short_number(m.l1_ratio)
+        )
     };
     let lam = match spec {
         LambdaSpec::Ratio(r) => format!(
@@ -800,8 +809,9 @@ fn print_summary(ds: &Dataset, out: &FitOutcome, load_s: f64, spec: LambdaSpec) 
         ),
         LambdaSpec::Value(_) if out.lambda_max.is_finite() && out.lambda_max > 0.0 => {
             let ratio = m.lambda / out.lambda_max;
-            // Four decimals would print a lambda far below lambda_max as 0.0000.
-            let ratio = if ratio >= 1e-3 {
+            // Four decimals would print a lambda far below lambda_max as 0.0000, and one far
+            // above it with hundreds of digits.
+            let ratio = if (1e-3..1e4).contains(&ratio) {
                 format!("{ratio:.4}")
             } else {
                 format!("{ratio:.3e}")
@@ -1121,7 +1131,7 @@ fn run_path(a: PathArgs) -> Result<()> {
             stalled.len(),
             out.models.len(),
             stalled[0],
-            unconverged_advice(stalled[0], out.lambda_max)
+            unconverged_advice(stalled[0], out.lambda_max, cfg.preprocess.fit_intercept)
         );
     }
     if !a.quiet {
@@ -1235,7 +1245,13 @@ fn print_path_summary(
         out.backend,
         out.seconds
     )?;
-    let r2 = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |r| format!("{r:.4}"));
+    // R^2 at lambda_max (the mean's own fit) is a rounding error either side of 0: no "-0.0000".
+    let r2 = |v: Option<f64>| {
+        v.map_or_else(
+            || "-".to_string(),
+            |r| format!("{r:.4}").replace("-0.0000", "0.0000"),
+        )
+    };
     let mut header = format!(
         "{:>12}  {:>9}  {:>11}  {:>9}",
         "lambda", "non-zeros", "train mse", "train R^2"

@@ -86,6 +86,9 @@ pub fn resolve_lambda(problem: &Problem, spec: LambdaSpec, l1_ratio: f64) -> Res
             }
             let lmax = problem.lambda_max(l1_ratio);
             if lmax == 0.0 {
+                if let Some(e) = crate::range::zero_lambda_max_from_underflow(problem) {
+                    return Err(e);
+                }
                 return Err(Error::invalid(
                     "lambda-ratio",
                     r,
@@ -216,6 +219,9 @@ pub fn resolve_grid(problem: &Problem, grid: &LambdaGrid, l1_ratio: f64) -> Resu
             if lmax <= SKLEARN_RESOLUTION && *rule == GridRule::ScikitLearn {
                 vec![SKLEARN_RESOLUTION; *n_lambdas]
             } else if !(lmax.is_finite() && lmax > 0.0) {
+                if let Some(e) = crate::range::zero_lambda_max_from_underflow(problem) {
+                    return Err(e);
+                }
                 return Err(Error::invalid(
                     "n-lambdas",
                     n_lambdas,
@@ -234,6 +240,7 @@ pub fn resolve_grid(problem: &Problem, grid: &LambdaGrid, l1_ratio: f64) -> Resu
     check_grid_size("lambdas", lambdas.len())?;
     for &lambda in &lambdas {
         check_penalty(ElasticNet { lambda, l1_ratio })?;
+        crate::range::check_lambda(problem, lambda)?;
     }
     Ok(lambdas)
 }

@@ -89,17 +89,65 @@ pub fn check_underflowed(
     let Some(&(j, norm)) = entering else {
         return Ok(());
     };
-    let label = match names {
+    Err(underflowed_error(
+        &column_label(names, j),
+        norm,
+        &format!(
+            "at lambda {} it could enter the model",
+            short_number(lambda_min)
+        ),
+    ))
+}
+
+/// Why `lambda_max` came out 0 when y is not constant: every column that could make it
+/// positive has squares below f64's normal range and is handled as zero
+/// ([`Problem::underflowed_columns`]). `None` when no column underflowed (then y or X's
+/// columns are constant, and the caller says so).
+pub fn zero_lambda_max_from_underflow(problem: &Problem) -> Option<Error> {
+    if problem.yc().iter().all(|&v| v == 0.0) {
+        return None;
+    }
+    let &(j, norm) = problem
+        .underflowed_columns()
+        .iter()
+        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    Some(underflowed_error(
+        &column_label(None, j),
+        norm,
+        "so lambda_max, which it sets, comes out 0",
+    ))
+}
+
+fn column_label(names: Option<&[String]>, j: usize) -> String {
+    match names {
         Some(n) => format!("column '{}' ({j})", n[j]),
         None => format!("column {j}"),
-    };
-    Err(Error::OutOfRange(format!(
-        "the sum of squares of {label} of X underflows f64 (its norm is {}), and at lambda \
-         {} it could enter the model; multiply that column by a power of ten, e.g. 1e{:.0}, \
-         and divide its coefficient by the same",
+    }
+}
+
+fn underflowed_error(label: &str, norm: f64, consequence: &str) -> Error {
+    Error::OutOfRange(format!(
+        "the sum of squares of {label} of X underflows f64 (its norm is {}), and {consequence}; \
+         multiply that column by a power of ten, e.g. 1e{:.0}, and divide its coefficient by \
+         the same",
         short_number(norm),
-        short_number(lambda_min),
         -norm.log10().floor()
+    ))
+}
+
+/// Refuses a lambda at which `n lambda`, the scale of the penalty against the data's sums,
+/// overflows f64: the gap's products would be `inf * 0`. Every lambda at or above lambda_max
+/// gives all-zero coefficients, so nothing is lost by asking for a smaller one.
+pub fn check_lambda(problem: &Problem, lambda: f64) -> Result<()> {
+    let n = problem.n() as f64;
+    if (n * n * lambda).is_finite() {
+        return Ok(());
+    }
+    Err(Error::OutOfRange(format!(
+        "lambda {} is beyond f64's range for {} rows (n^2 lambda overflows); every lambda at or \
+         above lambda_max gives all-zero coefficients: pass a smaller one",
+        short_number(lambda),
+        problem.n()
     )))
 }
 

@@ -204,6 +204,15 @@ fn cases() -> Vec<Case> {
         c(Range, "fit --x tiny-x.csv --target y --lambda 1e-202", 1, "e-200), and at lambda 1e-202 it could enter the model; multiply that column by a power of ten, e.g. 1e200, and divide its coefficient by the same"),
         c(Range, "fit --x tiny-x.csv --target y --lambda 1e-202 --no-intercept", 1, "column 'b' (1) of X underflows f64 (its norm is 9.6953597148326"),
         c(Range, "path --x huge-y.csv --target y --out new.json", 1, "overflows f64"),
+        // Every column's squares underflow: lambda_max is 0 because of X, not because of y.
+        c(Range, "fit --x all-tiny-x.csv --target y --lambda-ratio 0.1", 1, "column 1 of X underflows f64 (its norm is 9.2195"),
+        c(Range, "path --x all-tiny-x.csv --target y --out new.json", 1, "so lambda_max, which it sets, comes out 0"),
+        // n^2 lambda beyond f64: the gap's products would be inf * 0 (they were NaN, and the
+        // error blamed the data).
+        c(Range, "fit --x good.csv --target y --lambda 1e308 --l1-ratio 0.5 --out old.json", 1, "lambda 1e308 is beyond f64's range for 4 rows"),
+        c(Range, "path --x good.csv --target y --lambdas huge-grid.txt --out new.json", 1, "beyond f64's range"),
+        // A LIBSVM file as --y: its features were taken for responses.
+        c(Input, "fit --x x2.csv --y two.svm --lambda 1 --out m.json", 1, "two.svm: a LIBSVM file carries its own target"),
         // Cross-validation, hold-outs and several responses (issue 8).
         c(Usage, "cv --x cv.csv --target y --folds 1", 2, "at least 2 folds"),
         c(Usage, "cv --x cv.csv --target y --folds 25", 2, "more folds than rows (n = 20)"),
@@ -299,6 +308,12 @@ const FIXTURES: &[(&str, Fx)] = &[
         "tiny-x.csv",
         Fx::Text("a,b,c,y\n1,2e-200,3e-200,3\n4,-5e-200,3e-200,-6.5\n7,8e-200,3e-200,9\n2,1e-200,3e-200,3.5\n"),
     ),
+    (
+        "all-tiny-x.csv",
+        Fx::Text("a,b,y\n1e-200,2e-200,3\n4e-200,-5e-200,-6.5\n7e-200,8e-200,9\n2e-200,1e-200,3.5\n"),
+    ),
+    ("huge-grid.txt", Fx::Text("1e308\n1\n")),
+    ("two.svm", Fx::Text("1 1:2 2:3\n2 1:1\n1 2:4\n3 1:5 2:1\n")),
     ("garbage.npy", Fx::Text("\u{93}NUMPY garbage")),
     ("bad.svm", Fx::Text("1 1:2 2:3\n2 1:x\n")),
     ("grid.txt", Fx::Text("0.5\n0.1\n")),

@@ -77,6 +77,12 @@ fn from_y(data: &DataArgs, input: &InputArgs) -> Result<Option<Responses>> {
         // Not a matrix (a 1-D .npy, say): the single-response reader says what it is.
         Err(_) => return Ok(None),
     };
+    if ds.y.is_some() {
+        bail!(
+            "{}: a LIBSVM file carries its own target; give it as --x without --y",
+            path.display()
+        );
+    }
     let k = ds.x.n_cols();
     // One row of values is a row vector: one response, as the single-response reader reads it.
     if k < 2 || ds.x.n_rows() == 1 {

@@ -903,6 +903,18 @@ fn parse_number(ctx: &LineCtx, col: usize, text: &str) -> Result<f64> {
             } else if t.contains(',') && t.replacen(',', ".", 1).parse::<f64>().is_ok() {
                 // European spreadsheets pair ';' delimiters with decimal commas.
                 " (decimal commas are not supported; use '.')"
+            } else if let Some(name) = other_delimiter(t) {
+                // A header and a body written with different delimiters (the delimiter is
+                // found on line 1), or a line pasted from another file.
+                return Err(ctx.err(
+                    col,
+                    format!(
+                        "cannot parse '{}' as a number (its numbers are separated by {name}, \
+                         not by the delimiter found on line 1: use one delimiter in the whole \
+                         file)",
+                        shorten(t)
+                    ),
+                ));
             } else if t.split_whitespace().count() > 1
                 && t.split_whitespace().all(|f| f.parse::<f64>().is_ok())
             {
@@ -922,6 +934,19 @@ fn parse_number(ctx: &LineCtx, col: usize, text: &str) -> Result<f64> {
             ))
         }
     }
+}
+
+/// The delimiter, other than the file's, that splits `t` into two or more numbers.
+fn other_delimiter(t: &str) -> Option<&'static str> {
+    [
+        (',', "commas"),
+        (';', "semicolons"),
+        ('\t', "tabs"),
+        ('|', "'|'"),
+    ]
+    .into_iter()
+    .find(|&(c, _)| t.contains(c) && t.split(c).all(|f| f.trim().parse::<f64>().is_ok()))
+    .map(|(_, name)| name)
 }
 
 /// Keeps messages readable when a field is huge (a wrong delimiter makes whole lines fields).
@@ -1090,6 +1115,21 @@ mod tests {
             msg.contains(":2:1: cannot parse '1,5'") && msg.contains("decimal commas"),
             "{msg}"
         );
+        // A header and a body with different delimiters: the body's is named.
+        for (text, name) in [
+            ("a;b;y\n1,2,3\n", "commas"),
+            ("a,b,y\n1;2;3\n", "semicolons"),
+            ("a,b,y\n1\t2\t3\n", "tabs"),
+        ] {
+            let msg = err_text(text, &ReadOptions::default());
+            assert!(
+                msg.contains(":2:1: cannot parse")
+                    && msg.contains(&format!(
+                        "separated by {name}, not by the delimiter found on line 1"
+                    )),
+                "{msg}"
+            );
+        }
         // np.savetxt's default delimiter, a space, is named; given, it reads (runs of spaces
         // are one separator).
         let msg = err_text("a b\n1.5 2\n", &ReadOptions::default());

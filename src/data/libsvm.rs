@@ -195,7 +195,7 @@ fn parse_pair(ctx: &LineCtx, col: usize, tok: &str) -> Result<(u32, f64)> {
         Ok(i) => u32::try_from(i).map_err(|_| {
             ctx.err(
                 col,
-                format!("feature index {i} is too large (at most {})", u32::MAX),
+                format!("feature index {i} is too large (at most {MAX_COLUMNS})"),
             )
         })?,
         Err(_) => {

@@ -128,6 +128,11 @@ impl Format {
             "npy" => Ok(Format::Npy),
             "csv" | "tsv" | "txt" | "tab" => Ok(Format::Csv),
             "svm" | "libsvm" | "svmlight" | "light" => Ok(Format::Libsvm),
+            // A directory's extension says nothing (the readers name one with a known one).
+            _ if path.is_dir() => Err(Error::Format {
+                path: path.to_path_buf(),
+                msg: "is a directory, not a data file".into(),
+            }),
             _ => Err(Error::Format {
                 path: path.to_path_buf(),
                 msg: format!(

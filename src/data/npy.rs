@@ -22,11 +22,14 @@ const MAGIC: &[u8] = b"\x93NUMPY";
 enum DType {
     F32,
     F64,
-    /// An integer of `bytes` bytes (NumPy's bool is a 1-byte unsigned 0 or 1).
+    /// An integer of `bytes` bytes.
     Int {
         bytes: usize,
         signed: bool,
     },
+    /// NumPy's bool: one byte, False for 0 and True for any other value (as `np.load` reads a
+    /// `uint8` array viewed as bool, whose bytes may be 2 or 255).
+    Bool,
 }
 
 impl DType {
@@ -35,6 +38,7 @@ impl DType {
             DType::F32 => 4,
             DType::F64 => 8,
             DType::Int { bytes, .. } => bytes,
+            DType::Bool => 1,
         }
     }
 
@@ -45,6 +49,7 @@ impl DType {
             DType::Int { bytes, signed } => {
                 format!("{}int{}", if signed { "" } else { "u" }, 8 * bytes)
             }
+            DType::Bool => "bool".into(),
         }
     }
 }
@@ -153,6 +158,14 @@ fn design_from(path: &Path, bytes: Bytes) -> Result<Dataset> {
     let x: Box<dyn Design> = match header.dtype {
         DType::F32 => Box::new(load_dense::<f32>(path, bytes, &header, n, p)?),
         DType::F64 => Box::new(load_dense::<f64>(path, bytes, &header, n, p)?),
+        DType::Bool => Box::new(load_integers(
+            path,
+            &as_zero_one(&bytes, &header),
+            &header,
+            (n, p),
+            (1, false),
+            |v| v as f32,
+        )?),
         DType::Int { bytes: w, signed } if w <= 2 => Box::new(load_integers(
             path,
             &bytes,
@@ -171,6 +184,14 @@ fn design_from(path: &Path, bytes: Bytes) -> Result<Dataset> {
         )?),
     };
     Ok(Dataset::plain(x, None, None, path))
+}
+
+/// The file's bytes with each byte of a bool array's data made 0 or 1, its truth value.
+fn as_zero_one(bytes: &[u8], header: &NpyHeader) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    let data = &mut out[header.data_offset..];
+    data.iter_mut().for_each(|b| *b = u8::from(*b != 0));
+    out
 }
 
 /// Reads a vector: a 1-D array, or a 2-D array with a single column or a single row.
@@ -203,6 +224,7 @@ pub fn read_vector_bytes(bytes: &[u8], path: &Path) -> Result<Vec<f64>> {
         DType::F64 => copy_pod::<f64>(bytes),
         DType::Int { bytes: w, signed } => exact_integers(bytes, w, signed, |v| v)
             .map_err(|(k, v)| inexact(path, v, format!("index {k} (0-based)")))?,
+        DType::Bool => bytes.iter().map(|&b| f64::from(u8::from(b != 0))).collect(),
     };
     if let Some(i) = first_non_finite(&values) {
         return Err(non_finite(path, values[i], format!("index {i} (0-based)")));
@@ -589,7 +611,8 @@ fn parse_dtype(path: &Path, descr: &Lit) -> Result<DType> {
         "i2" => int(2, true),
         "i4" => int(4, true),
         "i8" => int(8, true),
-        "u1" | "b1" => int(1, false),
+        "b1" => DType::Bool,
+        "u1" => int(1, false),
         "u2" => int(2, false),
         "u4" => int(4, false),
         "u8" => int(8, false),
@@ -1063,8 +1086,13 @@ mod tests {
         let labels: Vec<u8> = [3i64, -1, 7].iter().flat_map(|v| v.to_le_bytes()).collect();
         let t = TempFile::with_bytes("l.npy", &npy_bytes(1, "<i8", false, "(3,)", &labels));
         assert_eq!(read_vector(t.path()).unwrap(), vec![3.0, -1.0, 7.0]);
-        let t = TempFile::with_bytes("b.npy", &npy_bytes(1, "|b1", false, "(3,)", &[1, 0, 1]));
+        // A bool's byte is its truth value, whatever non-zero byte says True (np.load's reading).
+        let t = TempFile::with_bytes("b.npy", &npy_bytes(1, "|b1", false, "(3,)", &[1, 0, 2]));
         assert_eq!(read_vector(t.path()).unwrap(), vec![1.0, 0.0, 1.0]);
+        let bools = [0u8, 255, 2, 1, 0, 7];
+        let t = TempFile::with_bytes("bx.npy", &npy_bytes(1, "|b1", false, "(3, 2)", &bools));
+        let ds = read_design(t.path()).unwrap();
+        assert_eq!(col_major(ds.x.as_ref()), vec![0.0, 1.0, 0.0, 1.0, 1.0, 1.0]);
         // 2^53 + 1 has no f64: refused with its place, never rounded.
         let mut big: Vec<u8> = [1i64, 2].iter().flat_map(|v| v.to_le_bytes()).collect();
         big.extend_from_slice(&((1i64 << 53) + 1).to_le_bytes());
