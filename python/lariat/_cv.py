@@ -20,7 +20,14 @@ from sklearn.model_selection import check_cv
 
 from . import _input
 from . import _lariat
-from ._estimators import ArrayLike, _dense, _LariatRegressor, _warn_unconverged
+from ._estimators import (
+    ArrayLike,
+    _dense,
+    _LariatRegressor,
+    _warn_unconverged,
+    enet_path,
+    lasso_path,
+)
 
 
 def _warn_unconverged_folds(res: "_CvResult", what: str) -> None:
@@ -187,8 +194,8 @@ class ElasticNetCV(_LariatRegressor):
         X, y = _input.check_fit_data(self, X, y)
         multi = y.ndim == 2 and y.shape[1] > 1
         ratios = self._l1_ratios()
-        listed = np.ndim(self.l1_ratio) > 0
-        if multi and listed:
+        # A list of one l1_ratio is that l1_ratio (scikit-learn squeezes it the same way).
+        if multi and len(ratios) > 1:
             raise ValueError(
                 "a list of l1_ratio with a 2-D y is not supported; cross-validate one "
                 "l1_ratio at a time"
@@ -229,6 +236,13 @@ class ElasticNetCV(_LariatRegressor):
             self._set_one([per_ratio[0] for per_ratio in results], ratios, values is not None)
         return self
 
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        # Several l1_ratios with a 2-D y are refused (which l1_ratio each response would take
+        # has no scikit-learn shape), so such an estimator is single-output.
+        tags.target_tags.multi_output = len(self._l1_ratios()) < 2
+        return tags
+
     def get_metadata_routing(self) -> Any:
         """Where ``fit``'s extra parameters go: the splitter's ``split`` (scikit-learn's
         routing, as its own ``ElasticNetCV``)."""
@@ -256,7 +270,10 @@ class ElasticNetCV(_LariatRegressor):
         self.l1_ratio_ = ratios[best_i]
         self.alpha_ = float(best.alphas[best.best])
         self.coef_ = best.coef()
-        self.intercept_ = np.float64(best.path["intercept"][best.best])
+        # scikit-learn's types: 0.0 without an intercept, else a numpy float.
+        self.intercept_ = (
+            np.float64(best.path["intercept"][best.best]) if self.fit_intercept else 0.0
+        )
         self.n_iter_ = int(best.path["n_iter"][best.best])
         self.dual_gap_ = float(best.path["gap"][best.best])
         self.alphas_ = results[0].alphas if explicit else stack(lambda r: r.alphas)
@@ -271,7 +288,11 @@ class ElasticNetCV(_LariatRegressor):
         """Several responses at one l1_ratio: every attribute gains a leading response axis."""
         self.alpha_ = np.asarray([r.alphas[r.best] for r in results])
         self.coef_ = np.vstack([r.coef() for r in results])
-        self.intercept_ = np.asarray([r.path["intercept"][r.best] for r in results])
+        self.intercept_ = (
+            np.asarray([r.path["intercept"][r.best] for r in results])
+            if self.fit_intercept
+            else 0.0
+        )
         self.n_iter_ = [int(r.path["n_iter"][r.best]) for r in results]
         self.dual_gap_ = np.asarray([r.path["gap"][r.best] for r in results])
         self.alphas_ = np.vstack([r.alphas for r in results])
@@ -363,3 +384,7 @@ def _split_params(est: Any, params: Dict[str, Any]) -> Dict[str, Any]:
     from sklearn.utils.metadata_routing import process_routing
 
     return dict(process_routing(est, "fit", **params).splitter.split)
+
+
+ElasticNetCV.path = staticmethod(enet_path)  # type: ignore[attr-defined]
+LassoCV.path = staticmethod(lasso_path)  # type: ignore[attr-defined]

@@ -199,17 +199,22 @@ class ElasticNet(_LariatRegressor):
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Target(s); a 2-D y fits one model per column in one batch.
         **params : dict
-            None are supported: scikit-learn's ``sample_weight`` (unless None) is refused by
-            name.
+            scikit-learn's ``sample_weight`` (only None: weights are not supported, and the
+            signature does not claim them, so scikit-learn's checks do not assume them) and
+            ``check_input`` (the input is always checked); any other name is a TypeError.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        given = [name for name, value in params.items() if value is not None]
-        if given:
-            raise TypeError(f"{type(self).__name__}.fit does not support {given[0]}")
+        unknown = sorted(set(params) - {"sample_weight", "check_input"})
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}.fit() got an unexpected keyword argument '{unknown[0]}'"
+            )
+        if params.get("sample_weight") is not None:
+            raise TypeError(f"{type(self).__name__}.fit does not support sample_weight")
         X, y = _input.check_fit_data(self, X, y)
         p = X.shape[1]
         paths = _lariat.fit_path(
@@ -237,6 +242,14 @@ class ElasticNet(_LariatRegressor):
         self.device_ = paths[0]["device"]
         return self
 
+
+    @property
+    def sparse_coef_(self) -> Any:
+        """``coef_`` as a ``scipy.sparse`` CSR matrix of one row per response (scikit-learn's
+        attribute)."""
+        from scipy import sparse
+
+        return sparse.csr_matrix(np.atleast_2d(self.coef_))
 
     def _coef_init(self, y: np.ndarray, p: int) -> Optional[np.ndarray]:
         """The previous ``coef_`` as one row per response, when ``warm_start`` asks for it and
@@ -359,6 +372,8 @@ def enet_path(
     -------
     alphas : ndarray of shape (n_alphas,) or (n_targets, n_alphas)
     coefs : ndarray of shape (n_features, n_alphas) or (n_targets, n_features, n_alphas)
+        The second for any 2-D y, one column included (as scikit-learn's); the coefficients
+        are float64 whatever X's dtype.
     dual_gaps : ndarray of shape (n_alphas,) or (n_targets, n_alphas)
     n_iters : ndarray of the shape of dual_gaps
         Only when ``return_n_iter``.
@@ -412,7 +427,8 @@ def enet_path(
     multi = np.ndim(y) == 2 and np.shape(y)[1] > 1
     out = [
         _squeeze([q["lambdas"] for q in paths], multi),
-        _squeeze(coefs, multi),
+        # scikit-learn's: a 2-D y of one column keeps its target axis on the coefficients.
+        _squeeze(coefs, np.ndim(y) == 2),
         _squeeze([q["gap"] for q in paths], multi),
     ]
     if return_n_iter:
@@ -445,3 +461,8 @@ def lasso_path(
         As in :func:`enet_path`.
     """
     return enet_path(X, y, l1_ratio=1.0, eps=eps, n_alphas=n_alphas, alphas=alphas, **params)
+
+
+# scikit-learn's estimators carry their path function (``Lasso.path(X, y)``).
+ElasticNet.path = staticmethod(enet_path)  # type: ignore[attr-defined]
+Lasso.path = staticmethod(lasso_path)  # type: ignore[attr-defined]

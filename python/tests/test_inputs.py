@@ -281,3 +281,59 @@ def test_groups_reach_the_splitter_through_metadata_routing():
     np.testing.assert_array_equal(got.mse_path_, want.mse_path_)
     assert got.alpha_ == want.alpha_
     assert np.all(np.isfinite(nested["test_score"]))
+
+
+def test_scikit_learns_fit_signature_and_attributes():
+    """fit takes scikit-learn's sample_weight=None and check_input by name (weights are not
+    supported, so the signature does not claim them); unknown keywords are a TypeError, even
+    None ones; sparse_coef_ and the estimators' path functions; intercept_ is 0.0 without an
+    intercept, as in scikit-learn."""
+    from sklearn import linear_model as sk
+
+    X, y = wide_problem(n=40, p=25, seed=3)
+    a = lariat.Lasso(alpha=0.1, **TIGHT).fit(X, y, sample_weight=None, check_input=False)
+    b = lariat.Lasso(alpha=0.1, **TIGHT).fit(X, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'bogus_keyword'"):
+        lariat.Lasso().fit(X, y, bogus_keyword=None)
+    sparse = a.sparse_coef_
+    assert sp.issparse(sparse) and sparse.shape == (1, X.shape[1])
+    np.testing.assert_array_equal(sparse.toarray()[0], a.coef_)
+    assert sparse.nnz == np.count_nonzero(a.coef_)
+    assert lariat.Lasso.path is lariat.lasso_path and lariat.ElasticNet.path is lariat.enet_path
+    assert lariat.LassoCV.path is lariat.lasso_path
+    assert lariat.ElasticNetCV.path is lariat.enet_path
+    for est in (lariat.LassoCV(cv=3, fit_intercept=False), sk.LassoCV(cv=3, fit_intercept=False)):
+        est.fit(X, y)
+        assert type(est.intercept_) is float and est.intercept_ == 0.0, est
+    Y = np.column_stack([y, -2 * y])
+    m = lariat.LassoCV(cv=3, fit_intercept=False).fit(X, Y)
+    assert type(m.intercept_) is float and m.intercept_ == 0.0
+
+
+def test_paths_shapes_follow_scikit_learn_for_a_2d_y_of_one_column():
+    from sklearn import linear_model as sk
+
+    X, y = wide_problem(n=40, p=25, seed=4)
+    y2 = y[:, None]
+    ours = lariat.lasso_path(X, y2, n_alphas=5, tol=1e-10)
+    theirs = sk.lasso_path(X, y2, alphas=5)
+    assert [np.shape(v) for v in ours] == [np.shape(v) for v in theirs]
+    assert ours[1].shape == (1, X.shape[1], 5)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-12)
+
+
+def test_elastic_net_cv_takes_a_list_of_one_l1_ratio_with_a_2d_y():
+    """A list of one l1_ratio is that l1_ratio (with a 2-D y too); several with a 2-D y are
+    refused, and then the estimator says it is single-output."""
+    X, y = wide_problem(n=45, p=20, seed=5)
+    Y = np.column_stack([y, y[::-1]])
+    a = lariat.ElasticNetCV(l1_ratio=[0.5], cv=3, n_alphas=8).fit(X, Y)
+    b = lariat.ElasticNetCV(l1_ratio=0.5, cv=3, n_alphas=8).fit(X, Y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    assert a.coef_.shape == (2, X.shape[1])
+    two = lariat.ElasticNetCV(l1_ratio=[0.3, 0.9], cv=3)
+    with pytest.raises(ValueError, match="a list of l1_ratio with a 2-D y"):
+        two.fit(X, Y)
+    assert not two.__sklearn_tags__().target_tags.multi_output
+    assert lariat.ElasticNetCV(l1_ratio=[0.5]).__sklearn_tags__().target_tags.multi_output
