@@ -739,7 +739,8 @@ fn unconverged_advice(lambda: f64, lambda_max: f64, fit_intercept: bool) -> Stri
              X^T r exceeds n lambda); use a larger lambda, or ordinary least squares"
         )
     } else if !fit_intercept {
-        // Measured: columns on an offset of 1e6 to 1e7 times their spread stall at gaps of 1e-5 to 2e-3 (tol 1e-6).
+        // Measured: columns on an offset of 1e6 to 1e7 times their spread stall at gaps of
+        // 1e-5 to 2e-3 (tol 1e-6).
         "raise --max-iter or --tol; without an intercept, columns whose mean is many times \
          their spread are nearly collinear, beyond what f64 resolves from about 1e6: centre \
          them or fit the intercept"

@@ -135,8 +135,8 @@ fn underflowed_error(label: &str, norm: f64, consequence: &str) -> Error {
     ))
 }
 
-/// Refuses a lambda at which `n lambda`, the scale of the penalty against the data's sums,
-/// overflows f64: the gap's products would be `inf * 0`. Every lambda at or above lambda_max
+/// Refuses a lambda at which `n^2 lambda` overflows f64 (the gap divides by `2 n^2 l2` and
+/// multiplies `n l2` by coefficients that are 0: `inf * 0` made it NaN). Every lambda at or above lambda_max
 /// gives all-zero coefficients, so nothing is lost by asking for a smaller one.
 pub fn check_lambda(problem: &Problem, lambda: f64) -> Result<()> {
     let n = problem.n() as f64;

@@ -78,10 +78,7 @@ fn from_y(data: &DataArgs, input: &InputArgs) -> Result<Option<Responses>> {
         Err(_) => return Ok(None),
     };
     if ds.y.is_some() {
-        bail!(
-            "{}: a LIBSVM file carries its own target; give it as --x without --y",
-            path.display()
-        );
+        return Err(lariat::data::libsvm_as_target(path).into());
     }
     let k = ds.x.n_cols();
     // One row of values is a row vector: one response, as the single-response reader reads it.

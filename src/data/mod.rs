@@ -366,14 +366,17 @@ pub fn read_target(path: &Path, opts: &ReadOptions) -> Result<(Vec<f64>, Vec<Not
     let read = match target_format(path, opts)? {
         Format::Npy => (npy::read_vector(path)?, Vec::new()),
         Format::Csv => csv::read_vector_from(std::io::BufReader::new(open(path)?), path, opts)?,
-        Format::Libsvm => {
-            return Err(Error::Unsupported(format!(
-                "{}: a LIBSVM file carries its own target; give it as --x without --y",
-                path.display()
-            )))
-        }
+        Format::Libsvm => return Err(libsvm_as_target(path)),
     };
     nonempty_target(read, path)
+}
+
+/// The refusal of a LIBSVM file given as a target (`--y`): its first column is its own.
+pub fn libsvm_as_target(path: &Path) -> Error {
+    Error::Unsupported(format!(
+        "{}: a LIBSVM file carries its own target; give it as --x without --y",
+        path.display()
+    ))
 }
 
 /// A target as read, refused when it holds no value.
